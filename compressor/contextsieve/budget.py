@@ -1,0 +1,84 @@
+"""Counting tokens in the target model's tokenizer, whatever form it is given in."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from contextsieve.errors import ConfigError, ModelError
+
+__all__ = ["TargetTokenizer", "TokenCounter", "make_counter"]
+
+TargetTokenizer = str | os.PathLike[str] | Callable[[str], int] | Any
+
+
+class TokenCounter:
+    """Counts tokens of a text the way the target model will see it (no special tokens)."""
+
+    def __init__(self, count: Callable[[str], int], name: str) -> None:
+        self._count = count
+        self.name = name
+
+    def __call__(self, text: str) -> int:
+        """Return the number of target tokens in ``text``."""
+        if not text:
+            return 0
+        value = self._count(text)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            msg = f"target token counter {self.name!r} returned {value!r}; expected a non-negative int"
+            raise ConfigError(msg)
+        return value
+
+
+def _from_hf(tokenizer: Any, name: str) -> TokenCounter:
+    def count(text: str) -> int:
+        return len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+
+    return TokenCounter(count, name)
+
+
+def _load_hf(name_or_path: str) -> Any:
+    from contextsieve.models import resolve_model
+
+    try:
+        resolved = resolve_model(name_or_path)
+    except ModelError:
+        if not os.path.isdir(name_or_path):
+            raise
+        path = name_or_path
+    else:
+        path = resolved.path
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(path)
+    except (OSError, ValueError) as exc:
+        msg = f"could not load target tokenizer {name_or_path!r}: {exc}"
+        raise ModelError(msg) from exc
+
+
+def make_counter(target: TargetTokenizer | None, default: Any) -> TokenCounter:
+    """Build a counter from a tokenizer name/folder, a tokenizer object, a ``str -> int`` callable, or ``None``.
+
+    ``None`` counts with ``default`` (the draft's tokenizer).
+    """
+    if isinstance(target, TokenCounter):
+        return target
+    if target is None:
+        return _from_hf(default, getattr(default, "name_or_path", "draft"))
+    if isinstance(target, (str, os.PathLike)):
+        name = os.fspath(target)
+        return _from_hf(_load_hf(name), name)
+    if hasattr(target, "convert_tokens_to_ids") and callable(target):
+        return _from_hf(target, getattr(target, "name_or_path", type(target).__name__))
+    encode = getattr(target, "encode", None)
+    if callable(encode):
+        return TokenCounter(lambda text: len(encode(text)), type(target).__name__)
+    if callable(target):
+        return TokenCounter(target, getattr(target, "__name__", type(target).__name__))
+    msg = (
+        f"target_tokenizer must be a tokenizer name or folder, a tokenizer object, or a callable str -> int; "
+        f"got {type(target).__name__}"
+    )
+    raise ConfigError(msg)

@@ -1,0 +1,143 @@
+"""Cut a tokenized context into selectable chunks that tile it exactly.
+
+Prose is cut at sentence ends and line breaks, code at line breaks; consecutive segments are packed up to
+``chunk_tokens`` draft tokens without crossing a blank line, and a segment much longer than that is split
+at word boundaries. Chunk boundaries always fall on token starts, so every token belongs to one chunk.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from contextsieve.config import ChunkingConfig
+from contextsieve.tokens import TokenizedText
+
+__all__ = ["Chunk", "chunk_tokens", "looks_like_code"]
+
+_SENTENCE_END = re.compile(r"""(?:[.!?…]+["'”’)\]]*(?=\s)|[。！？]+["'”’」』)\]]*)""")
+_CODE_LINE = re.compile(r"^(\s{2,}|\t)|[{};:]\s*$|^\s*(def|class|import|from|return|if|for|while|#include|function)\b")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A unit of selection: characters ``[start, end)`` and tokens ``[first, last)`` of the context."""
+
+    start: int
+    end: int
+    first: int
+    last: int
+
+    @property
+    def tokens(self) -> int:
+        """Number of draft tokens in the chunk."""
+        return self.last - self.first
+
+
+def looks_like_code(text: str) -> bool:
+    """Guess whether ``text`` is source code: most non-empty lines are indented or end like statements."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) < 3:
+        return False
+    hits = sum(1 for line in lines if _CODE_LINE.search(line))
+    return hits / len(lines) >= 0.4
+
+
+def _segment_ends(text: str, code: bool) -> set[int]:
+    """Character positions after which a segment may end (sentence ends and line breaks)."""
+    ends = {m.end() for m in re.finditer(r"\n", text)}
+    if not code:
+        ends.update(m.end() for m in _SENTENCE_END.finditer(text))
+    return ends
+
+
+def _hard_ends(text: str) -> set[int]:
+    """Positions that chunks never cross: the end of a blank-line paragraph break."""
+    return {m.end() for m in re.finditer(r"\n[ \t]*\n\s*", text)}
+
+
+def chunk_tokens(
+    tokens: TokenizedText, config: ChunkingConfig, *, forced: Iterable[tuple[int, int]] = ()
+) -> list[Chunk]:
+    """Split ``tokens`` into chunks tiling the text; ``forced`` ranges become chunks of their own."""
+    n = len(tokens)
+    text = tokens.text
+    if n == 0:
+        return []
+    code = looks_like_code(text) if config.mode == "auto" else config.mode == "code"
+    starts = tokens.starts
+    soft = _token_cuts(starts, _segment_ends(text, code))
+    hard = _token_cuts(starts, _hard_ends(text))
+    for a, b in forced:
+        hard.update(_token_cuts(starts, {a, b}))
+    hard.discard(0)
+    hard.discard(n)
+    soft |= hard
+    cuts = _pack(n, sorted(soft), hard, config, _word_starts(tokens))
+    return [
+        Chunk(
+            start=0 if i == 0 else int(starts[a]),
+            end=len(text) if b == n else int(starts[b]),
+            first=a,
+            last=b,
+        )
+        for i, (a, b) in enumerate(zip(cuts[:-1], cuts[1:], strict=True))
+    ]
+
+
+def _token_cuts(starts: np.ndarray, positions: Iterable[int]) -> set[int]:
+    """Map character positions to the index of the first token starting at or after them."""
+    n = starts.shape[0]
+    out = set()
+    for pos in positions:
+        index = int(np.searchsorted(starts, pos, side="left"))
+        if 0 < index < n:
+            out.add(index)
+    return out
+
+
+def _word_starts(tokens: TokenizedText) -> np.ndarray:
+    """Boolean per token: does it start a word (whitespace before it, or in its own text)?"""
+    text = tokens.text
+    flags = np.zeros(len(tokens), dtype=bool)
+    for i, (a, b) in enumerate(tokens.offsets.tolist()):
+        piece = text[a:b]
+        flags[i] = a == 0 or text[a - 1].isspace() or (bool(piece) and piece[0].isspace())
+    return flags
+
+
+def _pack(n: int, cuts: list[int], hard: set[int], config: ChunkingConfig, word_start: np.ndarray) -> list[int]:
+    """Pack segments between ``cuts`` into chunks of about ``chunk_tokens``; return chunk token boundaries."""
+    target = config.chunk_tokens
+    limit = int(target * config.max_chunk_factor)
+    bounds = [0, *cuts, n]
+    out = [0]
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        if b - a > limit:
+            if out[-1] != a:
+                out.append(a)
+            out.extend(_split_long(a, b, target, word_start))
+            continue
+        if out[-1] != a and (a in hard or b - out[-1] > target):
+            out.append(a)
+    if out[-1] != n:
+        out.append(n)
+    return out
+
+
+def _split_long(a: int, b: int, target: int, word_start: np.ndarray) -> list[int]:
+    """Boundaries splitting tokens ``[a, b)`` into pieces of about ``target``, preferring word starts."""
+    out = []
+    pos = a
+    while b - pos > target + target // 2:
+        cut = pos + target
+        window = [c for c in range(pos + target // 2, min(cut + target // 2, b)) if word_start[c]]
+        if window:
+            cut = min(window, key=lambda c: abs(c - cut))
+        out.append(cut)
+        pos = cut
+    out.append(b)
+    return out

@@ -1,0 +1,116 @@
+"""Frozen configuration models for scoring, chunking and selection."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from contextsieve.errors import ConfigError
+
+__all__ = ["ChunkingConfig", "Order", "ScoringConfig", "SelectionConfig", "validated"]
+
+Order = Literal["original", "relevance", "edges"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ScoringConfig(_Frozen):
+    """How the draft model turns attention into per-token importance.
+
+    Attributes:
+        query_rows: How many trailing prompt tokens act as queries over the context.
+        lookahead: Greedily decoded tokens whose attention is added to the query rows. ``None`` picks 8 for
+            the full draft and 0 when ``layers`` truncates it (a truncated draft decodes noise).
+        pool_kernel: Width of the 1-D average pooling over token scores (odd; 1 disables pooling).
+        layers: Use only the first ``layers`` transformer layers of the draft (``None``: all).
+        block_tokens: Contexts longer than this many draft tokens are scored block by block.
+        batch_size: How many blocks or documents share one forward pass.
+    """
+
+    query_rows: int = Field(default=16, ge=1, le=512)
+    lookahead: int | None = Field(default=None, ge=0, le=64)
+    pool_kernel: int = Field(default=13, ge=1, le=255)
+    layers: int | None = Field(default=None, ge=1)
+    block_tokens: int = Field(default=1024, ge=64)
+    batch_size: int = Field(default=4, ge=1)
+
+    @model_validator(mode="after")
+    def _odd_kernel(self) -> ScoringConfig:
+        if self.pool_kernel % 2 == 0:
+            msg = f"pool_kernel must be odd so pooling stays centred, got {self.pool_kernel}"
+            raise ValueError(msg)
+        return self
+
+    def effective_lookahead(self, truncated: bool) -> int:
+        """Return the number of look-ahead tokens to decode."""
+        if self.lookahead is not None:
+            return self.lookahead
+        return 0 if truncated else 8
+
+
+class ChunkingConfig(_Frozen):
+    """How the context is cut into selectable units.
+
+    Attributes:
+        chunk_tokens: Target size of a unit in draft tokens; sentences are packed up to it.
+        max_chunk_factor: A single sentence longer than ``chunk_tokens * max_chunk_factor`` is split at words.
+        mode: ``"auto"`` detects code (line units) versus prose (sentence units).
+    """
+
+    chunk_tokens: int = Field(default=32, ge=4, le=4096)
+    max_chunk_factor: float = Field(default=2.0, ge=1.0, le=16.0)
+    mode: Literal["auto", "prose", "code"] = "auto"
+
+
+class SelectionConfig(_Frozen):
+    """Which chunks are kept and how the kept text is rendered.
+
+    Attributes:
+        budget: Maximum target tokens in the output.
+        rate: Fraction of the input's target tokens to keep, in (0, 1].
+        top_p: Keep chunks by descending score until this share of the score mass is kept.
+        order: ``"original"`` input order, ``"relevance"`` best first, ``"edges"`` best at both ends.
+        separator: Joins non-adjacent kept spans.
+        force_patterns: Regular expressions whose matches are always kept.
+    """
+
+    budget: int | None = None
+    rate: float | None = None
+    top_p: float | None = None
+    order: Order = "original"
+    separator: str = "\n...\n"
+    force_patterns: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _check(self) -> SelectionConfig:
+        if self.budget is not None and self.rate is not None:
+            msg = "give either budget or rate, not both"
+            raise ValueError(msg)
+        if self.budget is None and self.rate is None and self.top_p is None:
+            msg = "give a budget (target tokens), a rate (fraction kept) or top_p"
+            raise ValueError(msg)
+        if self.budget is not None and self.budget <= 0:
+            msg = f"budget must be a positive number of target tokens, got {self.budget}"
+            raise ValueError(msg)
+        if self.rate is not None and not 0.0 < self.rate <= 1.0:
+            msg = f"rate must be in (0, 1], got {self.rate}"
+            raise ValueError(msg)
+        if self.top_p is not None and not 0.0 < self.top_p <= 1.0:
+            msg = f"top_p must be in (0, 1], got {self.top_p}"
+            raise ValueError(msg)
+        return self
+
+
+def validated(model: type[_Frozen], **values: object) -> _Frozen:
+    """Build a config, turning pydantic's ValidationError into :class:`ConfigError`."""
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or model.__name__}: {err['msg']}" for err in exc.errors()
+        )
+        msg = f"invalid {model.__name__}: {problems}"
+        raise ConfigError(msg) from exc

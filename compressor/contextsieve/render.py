@@ -1,0 +1,65 @@
+"""Render kept chunks as text made only of spans of the input, in the requested order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from contextsieve.chunking import Chunk
+from contextsieve.config import Order
+
+__all__ = ["Run", "kept_runs", "order_runs", "render_runs"]
+
+Run = tuple[int, int, float]
+"""A kept span ``(start, end, score)``: contiguous kept chunks merged, outer whitespace trimmed."""
+
+
+def kept_runs(
+    text: str, chunks: Sequence[Chunk], kept: npt.NDArray[np.bool_], scores: npt.NDArray[np.float64]
+) -> list[Run]:
+    """Merge contiguous kept chunks into runs, in input order; whitespace-only runs are skipped."""
+    runs: list[Run] = []
+    i = 0
+    n = len(chunks)
+    while i < n:
+        if not kept[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < n and kept[j + 1]:
+            j += 1
+        start, end = _trim(text, chunks[i].start, chunks[j].end)
+        if end > start:
+            runs.append((start, end, float(np.max(scores[i : j + 1]))))
+        i = j + 1
+    return runs
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def order_runs(runs: Sequence[Run], order: Order) -> list[Run]:
+    """Arrange runs: input order, best first, or best at both edges (for lost-in-the-middle)."""
+    if order == "original":
+        return sorted(runs, key=lambda r: r[0])
+    ranked = sorted(runs, key=lambda r: (-r[2], r[0]))
+    if order == "relevance":
+        return ranked
+    front: list[Run] = []
+    back: list[Run] = []
+    for rank, run in enumerate(ranked):
+        (front if rank % 2 == 0 else back).append(run)
+    return front + back[::-1]
+
+
+def render_runs(text: str, runs: Sequence[Run], separator: str) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """Join the runs' text with ``separator``; return the text and its ``(start, end)`` spans."""
+    spans = tuple((start, end) for start, end, _ in runs)
+    return separator.join(text[a:b] for a, b in spans), spans

@@ -1,0 +1,101 @@
+"""Typed, frozen results returned by the compressor."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["CompressionResult", "DocumentCompression", "DocumentsResult", "PromptCompressionResult", "ScoredChunk"]
+
+
+class _Result(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ScoredChunk(_Result):
+    """One selectable unit of the input: its character range, importance score and whether it was kept."""
+
+    start: int
+    end: int
+    score: float
+    kept: bool
+
+
+class CompressionResult(_Result):
+    """The outcome of compressing one context.
+
+    Attributes:
+        text: Only spans of the original, in the chosen order, joined by the separator.
+        spans: ``(start, end)`` character offsets into the original, in the order they appear in ``text``.
+        chunk_scores: Every chunk of the input with its score and whether it was kept, in input order.
+        original_tokens: Target tokens in the input.
+        compressed_tokens: Target tokens in ``text`` (never above the budget).
+        ratio: ``compressed_tokens / original_tokens``, the achieved keep rate.
+        seconds: Wall time spent compressing (model loading excluded).
+    """
+
+    text: str
+    spans: tuple[tuple[int, int], ...]
+    chunk_scores: tuple[ScoredChunk, ...]
+    original_tokens: int
+    compressed_tokens: int
+    ratio: float
+    seconds: float
+
+    @property
+    def compression(self) -> float:
+        """How many times shorter the output is (``original_tokens / compressed_tokens``)."""
+        return self.original_tokens / self.compressed_tokens if self.compressed_tokens else float("inf")
+
+
+class DocumentCompression(CompressionResult):
+    """One document's share of a multi-document compression.
+
+    Attributes:
+        index: Position of the document in the input list.
+        score: The document's relevance: its best chunk score.
+        dropped: True when nothing of the document was kept.
+    """
+
+    index: int
+    score: float
+    dropped: bool
+
+
+class DocumentsResult(_Result):
+    """The outcome of compressing several documents against one query with one shared budget."""
+
+    documents: tuple[DocumentCompression, ...]
+    original_tokens: int
+    compressed_tokens: int
+    ratio: float
+    seconds: float
+
+    @property
+    def kept(self) -> tuple[DocumentCompression, ...]:
+        """Documents that kept at least one span."""
+        return tuple(d for d in self.documents if not d.dropped)
+
+    @property
+    def dropped(self) -> tuple[DocumentCompression, ...]:
+        """Documents that kept nothing."""
+        return tuple(d for d in self.documents if d.dropped)
+
+
+class PromptCompressionResult(_Result):
+    """The outcome of ``compress_prompt``: the rebuilt prompt plus per-part details.
+
+    Attributes:
+        prompt: The prompt in its input form (a string or a new list of messages), question intact.
+        query: The question the parser found.
+        parts: One result per compressible context part, in prompt order.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    prompt: object
+    query: str
+    parts: tuple[DocumentCompression, ...]
+    original_tokens: int
+    compressed_tokens: int
+    ratio: float
+    seconds: float

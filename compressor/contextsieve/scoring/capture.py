@@ -1,0 +1,126 @@
+"""Attention of a few query rows, computed beside SDPA without materialising the n×n matrix.
+
+The draft runs with a registered attention function: every layer computes its output with PyTorch's
+scaled-dot-product attention (memory linear in length), and additionally the softmax for the last
+``rows`` query positions only. Those probabilities are reduced with a max over heads and folded into a
+running max over layers, so the capture costs ``batch × rows × keys`` floats whatever the depth.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+__all__ = ["ATTENTION_NAME", "QueryRowCapture", "capturing", "register_capture_attention"]
+
+ATTENTION_NAME = "contextsieve_capture"
+
+_ACTIVE: contextvars.ContextVar[QueryRowCapture | None] = contextvars.ContextVar("contextsieve_capture", default=None)
+_registered = False
+
+
+@dataclass
+class QueryRowCapture:
+    """Collects max-over-layers-and-heads attention of the last ``rows`` query positions.
+
+    After a forward pass, ``probs`` has shape ``(batch, rows, keys)`` (rows clipped to the query length).
+    """
+
+    rows: int
+    probs: torch.Tensor | None = field(default=None)
+
+    def add(self, layer_probs: torch.Tensor) -> None:
+        """Fold one layer's ``(batch, rows, keys)`` head-maxed probabilities into the running max."""
+        if self.probs is None:
+            self.probs = layer_probs
+        else:
+            self.probs = torch.maximum(self.probs, layer_probs)
+
+
+@contextlib.contextmanager
+def capturing(rows: int) -> Iterator[QueryRowCapture]:
+    """Activate a capture for the forward passes run inside the block."""
+    capture = QueryRowCapture(rows=rows)
+    token = _ACTIVE.set(capture)
+    try:
+        yield capture
+    finally:
+        _ACTIVE.reset(token)
+
+
+def _repeat_kv(states: torch.Tensor, groups: int) -> torch.Tensor:
+    if groups == 1:
+        return states
+    batch, heads, length, dim = states.shape
+    return states[:, :, None].expand(batch, heads, groups, length, dim).reshape(batch, heads * groups, length, dim)
+
+
+def query_row_probs(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    scaling: float,
+    rows: int,
+) -> torch.Tensor:
+    """Softmax attention of the last ``rows`` queries over all keys, max over heads: ``(batch, rows, keys)``.
+
+    ``query`` is ``(batch, heads, q_len, dim)`` and ``key`` is ``(batch, heads, k_len, dim)`` (already repeated
+    for grouped-query attention). A ``None`` mask means plain causal attention aligned to the last key.
+    """
+    q_len, k_len = query.shape[2], key.shape[2]
+    take = min(rows, q_len)
+    q = query[:, :, q_len - take :, :].float()
+    logits = torch.matmul(q, key.float().transpose(-1, -2)) * scaling
+    if attention_mask is None:
+        first_row = k_len - take
+        row_pos = torch.arange(first_row, k_len, device=query.device)[:, None]
+        allowed = torch.arange(k_len, device=query.device)[None, :] <= row_pos
+        logits = logits.masked_fill(~allowed, float("-inf"))
+    else:
+        mask = attention_mask[..., q_len - take :, :k_len]
+        if mask.dtype == torch.bool:
+            logits = logits.masked_fill(~mask, float("-inf"))
+        else:
+            logits = logits + mask.float()
+    probs = torch.softmax(logits, dim=-1)
+    probs = torch.nan_to_num(probs, nan=0.0)
+    return probs.amax(dim=1)
+
+
+def _capture_attention(
+    module: torch.nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    **kwargs: Any,
+) -> tuple[torch.Tensor, None]:
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    output, _ = sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
+    capture = _ACTIVE.get()
+    if capture is not None:
+        groups = int(getattr(module, "num_key_value_groups", 1))
+        scaling = kwargs.get("scaling")
+        if scaling is None:
+            scaling = query.shape[-1] ** -0.5
+        capture.add(query_row_probs(query, _repeat_kv(key, groups), attention_mask, float(scaling), capture.rows))
+    return output, None
+
+
+def register_capture_attention() -> str:
+    """Register the capturing attention (and SDPA's mask builder) with transformers; return its name."""
+    global _registered
+    if not _registered:
+        from transformers import AttentionInterface
+        from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
+
+        AttentionInterface.register(ATTENTION_NAME, _capture_attention)
+        AttentionMaskInterface.register(ATTENTION_NAME, sdpa_mask)
+        _registered = True
+    return ATTENTION_NAME

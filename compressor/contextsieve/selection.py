@@ -1,0 +1,135 @@
+"""Budgeted selection of chunks across one or more documents.
+
+Forced chunks come first; then chunks are added in descending score while the estimated target-token cost
+fits the budget and, with ``top_p``, until the kept share of the score mass reaches p. The estimate is then
+checked against the exact count of the rendered text and trimmed until the output fits: the budget is never
+exceeded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from contextsieve.budget import TokenCounter
+from contextsieve.chunking import Chunk
+from contextsieve.config import Order
+from contextsieve.errors import BudgetError
+from contextsieve.render import kept_runs, order_runs, render_runs
+
+__all__ = ["Candidate", "Rendered", "render", "select"]
+
+
+@dataclass
+class Candidate:
+    """One document ready for selection: its chunks, their scores and score masses, and forced flags."""
+
+    text: str
+    chunks: list[Chunk]
+    scores: npt.NDArray[np.float64]
+    masses: npt.NDArray[np.float64]
+    forced: npt.NDArray[np.bool_]
+    kept: npt.NDArray[np.bool_] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.kept = self.forced.copy()
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A document's rendered output."""
+
+    text: str
+    spans: tuple[tuple[int, int], ...]
+    tokens: int
+
+
+def render(candidate: Candidate, order: Order, separator: str, counter: TokenCounter) -> Rendered:
+    """Render a candidate's kept chunks and count the result in target tokens."""
+    runs = order_runs(kept_runs(candidate.text, candidate.chunks, candidate.kept, candidate.scores), order)
+    text, spans = render_runs(candidate.text, runs, separator)
+    return Rendered(text, spans, counter(text))
+
+
+def select(
+    candidates: Sequence[Candidate],
+    counter: TokenCounter,
+    *,
+    budget: int | None,
+    top_p: float | None,
+    order: Order,
+    separator: str,
+) -> list[Rendered]:
+    """Choose kept chunks in place on every candidate and return each rendered within ``budget``."""
+    sep_cost = counter(separator) if separator.strip() else 0
+    costs = [np.array([counter(d.text[c.start : c.end].strip()) for c in d.chunks], dtype=np.int64)
+             for d in candidates]
+    spent = sum(int(c[d.forced].sum()) for d, c in zip(candidates, costs, strict=True))
+    spent += sep_cost * sum(max(_runs(d.kept) - 1, 0) for d in candidates)
+    if budget is not None and spent > budget:
+        msg = f"forced content needs about {spent} target tokens but the budget is {budget}"
+        raise BudgetError(msg)
+    total_mass = float(sum(d.masses.sum() for d in candidates))
+    kept_mass = float(sum(d.masses[d.forced].sum() for d in candidates))
+    ranking = sorted(
+        ((float(d.scores[i]), di, i) for di, d in enumerate(candidates) for i in range(len(d.chunks))
+         if not d.forced[i]),
+        key=lambda item: (-item[0], item[1], item[2]),
+    )
+    for _, di, i in ranking:
+        if top_p is not None and total_mass > 0 and kept_mass >= top_p * total_mass:
+            break
+        doc = candidates[di]
+        extra = int(costs[di][i]) + sep_cost * _new_separators(doc.kept, i)
+        if budget is not None and spent + extra > budget:
+            continue
+        doc.kept[i] = True
+        spent += extra
+        kept_mass += float(doc.masses[i])
+    rendered = [render(d, order, separator, counter) for d in candidates]
+    if budget is not None:
+        rendered = _fit(candidates, rendered, budget, order, separator, counter)
+    return rendered
+
+
+def _runs(kept: npt.NDArray[np.bool_]) -> int:
+    """Number of maximal runs of kept chunks."""
+    if kept.size == 0:
+        return 0
+    return int(kept[0]) + int(np.count_nonzero(kept[1:] & ~kept[:-1]))
+
+
+def _new_separators(kept: npt.NDArray[np.bool_], i: int) -> int:
+    """Change in the separator count if chunk ``i`` is added (separators = runs - 1, at least 0)."""
+    before = max(_runs(kept) - 1, 0)
+    left = i > 0 and bool(kept[i - 1])
+    right = i + 1 < kept.size and bool(kept[i + 1])
+    runs_after = _runs(kept) + 1 - int(left) - int(right)
+    return max(runs_after - 1, 0) - before
+
+
+def _fit(
+    candidates: Sequence[Candidate],
+    rendered: list[Rendered],
+    budget: int,
+    order: Order,
+    separator: str,
+    counter: TokenCounter,
+) -> list[Rendered]:
+    """Drop the weakest optional chunks until the exact rendered count fits the budget."""
+    while sum(r.tokens for r in rendered) > budget:
+        weakest = min(
+            ((float(d.scores[i]), di, i) for di, d in enumerate(candidates)
+             for i in np.flatnonzero(d.kept & ~d.forced)),
+            default=None,
+        )
+        if weakest is None:
+            msg = f"forced content alone needs {sum(r.tokens for r in rendered)} target tokens; budget is {budget}"
+            raise BudgetError(msg)
+        _, di, i = weakest
+        candidates[di].kept[i] = False
+        rendered[di] = render(candidates[di], order, separator, counter)
+    return rendered
