@@ -18,8 +18,12 @@ from contextsieve.tokens import TokenizedText
 
 __all__ = ["Chunk", "chunk_tokens", "looks_like_code"]
 
-_SENTENCE_END = re.compile(r"""(?:[.!?…]+["'”’)\]]*(?=\s)|[。！？]+["'”’」』)\]]*)""")
-_CODE_LINE = re.compile(r"^(\s{2,}|\t)|[{};:]\s*$|^\s*(def|class|import|from|return|if|for|while|#include|function)\b")
+_SENTENCE_END = re.compile(r"""(?:[.!?…]+["'”’)\]]*\s+|[。！？]+["'”’」』)\]]*\s*)""")
+_CODE_LINE = re.compile(
+    r"[{};:,(\[]\s*$|^\s*[})\]]|^\s*(def|class|import|from|return|if|elif|else|for|while|try|except|with|"
+    r"#include|function|const|let|var|public|private|fn|func|package)\b|^\s*(#|//|@)|"
+    r"^\s*[\w.\[\]'\"]+\s*[-+*/|&%]?=[^=]|\w\(.*\)\s*$"
+)
 
 
 @dataclass(frozen=True)
@@ -43,12 +47,14 @@ def looks_like_code(text: str) -> bool:
     if len(lines) < 3:
         return False
     hits = sum(1 for line in lines if _CODE_LINE.search(line))
-    return hits / len(lines) >= 0.4
+    return hits / len(lines) >= 0.55
 
 
 def _segment_ends(text: str, code: bool) -> set[int]:
     """Character positions after which a segment may end (sentence ends and line breaks)."""
-    ends = {m.end() for m in re.finditer(r"\n", text)}
+    if code:
+        return {m.end() for m in re.finditer(r"\n", text)}
+    ends = {m.end() for m in re.finditer(r"\n[ \t]*(?=\S)", text)}
     if not code:
         ends.update(m.end() for m in _SENTENCE_END.finditer(text))
     return ends
@@ -69,10 +75,11 @@ def chunk_tokens(
         return []
     code = looks_like_code(text) if config.mode == "auto" else config.mode == "code"
     starts = tokens.starts
-    soft = _token_cuts(starts, _segment_ends(text, code))
-    hard = _token_cuts(starts, _hard_ends(text))
+    ends = np.maximum.accumulate(tokens.offsets[:, 1])
+    soft = _token_cuts(ends, _segment_ends(text, code))
+    hard = _token_cuts(ends, _hard_ends(text))
     for a, b in forced:
-        hard.update(_token_cuts(starts, {a, b}))
+        hard.update(_token_cuts(ends, {a, b}))
     hard.discard(0)
     hard.discard(n)
     soft |= hard
@@ -88,12 +95,12 @@ def chunk_tokens(
     ]
 
 
-def _token_cuts(starts: np.ndarray, positions: Iterable[int]) -> set[int]:
-    """Map character positions to the index of the first token starting at or after them."""
-    n = starts.shape[0]
+def _token_cuts(ends: np.ndarray, positions: Iterable[int]) -> set[int]:
+    """Map character positions to the index of the token that contains them (or starts right at them)."""
+    n = ends.shape[0]
     out = set()
     for pos in positions:
-        index = int(np.searchsorted(starts, pos, side="left"))
+        index = int(np.searchsorted(ends, pos, side="right"))
         if 0 < index < n:
             out.add(index)
     return out

