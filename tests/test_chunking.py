@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from contextsieve import ChunkingConfig
@@ -20,7 +22,7 @@ PROSE = (
 def _tiles(chunks, text):
     assert chunks[0].start == 0
     assert chunks[-1].end == len(text)
-    for left, right in zip(chunks, chunks[1:]):
+    for left, right in itertools.pairwise(chunks):
         assert left.end == right.start
         assert left.last == right.first
 

@@ -7,6 +7,7 @@ at word boundaries. Chunk boundaries always fall on token starts, so every token
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -91,12 +92,12 @@ def chunk_tokens(
             first=a,
             last=b,
         )
-        for i, (a, b) in enumerate(zip(cuts[:-1], cuts[1:], strict=True))
+        for i, (a, b) in enumerate(itertools.pairwise(cuts))
     ]
 
 
 def _token_cuts(ends: np.ndarray, positions: Iterable[int]) -> set[int]:
-    """Map character positions to the index of the token that contains them (or starts right at them)."""
+    """Map character positions to the index of the token containing (or starting at) each."""
     n = ends.shape[0]
     out = set()
     for pos in positions:
@@ -107,7 +108,7 @@ def _token_cuts(ends: np.ndarray, positions: Iterable[int]) -> set[int]:
 
 
 def _word_starts(tokens: TokenizedText) -> np.ndarray:
-    """Boolean per token: does it start a word (whitespace before it, or in its own text)?"""
+    """Flag the tokens that start a word (whitespace before them, or leading their own text)."""
     text = tokens.text
     flags = np.zeros(len(tokens), dtype=bool)
     for i, (a, b) in enumerate(tokens.offsets.tolist()):
@@ -122,7 +123,7 @@ def _pack(n: int, cuts: list[int], hard: set[int], config: ChunkingConfig, word_
     limit = int(target * config.max_chunk_factor)
     bounds = [0, *cuts, n]
     out = [0]
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+    for a, b in itertools.pairwise(bounds):
         if b - a > limit:
             if out[-1] != a:
                 out.append(a)

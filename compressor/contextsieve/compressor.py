@@ -18,8 +18,13 @@ from contextsieve.budget import TargetTokenizer, TokenCounter, make_counter
 from contextsieve.chunking import Chunk, chunk_tokens
 from contextsieve.config import ChunkingConfig, Order, ScoringConfig, SelectionConfig, validated
 from contextsieve.errors import ConfigError, EmptyInputError, InputError
-from contextsieve.results import CompressionResult, DocumentCompression, DocumentsResult, PromptCompressionResult
-from contextsieve.results import ScoredChunk
+from contextsieve.results import (
+    CompressionResult,
+    DocumentCompression,
+    DocumentsResult,
+    PromptCompressionResult,
+    ScoredChunk,
+)
 from contextsieve.scoring.base import TokenScorer
 from contextsieve.selection import Candidate, Rendered, select
 
@@ -249,7 +254,7 @@ class Compressor:
         elapsed = time.perf_counter() - started
         by_index = {i: (c, r) for i, c, r in zip(live, candidates, rendered, strict=True)}
         docs_out = []
-        for i, text in enumerate(texts):
+        for i in range(len(texts)):
             if i not in by_index:
                 docs_out.append(_document(i, _unchanged("", 0, elapsed), score=0.0, dropped=True))
                 continue
@@ -266,7 +271,7 @@ class Compressor:
             return []
         with self._lock:
             tokenized = [self.scorer.tokenize(job.text) for job in jobs]
-            for job, tokens in zip(jobs, tokenized, strict=True):
+            for tokens in tokenized:
                 if len(tokens) == 0:
                     msg = "the context produced no tokens"
                     raise EmptyInputError(msg)

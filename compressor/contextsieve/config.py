@@ -28,6 +28,7 @@ class ScoringConfig(_Frozen):
         layers: Use only the first ``layers`` transformer layers of the draft (``None``: all).
         block_tokens: Contexts longer than this many draft tokens are scored block by block.
         batch_size: How many blocks or documents share one forward pass.
+
     """
 
     query_rows: int = Field(default=16, ge=1, le=512)
@@ -58,6 +59,7 @@ class ChunkingConfig(_Frozen):
         chunk_tokens: Target size of a unit in draft tokens; sentences are packed up to it.
         max_chunk_factor: A single sentence longer than ``chunk_tokens * max_chunk_factor`` is split at words.
         mode: ``"auto"`` detects code (line units) versus prose (sentence units).
+
     """
 
     chunk_tokens: int = Field(default=32, ge=4, le=4096)
@@ -75,6 +77,7 @@ class SelectionConfig(_Frozen):
         order: ``"original"`` input order, ``"relevance"`` best first, ``"edges"`` best at both ends.
         separator: Joins non-adjacent kept spans.
         force_patterns: Regular expressions whose matches are always kept.
+
     """
 
     budget: int | None = None

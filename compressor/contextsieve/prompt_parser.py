@@ -17,6 +17,10 @@ String rules, in order:
    question text. The context is the text before the marker.
 3. Otherwise the final paragraph (after the last blank line) is the question, if there is more than one.
 
+Message rules: the question comes from the last user message (parsed with the string rules); earlier user,
+assistant and tool messages, and tool results after the last user turn (an agent's observations), are
+context; system messages and other trailing messages are never touched.
+
 Instruction and label lines at the very start of a context part ("Answer the question based on ...",
 "Context:") are reported in :attr:`ContextPart.forced` so they are kept verbatim.
 """
@@ -376,6 +380,7 @@ def _parse_messages(messages: tuple[Any, ...], query: str | None) -> ParsedPromp
     parts = _whole_message_parts(normalized, last)
     if split.context is not None:
         parts += (_make_part(last, normalized[last].content, split.context, detect_forced=True),)
+    parts += _tool_results_after(normalized, last)
     return ParsedPrompt(query=split.query, query_source=split.source, contexts=parts, original=messages)
 
 
@@ -406,6 +411,18 @@ def _is_blank(content: Any) -> bool:
     if isinstance(content, str):
         return not content.strip()
     return not content
+
+
+def _tool_results_after(messages: Sequence[_Message], last_user: int) -> tuple[ContextPart, ...]:
+    """Tool results after the last user turn (an agent loop's observations) are context too."""
+    parts: list[ContextPart] = []
+    for index in range(last_user + 1, len(messages)):
+        message = messages[index]
+        if message.role == "tool" and isinstance(message.content, str):
+            span = _trim(message.content, 0, len(message.content))
+            if span is not None:
+                parts.append(_make_part(index, message.content, span, detect_forced=False))
+    return tuple(parts)
 
 
 def _whole_message_parts(messages: Sequence[_Message], stop: int) -> tuple[ContextPart, ...]:

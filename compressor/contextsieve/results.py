@@ -31,6 +31,7 @@ class CompressionResult(_Result):
         compressed_tokens: Target tokens in ``text`` (never above the budget).
         ratio: ``compressed_tokens / original_tokens``, the achieved keep rate.
         seconds: Wall time spent compressing (model loading excluded).
+
     """
 
     text: str
@@ -54,6 +55,7 @@ class DocumentCompression(CompressionResult):
         index: Position of the document in the input list.
         score: The document's relevance: its best chunk score.
         dropped: True when nothing of the document was kept.
+
     """
 
     index: int
@@ -88,6 +90,7 @@ class PromptCompressionResult(_Result):
         prompt: The prompt in its input form (a string or a new list of messages), question intact.
         query: The question the parser found.
         parts: One result per compressible context part, in prompt order.
+
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)

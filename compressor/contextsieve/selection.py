@@ -96,7 +96,7 @@ def select(
 
 
 def _runs(kept: npt.NDArray[np.bool_]) -> int:
-    """Number of maximal runs of kept chunks."""
+    """Count the maximal runs of kept chunks."""
     if kept.size == 0:
         return 0
     return int(kept[0]) + int(np.count_nonzero(kept[1:] & ~kept[:-1]))

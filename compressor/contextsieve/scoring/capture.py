@@ -83,10 +83,8 @@ def query_row_probs(
         logits = logits.masked_fill(~allowed, float("-inf"))
     else:
         mask = attention_mask[..., q_len - take :, :k_len]
-        if mask.dtype == torch.bool:
-            logits = logits.masked_fill(~mask, float("-inf"))
-        else:
-            logits = logits + mask.float()
+        is_bool = mask.dtype == torch.bool
+        logits = logits.masked_fill(~mask, float("-inf")) if is_bool else logits + mask.float()
     probs = torch.softmax(logits, dim=-1)
     probs = torch.nan_to_num(probs, nan=0.0)
     return probs.amax(dim=1)

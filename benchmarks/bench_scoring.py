@@ -1,0 +1,137 @@
+"""Scoring throughput, peak memory and needle recall of the draft-attention scorer.
+
+Each throughput point runs in its own subprocess so that peak RSS belongs to that length alone.
+Writes ``results.json`` and ``results.md`` into ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+QUERY = "What is the secret code of the Halvorsen vault?"
+
+
+def _one_throughput(length: int, layers: int | None) -> dict[str, float]:
+    from contextsieve import Compressor
+    from contextsieve.eval import prose_corpus
+
+    compressor = Compressor.from_pretrained(layers=layers)
+    paragraphs = prose_corpus()
+    text, i = "", 0
+    tokenizer = compressor.scorer.tokenizer
+    while len(tokenizer(text, add_special_tokens=False)["input_ids"]) < length:
+        text += "\n\n".join(paragraphs[i : i + 50]) + "\n\n"
+        i += 50
+    tokens = compressor.scorer.tokenize(text)
+    cut = int(tokens.offsets[length - 1, 1])
+    text = text[:cut]
+    rss_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    started = time.perf_counter()
+    compressor.compress(text, QUERY, rate=0.1)
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"tokens": length, "seconds": seconds, "tokens_per_s": length / seconds,
+            "peak_rss_mb": peak, "rss_after_load_mb": rss_loaded}
+
+
+def _throughput(lengths: list[int], layers: int | None) -> list[dict[str, float]]:
+    rows = []
+    for length in lengths:
+        cmd = [sys.executable, __file__, "--one", str(length), "--layers", str(layers or 0)]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        row = json.loads(out.strip().splitlines()[-1])
+        print(f"  layers={layers or 'all'} {length:>7} tokens: {row['tokens_per_s']:.0f} tok/s, "
+              f"peak {row['peak_rss_mb']:.0f} MB", flush=True)
+        rows.append(row)
+    return rows
+
+
+def _recall(lengths: list[int], rates: list[float], layers: int | None, options: dict[str, int]) -> list[dict]:
+    from contextsieve import Compressor
+    from contextsieve.eval import needle_samples
+
+    compressor = Compressor.from_pretrained(layers=layers, **options)
+    tokenizer = compressor.scorer.tokenizer
+
+    def count(text: str) -> int:
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    rows = []
+    for length in lengths:
+        samples = needle_samples(count, length)
+        for rate in rates:
+            hits = 0
+            for sample in samples:
+                result = compressor.compress(sample.text, sample.question, rate=rate)
+                hits += sample.needle in result.text
+            row = {"tokens": length, "rate": rate, "layers": layers or "all", **options,
+                   "found": hits, "samples": len(samples), "recall": hits / len(samples)}
+            print(f"  layers={layers or 'all'} {options or ''} {length} tokens rate {rate}: "
+                  f"{hits}/{len(samples)}", flush=True)
+            rows.append(row)
+    return rows
+
+
+def _markdown(report: dict) -> str:
+    lines = [f"# contextsieve scoring benchmark\n\nMachine: {report['machine']}  \nCommand: `{report['command']}`\n",
+             "## Throughput (draft = smollm2-135m, fp32 CPU, rate 0.1)\n",
+             "| layers | tokens | tokens/s | peak RSS (MB) |", "|---|---|---|---|"]
+    for row in report["throughput"]:
+        lines.append(f"| {row['layers']} | {row['tokens']} | {row['tokens_per_s']:.0f} | {row['peak_rss_mb']:.0f} |")
+    lines += ["", "## Needle recall (needle sentence kept intact)\n",
+              "| layers | variant | tokens | rate | found | recall |", "|---|---|---|---|---|---|"]
+    for row in report["recall"]:
+        variant = ", ".join(f"{k}={v}" for k, v in row.items() if k in {"block_tokens", "pool_kernel"}) or "default"
+        lines.append(f"| {row['layers']} | {variant} | {row['tokens']} | {row['rate']} | "
+                     f"{row['found']}/{row['samples']} | {row['recall']:.0%} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    """Run the benchmark (or one throughput point with --one)."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", default="bench-results")
+    parser.add_argument("--lengths", default="2048,8192,32768,131072")
+    parser.add_argument("--recall-lengths", default="2048,8192")
+    parser.add_argument("--rates", default="0.1,0.25")
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--layers", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(_one_throughput(args.one, args.layers or None)))
+        return
+    lengths = [int(x) for x in args.lengths.split(",")]
+    recall_lengths = [int(x) for x in args.recall_lengths.split(",")]
+    rates = [float(x) for x in args.rates.split(",")]
+    report: dict = {
+        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, "
+                   f"{__import__('os').cpu_count()} cores, Python {platform.python_version()}",
+        "command": " ".join(["python", *sys.argv]),
+        "throughput": [],
+        "recall": [],
+    }
+    for layers in (None, 8):
+        print(f"throughput, layers={layers or 'all'}", flush=True)
+        for row in _throughput(lengths, layers):
+            report["throughput"].append({"layers": layers or "all", **row})
+    for layers in (None, 8):
+        print(f"needle recall, layers={layers or 'all'}", flush=True)
+        report["recall"] += _recall(recall_lengths, rates, layers, {})
+    print("needle recall, one pass over 8k (block_tokens=8192)", flush=True)
+    report["recall"] += _recall([8192], rates, None, {"block_tokens": 8192})
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "results.json").write_text(json.dumps(report, indent=2))
+    (out / "results.md").write_text(_markdown(report))
+    print(_markdown(report))
+
+
+if __name__ == "__main__":
+    main()
