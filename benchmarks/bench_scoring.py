@@ -37,8 +37,13 @@ def _one_throughput(length: int, layers: int | None) -> dict[str, float]:
     compressor.compress(text, QUERY, rate=0.1)
     seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"tokens": length, "seconds": seconds, "tokens_per_s": length / seconds,
-            "peak_rss_mb": peak, "rss_after_load_mb": rss_loaded}
+    return {
+        "tokens": length,
+        "seconds": seconds,
+        "tokens_per_s": length / seconds,
+        "peak_rss_mb": peak,
+        "rss_after_load_mb": rss_loaded,
+    }
 
 
 def _throughput(lengths: list[int], layers: int | None) -> list[dict[str, float]]:
@@ -47,8 +52,11 @@ def _throughput(lengths: list[int], layers: int | None) -> list[dict[str, float]
         cmd = [sys.executable, __file__, "--one", str(length), "--layers", str(layers or 0)]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         row = json.loads(out.strip().splitlines()[-1])
-        print(f"  layers={layers or 'all'} {length:>7} tokens: {row['tokens_per_s']:.0f} tok/s, "
-              f"peak {row['peak_rss_mb']:.0f} MB", flush=True)
+        print(
+            f"  layers={layers or 'all'} {length:>7} tokens: {row['tokens_per_s']:.0f} tok/s, "
+            f"peak {row['peak_rss_mb']:.0f} MB",
+            flush=True,
+        )
         rows.append(row)
     return rows
 
@@ -71,26 +79,44 @@ def _recall(lengths: list[int], rates: list[float], layers: int | None, options:
             for sample in samples:
                 result = compressor.compress(sample.text, sample.question, rate=rate)
                 hits += sample.needle in result.text
-            row = {"tokens": length, "rate": rate, "layers": layers or "all", **options,
-                   "found": hits, "samples": len(samples), "recall": hits / len(samples)}
-            print(f"  layers={layers or 'all'} {options or ''} {length} tokens rate {rate}: "
-                  f"{hits}/{len(samples)}", flush=True)
+            row = {
+                "tokens": length,
+                "rate": rate,
+                "layers": layers or "all",
+                **options,
+                "found": hits,
+                "samples": len(samples),
+                "recall": hits / len(samples),
+            }
+            print(
+                f"  layers={layers or 'all'} {options or ''} {length} tokens rate {rate}: {hits}/{len(samples)}",
+                flush=True,
+            )
             rows.append(row)
     return rows
 
 
 def _markdown(report: dict) -> str:
-    lines = [f"# contextsieve scoring benchmark\n\nMachine: {report['machine']}  \nCommand: `{report['command']}`\n",
-             "## Throughput (draft = smollm2-135m, fp32 CPU, rate 0.1)\n",
-             "| layers | tokens | tokens/s | peak RSS (MB) |", "|---|---|---|---|"]
+    lines = [
+        f"# contextsieve scoring benchmark\n\nMachine: {report['machine']}  \nCommand: `{report['command']}`\n",
+        "## Throughput (draft = smollm2-135m, fp32 CPU, rate 0.1)\n",
+        "| layers | tokens | tokens/s | peak RSS (MB) |",
+        "|---|---|---|---|",
+    ]
     for row in report["throughput"]:
         lines.append(f"| {row['layers']} | {row['tokens']} | {row['tokens_per_s']:.0f} | {row['peak_rss_mb']:.0f} |")
-    lines += ["", "## Needle recall (needle sentence kept intact)\n",
-              "| layers | variant | tokens | rate | found | recall |", "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Needle recall (needle sentence kept intact)\n",
+        "| layers | variant | tokens | rate | found | recall |",
+        "|---|---|---|---|---|---|",
+    ]
     for row in report["recall"]:
         variant = ", ".join(f"{k}={v}" for k, v in row.items() if k in {"block_tokens", "pool_kernel"}) or "default"
-        lines.append(f"| {row['layers']} | {variant} | {row['tokens']} | {row['rate']} | "
-                     f"{row['found']}/{row['samples']} | {row['recall']:.0%} |")
+        lines.append(
+            f"| {row['layers']} | {variant} | {row['tokens']} | {row['rate']} | "
+            f"{row['found']}/{row['samples']} | {row['recall']:.0%} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -112,7 +138,7 @@ def main() -> None:
     rates = [float(x) for x in args.rates.split(",")]
     report: dict = {
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, "
-                   f"{__import__('os').cpu_count()} cores, Python {platform.python_version()}",
+        f"{__import__('os').cpu_count()} cores, Python {platform.python_version()}",
         "command": " ".join(["python", *sys.argv]),
         "throughput": [],
         "recall": [],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pydoc_data.topics
+
 import pytest
 
 
@@ -24,7 +25,8 @@ def train_tokenizer(kind: str = "bpe", vocab_size: int = 600):
         tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
         tok.decoder = decoders.ByteLevel()
         trainer = trainers.BpeTrainer(
-            vocab_size=vocab_size, special_tokens=["<|endoftext|>"],
+            vocab_size=vocab_size,
+            special_tokens=["<|endoftext|>"],
             initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         )
     else:
@@ -58,9 +60,16 @@ def tiny_llama(vocab_size: int, *, layers: int = 3, seed: int = 0, max_positions
 
     torch.manual_seed(seed)
     config = LlamaConfig(
-        vocab_size=vocab_size, hidden_size=64, intermediate_size=128, num_hidden_layers=layers,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=max_positions,
-        eos_token_id=0, pad_token_id=0, bos_token_id=0,
+        vocab_size=vocab_size,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=max_positions,
+        eos_token_id=0,
+        pad_token_id=0,
+        bos_token_id=0,
     )
     model = LlamaForCausalLM(config).eval()
     model.set_attn_implementation(register_capture_attention())

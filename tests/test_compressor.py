@@ -177,7 +177,7 @@ def test_compress_batch_scores_all_requests_in_one_pass(draft_tokenizer) -> None
     results = compressor.compress_batch(texts, [QUERY, "assert statement", QUERY], rate=0.1)
     assert scorer.calls == 1
     assert NEEDLE in results[0].text and NEEDLE in results[2].text
-    assert 'assert' in results[1].text
+    assert "assert" in results[1].text
 
 
 @pytest.mark.parametrize(

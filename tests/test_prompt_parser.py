@@ -134,8 +134,7 @@ def test_several_question_markers_last_wins() -> None:
 
 def test_instruction_marker_alpaca_style() -> None:
     prompt = (
-        "Below is an instruction that describes a task.\n\n"
-        "### Instruction:\nName the largest planet.\n\n### Response:"
+        "Below is an instruction that describes a task.\n\n### Instruction:\nName the largest planet.\n\n### Response:"
     )
     parsed = parse_prompt(prompt)
     assert parsed.query == "Name the largest planet."

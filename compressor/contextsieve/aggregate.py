@@ -14,15 +14,17 @@ __all__ = ["chunk_scores", "pool_scores"]
 
 def pool_scores(scores: npt.NDArray[np.floating], kernel: int) -> npt.NDArray[np.float64]:
     """Centred 1-D average pooling with stride 1; windows are clipped at the edges (no zero padding)."""
-    values = np.asarray(scores, dtype=np.float64)
+    values: npt.NDArray[np.float64] = np.asarray(scores, dtype=np.float64)
     if kernel <= 1 or values.size == 0:
-        return values.copy()
+        copied: npt.NDArray[np.float64] = values.copy()
+        return copied
     half = kernel // 2
     csum = np.concatenate([[0.0], np.cumsum(values)])
     index = np.arange(values.size)
     lo = np.clip(index - half, 0, values.size)
     hi = np.clip(index + half + 1, 0, values.size)
-    return (csum[hi] - csum[lo]) / (hi - lo)
+    pooled: npt.NDArray[np.float64] = (csum[hi] - csum[lo]) / (hi - lo)
+    return pooled
 
 
 def chunk_scores(token_scores: npt.NDArray[np.floating], chunks: Sequence[Chunk]) -> npt.NDArray[np.float64]:

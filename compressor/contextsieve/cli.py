@@ -34,7 +34,7 @@ def _read_input(path: str, encoding: str, stdin: TextIO) -> str:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
         msg = (
-            f"{path!r} is not valid {encoding}: byte {exc.start} ({data[exc.start:exc.start + 1]!r}) cannot be "
+            f"{path!r} is not valid {encoding}: byte {exc.start} ({data[exc.start : exc.start + 1]!r}) cannot be "
             f"decoded; convert the file or pass --encoding"
         )
         raise InputError(msg) from exc
@@ -82,11 +82,16 @@ def _compress(args: argparse.Namespace, context: str, query: str, out: TextIO, a
     from contextsieve.compressor import Compressor
 
     options = {"layers": args.layers} if args.layers is not None else {}
-    compressor = Compressor.from_pretrained(args.model, device=args.device, progress=not args.no_progress,
-                                            **options)
+    compressor = Compressor.from_pretrained(args.model, device=args.device, progress=not args.no_progress, **options)
     result = compressor.compress(
-        context, query, budget=args.budget, rate=args.rate, top_p=args.top_p,
-        target_tokenizer=args.target_tokenizer, order=args.order, force_patterns=args.force,
+        context,
+        query,
+        budget=args.budget,
+        rate=args.rate,
+        top_p=args.top_p,
+        target_tokenizer=args.target_tokenizer,
+        order=args.order,
+        force_patterns=args.force,
     )
     if as_json:
         payload = {

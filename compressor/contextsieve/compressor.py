@@ -115,8 +115,15 @@ class Compressor:
     ) -> CompressionResult:
         """Keep the spans of ``context`` most relevant to ``query`` within a budget of target tokens."""
         return self.compress_batch(
-            [context], query, budget=budget, rate=rate, top_p=top_p, target_tokenizer=target_tokenizer,
-            order=order, force_patterns=force_patterns, separator=separator,
+            [context],
+            query,
+            budget=budget,
+            rate=rate,
+            top_p=top_p,
+            target_tokenizer=target_tokenizer,
+            order=order,
+            force_patterns=force_patterns,
+            separator=separator,
         )[0]
 
     def compress_batch(
@@ -203,12 +210,17 @@ class Compressor:
         parsed = parse_prompt(prompt, query=query)
         if not parsed.contexts:
             result = self._documents([], parsed.query, [], selection, target_tokenizer)
-            return PromptCompressionResult(prompt=parsed.rebuild([]), query=parsed.query, parts=(),
-                                           original_tokens=0, compressed_tokens=0, ratio=1.0, seconds=result.seconds)
+            return PromptCompressionResult(
+                prompt=parsed.rebuild([]),
+                query=parsed.query,
+                parts=(),
+                original_tokens=0,
+                compressed_tokens=0,
+                ratio=1.0,
+                seconds=result.seconds,
+            )
         texts = [part.text for part in parsed.contexts]
-        forced = [
-            tuple(part.forced) + _forced_ranges(part.text, selection.force_patterns) for part in parsed.contexts
-        ]
+        forced = [tuple(part.forced) + _forced_ranges(part.text, selection.force_patterns) for part in parsed.contexts]
         result = self._documents(texts, parsed.query, forced, selection, target_tokenizer)
         return PromptCompressionResult(
             prompt=parsed.rebuild([d.text for d in result.documents]),
@@ -247,8 +259,9 @@ class Compressor:
                 _document(i, _unchanged(t, originals[i], elapsed), score=1.0, dropped=not t.strip())
                 for i, t in enumerate(texts)
             )
-            return DocumentsResult(documents=docs, original_tokens=total, compressed_tokens=total,
-                                   ratio=1.0, seconds=elapsed)
+            return DocumentsResult(
+                documents=docs, original_tokens=total, compressed_tokens=total, ratio=1.0, seconds=elapsed
+            )
         candidates = self._candidates([_Job(texts[i], query, tuple(forced[i])) for i in live])
         rendered = self._select(candidates, counter, shared, selection)
         elapsed = time.perf_counter() - started
@@ -262,8 +275,13 @@ class Compressor:
             res = _result(cand, rend, originals[i], elapsed)
             docs_out.append(_document(i, res, score=float(cand.scores.max()), dropped=not rend.spans))
         kept_tokens = sum(d.compressed_tokens for d in docs_out)
-        return DocumentsResult(documents=tuple(docs_out), original_tokens=total, compressed_tokens=kept_tokens,
-                               ratio=kept_tokens / total if total else 1.0, seconds=elapsed)
+        return DocumentsResult(
+            documents=tuple(docs_out),
+            original_tokens=total,
+            compressed_tokens=kept_tokens,
+            ratio=kept_tokens / total if total else 1.0,
+            seconds=elapsed,
+        )
 
     def _candidates(self, jobs: Sequence[_Job]) -> list[Candidate]:
         """Tokenize, score, pool and chunk every job (one batched scoring pass)."""
@@ -290,8 +308,14 @@ class Compressor:
     def _select(
         self, candidates: Sequence[Candidate], counter: TokenCounter, budget: int | None, selection: SelectionConfig
     ) -> list[Rendered]:
-        rendered = select(candidates, counter, budget=budget, top_p=selection.top_p, order=selection.order,
-                          separator=selection.separator)
+        rendered = select(
+            candidates,
+            counter,
+            budget=budget,
+            top_p=selection.top_p,
+            order=selection.order,
+            separator=selection.separator,
+        )
         if budget is not None and not any(r.spans for r in rendered):
             return _best_prefix(candidates, rendered, counter, budget)
         return rendered
@@ -307,8 +331,15 @@ class Compressor:
     ) -> SelectionConfig:
         if isinstance(force_patterns, str):
             force_patterns = (force_patterns,)
-        config = validated(SelectionConfig, budget=budget, rate=rate, top_p=top_p, order=order,
-                           force_patterns=tuple(force_patterns), separator=separator)
+        config = validated(
+            SelectionConfig,
+            budget=budget,
+            rate=rate,
+            top_p=top_p,
+            order=order,
+            force_patterns=tuple(force_patterns),
+            separator=separator,
+        )
         assert isinstance(config, SelectionConfig)
         return config
 
@@ -371,8 +402,15 @@ def _needs_work(selection: SelectionConfig, budget: int | None, original: int) -
 
 def _unchanged(text: str, tokens: int, seconds: float) -> CompressionResult:
     spans = ((0, len(text)),) if text else ()
-    return CompressionResult(text=text, spans=spans, chunk_scores=(), original_tokens=tokens,
-                             compressed_tokens=tokens, ratio=1.0, seconds=seconds)
+    return CompressionResult(
+        text=text,
+        spans=spans,
+        chunk_scores=(),
+        original_tokens=tokens,
+        compressed_tokens=tokens,
+        ratio=1.0,
+        seconds=seconds,
+    )
 
 
 def _result(candidate: Candidate, rendered: Rendered, original: int, seconds: float) -> CompressionResult:
@@ -380,9 +418,15 @@ def _result(candidate: Candidate, rendered: Rendered, original: int, seconds: fl
         ScoredChunk(start=c.start, end=c.end, score=float(s), kept=bool(k))
         for c, s, k in zip(candidate.chunks, candidate.scores, candidate.kept, strict=True)
     )
-    return CompressionResult(text=rendered.text, spans=rendered.spans, chunk_scores=chunks,
-                             original_tokens=original, compressed_tokens=rendered.tokens,
-                             ratio=rendered.tokens / original if original else 1.0, seconds=seconds)
+    return CompressionResult(
+        text=rendered.text,
+        spans=rendered.spans,
+        chunk_scores=chunks,
+        original_tokens=original,
+        compressed_tokens=rendered.tokens,
+        ratio=rendered.tokens / original if original else 1.0,
+        seconds=seconds,
+    )
 
 
 def _document(index: int, result: CompressionResult, *, score: float, dropped: bool) -> DocumentCompression:

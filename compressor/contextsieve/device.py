@@ -39,8 +39,14 @@ def resolve_dtype(device: torch.device, dtype: str | None) -> torch.dtype:
     """Pick fp32 on CPU (bf16 matmuls are far slower there) and bf16 on CUDA, unless ``dtype`` is given."""
     import torch
 
-    names = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
-             "float16": torch.float16, "fp16": torch.float16}
+    names = {
+        "float32": torch.float32,
+        "fp32": torch.float32,
+        "bfloat16": torch.bfloat16,
+        "bf16": torch.bfloat16,
+        "float16": torch.float16,
+        "fp16": torch.float16,
+    }
     if dtype is not None:
         if dtype not in names:
             msg = f"unknown dtype {dtype!r}; use one of {sorted(names)}"

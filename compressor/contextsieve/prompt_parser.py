@@ -370,9 +370,7 @@ def _parse_messages(messages: tuple[Any, ...], query: str | None) -> ParsedPromp
     user_indices = [i for i, m in enumerate(normalized) if m.role == "user"]
     if not user_indices:
         if query is None:
-            raise QueryNotFoundError(
-                f"the messages contain no user message to take the question from; {_QUERY_HINT}"
-            )
+            raise QueryNotFoundError(f"the messages contain no user message to take the question from; {_QUERY_HINT}")
         parts = _whole_message_parts(normalized, len(normalized))
         return ParsedPrompt(query=query, query_source="explicit", contexts=parts, original=messages)
     last = user_indices[-1]
@@ -493,9 +491,7 @@ def _splice(content: str, parts: Sequence[ContextPart], reps: Sequence[str]) -> 
     return "".join(pieces)
 
 
-def _rebuild_messages(
-    messages: tuple[Any, ...], parts: Sequence[ContextPart], reps: Sequence[str]
-) -> list[Any]:
+def _rebuild_messages(messages: tuple[Any, ...], parts: Sequence[ContextPart], reps: Sequence[str]) -> list[Any]:
     """Return a new message list; only messages holding context parts are copied with new content."""
     by_message: dict[int, list[tuple[ContextPart, str]]] = {}
     for part, rep in zip(parts, reps, strict=True):

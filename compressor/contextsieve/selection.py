@@ -65,8 +65,7 @@ def select(
 ) -> list[Rendered]:
     """Choose kept chunks in place on every candidate and return each rendered within ``budget``."""
     sep_cost = counter(separator) if separator.strip() else 0
-    costs = [np.array([counter(d.text[c.start : c.end].strip()) for c in d.chunks], dtype=np.int64)
-             for d in candidates]
+    costs = [np.array([counter(d.text[c.start : c.end].strip()) for c in d.chunks], dtype=np.int64) for d in candidates]
     spent = sum(int(c[d.forced].sum()) for d, c in zip(candidates, costs, strict=True))
     spent += sep_cost * sum(max(_runs(d.kept) - 1, 0) for d in candidates)
     if budget is not None and spent > budget:
@@ -75,8 +74,12 @@ def select(
     total_mass = float(sum(d.masses.sum() for d in candidates))
     kept_mass = float(sum(d.masses[d.forced].sum() for d in candidates))
     ranking = sorted(
-        ((float(d.scores[i]), di, i) for di, d in enumerate(candidates) for i in range(len(d.chunks))
-         if not d.forced[i]),
+        (
+            (float(d.scores[i]), di, i)
+            for di, d in enumerate(candidates)
+            for i in range(len(d.chunks))
+            if not d.forced[i]
+        ),
         key=lambda item: (-item[0], item[1], item[2]),
     )
     for _, di, i in ranking:
@@ -122,8 +125,11 @@ def _fit(
     """Drop the weakest optional chunks until the exact rendered count fits the budget."""
     while sum(r.tokens for r in rendered) > budget:
         weakest = min(
-            ((float(d.scores[i]), di, i) for di, d in enumerate(candidates)
-             for i in np.flatnonzero(d.kept & ~d.forced)),
+            (
+                (float(d.scores[i]), di, i)
+                for di, d in enumerate(candidates)
+                for i in np.flatnonzero(d.kept & ~d.forced)
+            ),
             default=None,
         )
         if weakest is None:

@@ -10,16 +10,26 @@ __all__ = ["NeedleSample", "needle_samples", "prose_corpus"]
 
 _NEEDLES = (
     ("The secret code of the Halvorsen vault is 7391-amber.", "What is the secret code of the Halvorsen vault?"),
-    ("Marguerite Lindqvist keeps her spare key under the blue ceramic heron.",
-     "Where does Marguerite Lindqvist keep her spare key?"),
-    ("The ferry to Isla Cendra leaves every Tuesday at 6:45 in the morning.",
-     "When does the ferry to Isla Cendra leave?"),
-    ("Professor Okonkwo's favourite instrument is the bass clarinet.",
-     "What is Professor Okonkwo's favourite instrument?"),
-    ("The password for the Tamsin observatory network is violet-quartz-88.",
-     "What is the password for the Tamsin observatory network?"),
-    ("The annual Brennerfeld cheese fair was moved to the old tram depot in 2019.",
-     "Where was the Brennerfeld cheese fair moved to?"),
+    (
+        "Marguerite Lindqvist keeps her spare key under the blue ceramic heron.",
+        "Where does Marguerite Lindqvist keep her spare key?",
+    ),
+    (
+        "The ferry to Isla Cendra leaves every Tuesday at 6:45 in the morning.",
+        "When does the ferry to Isla Cendra leave?",
+    ),
+    (
+        "Professor Okonkwo's favourite instrument is the bass clarinet.",
+        "What is Professor Okonkwo's favourite instrument?",
+    ),
+    (
+        "The password for the Tamsin observatory network is violet-quartz-88.",
+        "What is the password for the Tamsin observatory network?",
+    ),
+    (
+        "The annual Brennerfeld cheese fair was moved to the old tram depot in 2019.",
+        "Where was the Brennerfeld cheese fair moved to?",
+    ),
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -91,12 +92,22 @@ def is_complete(folder: Path, fingerprint: str | None = None) -> bool:
 
 def _remove_stale(parent: Path, stem: str) -> None:
     """Delete temporaries left by a crashed build of ``stem`` (the caller holds the lock)."""
-    for leftover in parent.glob(f"{_TMP_PREFIX}{stem}-*"):
+    own = re.compile(rf"^{re.escape(_TMP_PREFIX + stem)}-(?:[a-z0-9_]{{8}}|old)$")
+    for leftover in parent.iterdir():
+        if not own.match(leftover.name):
+            continue  # not ours: maybe the temporary of a name that starts with the same text
         logger.debug("removing leftover %s", leftover)
         if leftover.is_dir():
             shutil.rmtree(leftover, ignore_errors=True)
         else:
             leftover.unlink(missing_ok=True)
+
+
+def _make_readable(folder: Path) -> None:
+    """Give files written as private (mkstemp, safetensors) the usual 0644 mode."""
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.stat().st_mode & 0o044:
+            path.chmod(0o644)
 
 
 def build_once(final: Path, build: Callable[[Path], None], *, fingerprint: str) -> Path:
@@ -118,6 +129,7 @@ def build_once(final: Path, build: Callable[[Path], None], *, fingerprint: str) 
         try:
             started = time.perf_counter()
             build(tmp)
+            _make_readable(tmp)
             marker = {"fingerprint": fingerprint, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
             (tmp / MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
             if final.exists():
@@ -153,6 +165,7 @@ def write_file_once(final: Path, write: Callable[[Path], None], *, key: str) -> 
             write(tmp)
             if not tmp.is_file():
                 raise ModelError(f"writing {final.name} produced no file")
+            tmp.chmod(0o644)
             os.replace(tmp, final)
         except BaseException:
             tmp.unlink(missing_ok=True)

