@@ -36,7 +36,7 @@ class ScoringConfig(_Frozen):
     pool_kernel: int = Field(default=13, ge=1, le=255)
     layers: int | None = Field(default=None, ge=1)
     block_tokens: int = Field(default=1024, ge=64)
-    batch_size: int = Field(default=4, ge=1)
+    batch_size: int = Field(default=8, ge=1)
 
     @model_validator(mode="after")
     def _odd_kernel(self) -> ScoringConfig:

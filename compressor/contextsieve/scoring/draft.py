@@ -37,6 +37,7 @@ class _Block:
     request: int
     start: int
     end: int
+    keep_from: int
     ids: list[int]
     context_offset: int
 
@@ -116,7 +117,7 @@ class DraftAttentionScorer:
         for group in tqdm(batches, desc="scoring", unit="batch", disable=not progress):
             members = [blocks[i] for i in group]
             for block, values in zip(members, self._score_batch(members), strict=True):
-                sums[block.request][block.start : block.end] = values
+                sums[block.request][block.keep_from : block.end] = values[block.keep_from - block.start :]
         return [s.astype(np.float32) for s in sums]
 
     def _blocks(self, index: int, context: TokenizedText, query: str) -> list[_Block]:
@@ -126,10 +127,15 @@ class DraftAttentionScorer:
             query_ids = query_ids[-MAX_QUERY_TOKENS:]
         size = self.block_size(query_ids)
         ids = context.ids.tolist()
+        n = len(ids)
         out = []
-        for start in range(0, len(ids), size):
-            end = min(start + size, len(ids))
-            out.append(_Block(index, start, end, self._header_ids + ids[start:end] + query_ids, len(self._header_ids)))
+        for keep_from in range(0, n, size):
+            end = min(keep_from + size, n)
+            # The last block reaches back so that every block of a long context has the same length: equal
+            # lengths batch without padding, which keeps SDPA on its fast causal kernel.
+            start = max(0, end - size)
+            prompt = self._header_ids + ids[start:end] + query_ids
+            out.append(_Block(index, start, end, keep_from, prompt, len(self._header_ids)))
         return out
 
     @torch.inference_mode()
@@ -140,12 +146,13 @@ class DraftAttentionScorer:
         mask = torch.tensor([[0] * p + [1] * len(b.ids) for b, p in zip(blocks, pads, strict=True)])
         input_ids, mask = input_ids.to(self._device), mask.to(self._device)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        padded = any(pads)
         rows = min(self._config.query_rows, min(len(b.ids) for b in blocks))
         use_cache = self._lookahead > 0
         with capturing(rows) as capture:
             out = self._model(
                 input_ids=input_ids,
-                attention_mask=mask,
+                attention_mask=mask if padded else None,
                 position_ids=positions,
                 use_cache=use_cache,
                 logits_to_keep=1,
@@ -156,7 +163,7 @@ class DraftAttentionScorer:
         totals = capture.probs.sum(dim=1).double()  # (batch, keys)
         counts = torch.full((len(blocks),), float(rows), dtype=torch.float64, device=totals.device)
         if use_cache:
-            totals, counts = self._lookahead_rows(out, mask, positions, totals, counts)
+            totals, counts = self._lookahead_rows(out, mask, positions, totals, counts, padded=padded)
         results = []
         for row, (block, pad) in enumerate(zip(blocks, pads, strict=True)):
             first = pad + block.context_offset
@@ -171,6 +178,8 @@ class DraftAttentionScorer:
         positions: torch.Tensor,
         totals: torch.Tensor,
         counts: torch.Tensor,
+        *,
+        padded: bool,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         cache = out.past_key_values
         logits = out.logits[:, -1, :]
@@ -187,7 +196,7 @@ class DraftAttentionScorer:
             with capturing(1) as capture:
                 step = self._model(
                     input_ids=token[:, None],
-                    attention_mask=mask,
+                    attention_mask=mask if padded else None,
                     position_ids=next_pos,
                     past_key_values=cache,
                     use_cache=True,
