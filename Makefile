@@ -25,6 +25,7 @@ demo: model
 	$(CLI) demo --rate 0.2
 
 test: model
+	$(CLI) download gemma3-270m
 	$(PY) -m pytest -q
 
 test-fast: install

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from importlib import resources
 from typing import TextIO
 
+from contextsieve.config import SelectionConfig, validated
 from contextsieve.errors import ContextSieveError, InputError
 
 __all__ = ["main"]
@@ -80,6 +81,9 @@ def _selection_args(parser: argparse.ArgumentParser, default_rate: float | None 
 
 def _compress(args: argparse.Namespace, context: str, query: str, out: TextIO, as_json: bool) -> None:
     from contextsieve.compressor import Compressor
+
+    # Validate the budget options before paying for a model load.
+    validated(SelectionConfig, budget=args.budget, rate=args.rate, top_p=args.top_p, order=args.order)
 
     options = {"layers": args.layers} if args.layers is not None else {}
     compressor = Compressor.from_pretrained(args.model, device=args.device, progress=not args.no_progress, **options)

@@ -112,8 +112,12 @@ def validated(model: type[_Frozen], **values: object) -> _Frozen:
     try:
         return model(**values)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or model.__name__}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(_describe(err["loc"], str(err["msg"])) for err in exc.errors())
         msg = f"invalid {model.__name__}: {problems}"
         raise ConfigError(msg) from exc
+
+
+def _describe(loc: tuple[int | str, ...], message: str) -> str:
+    message = message.removeprefix("Value error, ")
+    where = ".".join(str(part) for part in loc)
+    return f"{where}: {message}" if where else message

@@ -29,10 +29,18 @@ def resolve_device(device: str | None) -> torch.device:
         logger.info("Using device %s", chosen)
         return torch.device(chosen)
     try:
-        return torch.device(device)
+        resolved = torch.device(device)
     except RuntimeError as exc:
         msg = f"unknown device {device!r}; use 'cpu', 'cuda', 'cuda:0', 'mps' or None"
         raise ConfigError(msg) from exc
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        msg = f"device {device!r} was requested but CUDA is not available here; use device=None or 'cpu'"
+        raise ConfigError(msg)
+    mps = getattr(torch.backends, "mps", None)
+    if resolved.type == "mps" and (mps is None or not mps.is_available()):
+        msg = f"device {device!r} was requested but MPS is not available here; use device=None or 'cpu'"
+        raise ConfigError(msg)
+    return resolved
 
 
 def resolve_dtype(device: torch.device, dtype: str | None) -> torch.dtype:
