@@ -24,7 +24,7 @@ model: install
 demo: model
 	$(CLI) demo --rate 0.2
 
-test: model
+test: model lint
 	$(CLI) download gemma3-270m
 	$(PY) -m pytest -q
 
@@ -32,7 +32,8 @@ test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
 lint: install
-	$(VENV)/bin/ruff check compressor tests
+	$(VENV)/bin/ruff check compressor tests benchmarks
+	$(VENV)/bin/ruff format --check compressor tests benchmarks
 	$(VENV)/bin/mypy
 
 bench: model

@@ -18,11 +18,11 @@ from pathlib import Path
 QUERY = "What is the secret code of the Halvorsen vault?"
 
 
-def _one_throughput(length: int, layers: int | None) -> dict[str, float]:
+def _one_throughput(length: int, layers: int | None, options: dict[str, int]) -> dict[str, float]:
     from contextsieve import Compressor
     from contextsieve.eval import prose_corpus
 
-    compressor = Compressor.from_pretrained(layers=layers)
+    compressor = Compressor.from_pretrained(layers=layers, **options)
     paragraphs = prose_corpus()
     tokenizer = compressor.scorer.tokenizer
     pieces: list[str] = []
@@ -51,10 +51,19 @@ def _one_throughput(length: int, layers: int | None) -> dict[str, float]:
     }
 
 
-def _throughput(lengths: list[int], layers: int | None) -> list[dict[str, float]]:
+def _throughput(lengths: list[int], layers: int | None, options: dict[str, int]) -> list[dict[str, float]]:
     rows = []
     for length in lengths:
-        cmd = [sys.executable, __file__, "--one", str(length), "--layers", str(layers or 0)]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--one",
+            str(length),
+            "--layers",
+            str(layers or 0),
+            "--options",
+            json.dumps(options),
+        ]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         row = json.loads(out.strip().splitlines()[-1])
         print(
@@ -104,19 +113,20 @@ def _recall(lengths: list[int], rates: list[float], layers: int | None, options:
 def _markdown(report: dict) -> str:
     lines = [
         f"# contextsieve scoring benchmark\n\nMachine: {report['machine']}  \nCommand: `{report['command']}`\n",
-        "## Throughput (draft = smollm2-135m, fp32 CPU, rate 0.1)\n",
-        "| layers | tokens | tokens/s | peak RSS (MB) |",
+        "## Throughput (draft = smollm2-135m, fp32 CPU, one compress call at rate 0.1, model load excluded)\n",
+        "| variant | tokens | tokens/s | peak RSS (MB) |",
         "|---|---|---|---|",
     ]
-    for row in report["throughput"]:
-        lines.append(f"| {row['layers']} | {row['tokens']} | {row['tokens_per_s']:.0f} | {row['peak_rss_mb']:.0f} |")
+    for row in report.get("throughput", []):
+        variant = row.get("variant", f"layers={row['layers']}")
+        lines.append(f"| {variant} | {row['tokens']} | {row['tokens_per_s']:.0f} | {row['peak_rss_mb']:.0f} |")
     lines += [
         "",
-        "## Needle recall (needle sentence kept intact)\n",
+        "## Needle recall (the needle sentence kept intact; 3 needles x 3 depths per cell)\n",
         "| layers | variant | tokens | rate | found | recall |",
         "|---|---|---|---|---|---|",
     ]
-    for row in report["recall"]:
+    for row in report.get("recall", []):
         variant = ", ".join(f"{k}={v}" for k, v in row.items() if k in {"block_tokens", "pool_kernel"}) or "default"
         lines.append(
             f"| {row['layers']} | {variant} | {row['tokens']} | {row['rate']} | "
@@ -134,30 +144,45 @@ def main() -> None:
     parser.add_argument("--rates", default="0.1,0.25")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--layers", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--options", default="{}", help=argparse.SUPPRESS)
+    parser.add_argument("--only", choices=["throughput", "recall"], help="run one part only")
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(_one_throughput(args.one, args.layers or None)))
+        print(json.dumps(_one_throughput(args.one, args.layers or None, json.loads(args.options))))
         return
     lengths = [int(x) for x in args.lengths.split(",")]
     recall_lengths = [int(x) for x in args.recall_lengths.split(",")]
     rates = [float(x) for x in args.rates.split(",")]
-    report: dict = {
-        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, "
-        f"{__import__('os').cpu_count()} cores, Python {platform.python_version()}",
-        "command": " ".join(["python", *sys.argv]),
-        "throughput": [],
-        "recall": [],
-    }
-    for layers in (None, 8):
-        print(f"throughput, layers={layers or 'all'}", flush=True)
-        for row in _throughput(lengths, layers):
-            report["throughput"].append({"layers": layers or "all", **row})
-    for layers in (None, 8):
-        print(f"needle recall, layers={layers or 'all'}", flush=True)
-        report["recall"] += _recall(recall_lengths, rates, layers, {})
-    print("needle recall, one pass over 8k (block_tokens=8192)", flush=True)
-    report["recall"] += _recall([8192], rates, None, {"block_tokens": 8192})
     out = Path(args.out)
+    previous = out / "results.json"
+    report: dict = json.loads(previous.read_text()) if args.only and previous.exists() else {}
+    report.update(
+        {
+            "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, "
+            f"{__import__('os').cpu_count()} cores, Python {platform.python_version()}",
+            "command": " ".join(["python", *sys.argv]),
+        }
+    )
+    if args.only in (None, "throughput"):
+        kept = report.get("throughput", []) if args.only else []
+        configs = [
+            ("full draft", None, {}, lengths),
+            ("full draft, lookahead=0", None, {"lookahead": 0}, [n for n in lengths if n <= 8192]),
+            ("first 8 layers", 8, {}, lengths),
+        ]
+        for name, layers, options, sizes in configs:
+            print(f"throughput, {name}", flush=True)
+            for row in _throughput(sizes, layers, options):
+                fresh = {"variant": name, "layers": layers or "all", **row}
+                kept = [r for r in kept if (r.get("variant"), r["tokens"]) != (name, row["tokens"])] + [fresh]
+        report["throughput"] = sorted(kept, key=lambda r: (str(r.get("variant")), r["tokens"]))
+    if args.only in (None, "recall"):
+        report["recall"] = []
+        for layers in (None, 8):
+            print(f"needle recall, layers={layers or 'all'}", flush=True)
+            report["recall"] += _recall(recall_lengths, rates, layers, {})
+        print("needle recall, one pass over 8k (block_tokens=8192)", flush=True)
+        report["recall"] += _recall([8192], rates, None, {"block_tokens": 8192})
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(report, indent=2))
     (out / "results.md").write_text(_markdown(report))

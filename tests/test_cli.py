@@ -44,8 +44,18 @@ def _run(args: list[str], stdin: str = "") -> tuple[int, str]:
 
 def test_compress_json_output(model_dir, text_file) -> None:
     code, out = _run(
-        ["compress", str(text_file), "--query", "Halvorsen vault code?", "--rate", "0.2", "--model", str(model_dir),
-         "--json", "--no-progress"]
+        [
+            "compress",
+            str(text_file),
+            "--query",
+            "Halvorsen vault code?",
+            "--rate",
+            "0.2",
+            "--model",
+            str(model_dir),
+            "--json",
+            "--no-progress",
+        ]
     )
     assert code == 0
     payload = json.loads(out)
@@ -81,8 +91,22 @@ def test_non_utf8_file_is_a_clear_error(tmp_path, capsys) -> None:
 def test_encoding_option_reads_latin1(model_dir, tmp_path) -> None:
     path = tmp_path / "latin1.txt"
     path.write_bytes(("Caf\u00e9 cr\u00e8me. " * 50).encode("latin-1"))
-    code, out = _run(["compress", str(path), "--query", "dessert", "--rate", "0.5", "--encoding", "latin-1",
-                      "--model", str(model_dir), "--json", "--no-progress"])
+    code, out = _run(
+        [
+            "compress",
+            str(path),
+            "--query",
+            "dessert",
+            "--rate",
+            "0.5",
+            "--encoding",
+            "latin-1",
+            "--model",
+            str(model_dir),
+            "--json",
+            "--no-progress",
+        ]
+    )
     assert code == 0
     assert "Caf\u00e9" in json.loads(out)["text"]
 
@@ -117,3 +141,12 @@ def test_models_lists_the_registry() -> None:
 def test_import_does_not_load_torch() -> None:
     code = "import contextsieve, sys; assert 'torch' not in sys.modules and 'transformers' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_folder_that_is_not_a_causal_lm_is_a_model_error(tmp_path, text_file, capsys) -> None:
+    (tmp_path / "config.json").write_text('{"model_type": "no-such-architecture"}')
+    code, _ = _run(["compress", str(text_file), "--query", "q", "--rate", "0.5", "--model", str(tmp_path)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "could not load the draft model" in err
+    assert "Traceback" not in err

@@ -14,8 +14,12 @@ def test_two_hundred_thousand_tokens(make_compressor, draft_tokenizer) -> None:
     middle = text.index("\n\n", len(text) // 2)
     text = text[:middle] + "\n\n" + needle + text[middle:]
     compressor = make_compressor(block_tokens=2048, batch_size=4, lookahead=0)
-    result = compressor.compress(text, "When does the ferry to Isla Cendra leave?", budget=2000,
-                                 force_patterns=[r"The ferry to Isla Cendra[^.]*\."])
+    result = compressor.compress(
+        text,
+        "When does the ferry to Isla Cendra leave?",
+        budget=2000,
+        force_patterns=[r"The ferry to Isla Cendra[^.]*\."],
+    )
     assert result.original_tokens >= 200_000
     assert result.compressed_tokens <= 2000
     assert needle in result.text

@@ -19,6 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from contextsieve.config import ScoringConfig
+from contextsieve.errors import ModelError
 from contextsieve.scoring.base import ScoreRequest
 from contextsieve.scoring.capture import capturing, register_capture_attention
 from contextsieve.tokens import TokenizedText, tokenize_with_offsets
@@ -68,8 +69,15 @@ class DraftAttentionScorer:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         attention = register_capture_attention()
-        tokenizer = AutoTokenizer.from_pretrained(path)
-        model: Any = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, attn_implementation=attention)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(path)
+            model: Any = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, attn_implementation=attention)
+        except (OSError, ValueError, KeyError) as exc:
+            msg = f"could not load the draft model {path!r} as a causal LM: {exc}"
+            raise ModelError(msg) from exc
+        if not getattr(tokenizer, "is_fast", False):
+            msg = f"the draft {path!r} has no fast tokenizer; character offsets need one (tokenizer.json)"
+            raise ModelError(msg)
         if config.layers is not None:
             truncate_layers(model, config.layers)
         model.to(device)
