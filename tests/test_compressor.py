@@ -222,3 +222,41 @@ def test_unusual_scripts_compress_extractively(compressor, context) -> None:
     result = compressor.compress(context, "测试 compress", rate=0.25)
     assert 0 < result.compressed_tokens <= max(1, int(0.25 * result.original_tokens))
     _extractive(result, context)
+
+
+def test_compress_prompt_string_keeps_instruction_and_question(compressor) -> None:
+    context = haystack(8000)
+    prompt = f"Answer the question based on the context below.\n\nContext:\n{context}\n\nQuestion: {QUERY}\nAnswer:"
+    result = compressor.compress_prompt(prompt, rate=0.1)
+    assert isinstance(result.prompt, str)
+    assert result.query == QUERY
+    assert result.prompt.startswith("Answer the question based on the context below.\n\nContext:\n")
+    assert result.prompt.endswith(f"\n\nQuestion: {QUERY}\nAnswer:")
+    assert NEEDLE in result.prompt
+    assert len(result.parts) == 1
+    assert result.compressed_tokens <= int(0.1 * result.original_tokens)
+
+
+def test_compress_prompt_messages_returns_new_messages(compressor) -> None:
+    tool_output = haystack(6000)
+    messages = [
+        {"role": "system", "content": "You are a careful assistant."},
+        {"role": "user", "content": QUERY},
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "call_7", "type": "function"}]},
+        {"role": "tool", "content": tool_output, "tool_call_id": "call_7"},
+    ]
+    result = compressor.compress_prompt(messages, budget=120)
+    out = result.prompt
+    assert isinstance(out, list) and out is not messages
+    assert out[:3] == messages[:3]
+    assert out[3]["tool_call_id"] == "call_7"
+    assert NEEDLE in out[3]["content"]
+    assert len(out[3]["content"]) < len(tool_output) // 5
+    assert messages[3]["content"] == tool_output
+
+
+def test_compress_prompt_without_a_question_is_a_typed_error(compressor) -> None:
+    from contextsieve.errors import QueryNotFoundError
+
+    with pytest.raises(QueryNotFoundError, match="query="):
+        compressor.compress_prompt("just one paragraph of text with no question in it", rate=0.5)

@@ -86,7 +86,9 @@ def _compress(args: argparse.Namespace, context: str, query: str, out: TextIO, a
     validated(SelectionConfig, budget=args.budget, rate=args.rate, top_p=args.top_p, order=args.order)
 
     options = {"layers": args.layers} if args.layers is not None else {}
-    compressor = Compressor.from_pretrained(args.model, device=args.device, progress=not args.no_progress, **options)
+    compressor = Compressor.from_pretrained(
+        args.model or "smollm2-135m", device=args.device, progress=not args.no_progress, **options
+    )
     result = compressor.compress(
         context,
         query,

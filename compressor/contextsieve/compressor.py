@@ -68,7 +68,7 @@ class Compressor:
     @classmethod
     def from_pretrained(
         cls,
-        name_or_path: str | None = None,
+        name_or_path: str = "smollm2-135m",
         *,
         device: str | None = None,
         dtype: str | None = None,
@@ -83,13 +83,13 @@ class Compressor:
         ``batch_size``) override fields of ``scoring``.
         """
         from contextsieve.device import resolve_device, resolve_dtype
-        from contextsieve.models import DEFAULT_MODEL, resolve_model
+        from contextsieve.models import resolve_model
         from contextsieve.scoring.draft import DraftAttentionScorer
 
         base = scoring or ScoringConfig()
         config = validated(ScoringConfig, **{**base.model_dump(), **scoring_options})
         assert isinstance(config, ScoringConfig)
-        resolved = resolve_model(name_or_path or DEFAULT_MODEL)
+        resolved = resolve_model(name_or_path)
         torch_device = resolve_device(device)
         started = time.perf_counter()
         scorer = DraftAttentionScorer.from_pretrained(

@@ -19,7 +19,7 @@ Run = tuple[int, int, float]
 def kept_runs(
     text: str, chunks: Sequence[Chunk], kept: npt.NDArray[np.bool_], scores: npt.NDArray[np.float64]
 ) -> list[Run]:
-    """Merge contiguous kept chunks into runs, in input order; whitespace-only runs are skipped."""
+    """Merge kept chunks into runs, in input order: contiguous ones, and ones apart by whitespace only."""
     runs: list[Run] = []
     i = 0
     n = len(chunks)
@@ -32,7 +32,13 @@ def kept_runs(
             j += 1
         start, end = _trim(text, chunks[i].start, chunks[j].end)
         if end > start:
-            runs.append((start, end, float(np.max(scores[i : j + 1]))))
+            score = float(np.max(scores[i : j + 1]))
+            if runs and not text[runs[-1][1] : start].strip():
+                # Only whitespace lies between the two runs: keep it rather than inserting a separator.
+                prev_start, _, prev_score = runs.pop()
+                runs.append((prev_start, end, max(prev_score, score)))
+            else:
+                runs.append((start, end, score))
         i = j + 1
     return runs
 
