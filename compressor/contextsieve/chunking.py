@@ -62,8 +62,8 @@ def _segment_ends(text: str, code: bool) -> set[int]:
 
 
 def _hard_ends(text: str) -> set[int]:
-    """Positions that chunks never cross: the end of a blank-line paragraph break."""
-    return {m.end() for m in re.finditer(r"\n[ \t]*\n\s*", text)}
+    """Positions that chunks never cross: the line start after a blank-line paragraph break."""
+    return {m.end() for m in re.finditer(r"\n(?:[ \t]*\n)+", text)}
 
 
 def chunk_tokens(

@@ -44,11 +44,20 @@ def kept_runs(
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
+    """Drop outer whitespace, but keep the indentation of a run that starts a line (code stays valid)."""
+    first = start
+    while first < end and text[first].isspace():
+        first += 1
+    newline = text.rfind("\n", start, first)
+    if newline != -1:
+        first = newline + 1
+    elif start == 0 or text[start - 1] == "\n":
+        first = start
+    while end > first and text[end - 1].isspace():
         end -= 1
-    return start, end
+    if end == first or not text[first:end].strip():
+        return first, first
+    return first, end
 
 
 def order_runs(runs: Sequence[Run], order: Order) -> list[Run]:
