@@ -88,7 +88,6 @@ class Compressor:
 
         base = scoring or ScoringConfig()
         config = validated(ScoringConfig, **{**base.model_dump(), **scoring_options})
-        assert isinstance(config, ScoringConfig)
         resolved = resolve_model(name_or_path)
         torch_device = resolve_device(device)
         started = time.perf_counter()
@@ -340,7 +339,6 @@ class Compressor:
             force_patterns=tuple(force_patterns),
             separator=separator,
         )
-        assert isinstance(config, SelectionConfig)
         return config
 
     def _counter(self, target: TargetTokenizer | None) -> TokenCounter:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -107,7 +107,10 @@ class SelectionConfig(_Frozen):
         return self
 
 
-def validated(model: type[_Frozen], **values: object) -> _Frozen:
+_Config = TypeVar("_Config", bound=BaseModel)
+
+
+def validated(model: type[_Config], **values: object) -> _Config:
     """Build a config, turning pydantic's ValidationError into :class:`ConfigError`."""
     try:
         return model(**values)
