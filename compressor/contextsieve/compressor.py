@@ -205,10 +205,10 @@ class Compressor:
         """
         from contextsieve.prompt_parser import parse_prompt
 
+        started = time.perf_counter()
         selection = self._selection(budget, rate, top_p, order, force_patterns, separator)
         parsed = parse_prompt(prompt, query=query)
         if not parsed.contexts:
-            result = self._documents([], parsed.query, [], selection, target_tokenizer)
             return PromptCompressionResult(
                 prompt=parsed.rebuild([]),
                 query=parsed.query,
@@ -216,7 +216,7 @@ class Compressor:
                 original_tokens=0,
                 compressed_tokens=0,
                 ratio=1.0,
-                seconds=result.seconds,
+                seconds=time.perf_counter() - started,
             )
         texts = [part.text for part in parsed.contexts]
         forced = [tuple(part.forced) + _forced_ranges(part.text, selection.force_patterns) for part in parsed.contexts]

@@ -67,7 +67,8 @@ def select(
     sep_cost = counter(separator) if separator.strip() else 0
     costs = [np.array([counter(d.text[c.start : c.end].strip()) for c in d.chunks], dtype=np.int64) for d in candidates]
     spent = sum(int(c[d.forced].sum()) for d, c in zip(candidates, costs, strict=True))
-    spent += sep_cost * sum(max(_runs(d.kept) - 1, 0) for d in candidates)
+    runs = [_runs(d.kept) for d in candidates]
+    spent += sep_cost * sum(max(r - 1, 0) for r in runs)
     if budget is not None and spent > budget:
         msg = f"forced content needs about {spent} target tokens but the budget is {budget}"
         raise BudgetError(msg)
@@ -86,10 +87,12 @@ def select(
         if top_p is not None and total_mass > 0 and kept_mass >= top_p * total_mass:
             break
         doc = candidates[di]
-        extra = int(costs[di][i]) + sep_cost * _new_separators(doc.kept, i)
+        runs_after = _runs_after_adding(doc.kept, i, runs[di])
+        extra = int(costs[di][i]) + sep_cost * (max(runs_after - 1, 0) - max(runs[di] - 1, 0))
         if budget is not None and spent + extra > budget:
             continue
         doc.kept[i] = True
+        runs[di] = runs_after
         spent += extra
         kept_mass += float(doc.masses[i])
     rendered = [render(d, order, separator, counter) for d in candidates]
@@ -105,13 +108,11 @@ def _runs(kept: npt.NDArray[np.bool_]) -> int:
     return int(kept[0]) + int(np.count_nonzero(kept[1:] & ~kept[:-1]))
 
 
-def _new_separators(kept: npt.NDArray[np.bool_], i: int) -> int:
-    """Change in the separator count if chunk ``i`` is added (separators = runs - 1, at least 0)."""
-    before = max(_runs(kept) - 1, 0)
+def _runs_after_adding(kept: npt.NDArray[np.bool_], i: int, runs: int) -> int:
+    """Run count once chunk ``i`` is kept: a new run, minus the neighbouring runs it joins."""
     left = i > 0 and bool(kept[i - 1])
     right = i + 1 < kept.size and bool(kept[i + 1])
-    runs_after = _runs(kept) + 1 - int(left) - int(right)
-    return max(runs_after - 1, 0) - before
+    return runs + 1 - int(left) - int(right)
 
 
 def _fit(

@@ -53,13 +53,6 @@ def capturing(rows: int) -> Iterator[QueryRowCapture]:
         _ACTIVE.reset(token)
 
 
-def _repeat_kv(states: torch.Tensor, groups: int) -> torch.Tensor:
-    if groups == 1:
-        return states
-    batch, heads, length, dim = states.shape
-    return states[:, :, None].expand(batch, heads, groups, length, dim).reshape(batch, heads * groups, length, dim)
-
-
 def query_row_probs(
     query: torch.Tensor,
     key: torch.Tensor,
@@ -98,7 +91,7 @@ def _capture_attention(
     attention_mask: torch.Tensor | None,
     **kwargs: Any,
 ) -> tuple[torch.Tensor, None]:
-    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+    from transformers.integrations.sdpa_attention import repeat_kv, sdpa_attention_forward
 
     output, _ = sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
     capture = _ACTIVE.get()
@@ -107,7 +100,7 @@ def _capture_attention(
         scaling = kwargs.get("scaling")
         if scaling is None:
             scaling = query.shape[-1] ** -0.5
-        capture.add(query_row_probs(query, _repeat_kv(key, groups), attention_mask, float(scaling), capture.rows))
+        capture.add(query_row_probs(query, repeat_kv(key, groups), attention_mask, float(scaling), capture.rows))
     return output, None
 
 
