@@ -32,8 +32,8 @@ test-fast: install
 	$(PY) -m pytest -q -m "not slow"
 
 lint: install
-	$(VENV)/bin/ruff check compressor tests benchmarks
-	$(VENV)/bin/ruff format --check compressor tests benchmarks
+	$(VENV)/bin/ruff check compressor integrations tests benchmarks
+	$(VENV)/bin/ruff format --check compressor integrations tests benchmarks
 	$(VENV)/bin/mypy
 
 bench: model

@@ -93,3 +93,11 @@ def make_compressor(draft_tokenizer, tiny_model):
         return Compressor(scorer, pool_kernel=config.pool_kernel, chunking=chunking or ChunkingConfig())
 
     return build
+
+
+@pytest.fixture(scope="session")
+def real_compressor():
+    """The real default draft, loaded once per test session and shared with the integrations."""
+    from contextsieve.shared import shared_compressor
+
+    return shared_compressor("smollm2-135m", device="cpu")

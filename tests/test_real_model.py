@@ -11,8 +11,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def compressor() -> Compressor:
-    return Compressor.from_pretrained("smollm2-135m", device="cpu")
+def compressor(real_compressor) -> Compressor:
+    return real_compressor
 
 
 def _count(compressor: Compressor):

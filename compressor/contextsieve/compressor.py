@@ -231,6 +231,13 @@ class Compressor:
             seconds=result.seconds,
         )
 
+    def count_tokens(self, text: str, target_tokenizer: TargetTokenizer | None = None) -> int:
+        """Count ``text`` in the target tokenizer (the draft's when ``None``), as budgets are counted."""
+        if not isinstance(text, str):
+            msg = f"text must be a str, got {type(text).__name__}"
+            raise InputError(msg)
+        return self._counter(target_tokenizer)(text)
+
     # ------------------------------------------------------------------ internals
 
     def _documents(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict
 
 __all__ = ["CompressionResult", "DocumentCompression", "DocumentsResult", "PromptCompressionResult", "ScoredChunk"]
@@ -47,6 +49,15 @@ class CompressionResult(_Result):
         """How many times shorter the output is (``original_tokens / compressed_tokens``)."""
         return self.original_tokens / self.compressed_tokens if self.compressed_tokens else float("inf")
 
+    def summary(self) -> dict[str, Any]:
+        """Return a small JSON-ready record of this result (for document metadata), without chunk details."""
+        return {
+            "original_tokens": self.original_tokens,
+            "kept_tokens": self.compressed_tokens,
+            "ratio": round(self.ratio, 4),
+            "spans": [list(span) for span in self.spans],
+        }
+
 
 class DocumentCompression(CompressionResult):
     """One document's share of a multi-document compression.
@@ -61,6 +72,10 @@ class DocumentCompression(CompressionResult):
     index: int
     score: float
     dropped: bool
+
+    def summary(self) -> dict[str, Any]:
+        """Like :meth:`CompressionResult.summary`, plus the document's relevance ``score`` and ``dropped`` flag."""
+        return {"score": self.score, **super().summary(), "dropped": self.dropped}
 
 
 class DocumentsResult(_Result):

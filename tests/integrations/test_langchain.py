@@ -1,0 +1,268 @@
+"""LangChain adapters end to end: real retrievers, LCEL, create_agent; a lexical scorer stands in for the draft."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import time
+
+import pytest
+from langchain_core.documents import Document
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.runnables import RunnableLambda, RunnablePassthrough
+from langchain_core.tools import tool
+from pydantic import ValidationError
+
+from contextsieve import ChunkingConfig, Compressor
+from contextsieve.errors import InputError
+from langchain_contextsieve import ContextSieveCompressor, ContextSieveMiddleware
+from tests.conftest import corpus_text
+from tests.integrations.chat_fakes import ScriptedChatModel
+from tests.keyword_scorer import KeywordScorer
+
+NEEDLE = "The Rowland safe combination is 4-8-15-16."
+QUERY = "What is the Rowland safe combination?"
+
+
+def paragraphs(count: int, size: int = 1200) -> list[str]:
+    parts = [p for p in corpus_text(400_000).split("\n\n") if len(p) > 400]
+    return [p[:size] for p in parts[:count]]
+
+
+def documents() -> list[Document]:
+    texts = paragraphs(8)
+    cut = texts[5].index(". ", 500) + 2  # plant the needle as a sentence of its own
+    texts[5] = texts[5][:cut] + NEEDLE + " " + texts[5][cut:]
+    return [
+        Document(page_content=t, id=f"doc-{i}", metadata={"source": f"topics/{i}", "tags": ["python", str(i)]})
+        for i, t in enumerate(texts)
+    ]
+
+
+@pytest.fixture
+def core(draft_tokenizer) -> Compressor:
+    return Compressor(KeywordScorer(draft_tokenizer), pool_kernel=1, chunking=ChunkingConfig(chunk_tokens=32))
+
+
+# ---------------------------------------------------------------------- document compressor
+
+
+def test_compressed_documents_keep_ids_metadata_and_order(core) -> None:
+    docs = documents()
+    before = copy.deepcopy(docs)
+    sieve = ContextSieveCompressor(compressor=core, budget=120)
+    out = sieve.compress_documents(docs, QUERY)
+
+    assert docs == before  # originals untouched
+    ids = [d.id for d in out]
+    assert ids == sorted(ids, key=lambda i: int(i.split("-")[1]))  # input order
+    assert "doc-5" in ids
+    needle_doc = out[ids.index("doc-5")]
+    assert NEEDLE in needle_doc.page_content
+    for doc in out:
+        original = docs[int(doc.id.split("-")[1])]
+        info = doc.metadata["contextsieve"]
+        assert {k: v for k, v in doc.metadata.items() if k != "contextsieve"} == original.metadata
+        assert info["original_tokens"] == core.count_tokens(original.page_content)
+        assert info["kept_tokens"] == core.count_tokens(doc.page_content)
+        assert info["dropped"] is False
+        assert info["model"] == "keywords"
+        assert doc.page_content == "\n...\n".join(original.page_content[a:b] for a, b in info["spans"])
+    assert sum(core.count_tokens(d.page_content) for d in out) <= 120
+    assert needle_doc.metadata["contextsieve"]["score"] == max(d.metadata["contextsieve"]["score"] for d in out)
+
+
+def test_documents_that_keep_nothing_are_dropped_unless_keep_all(core, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="langchain_contextsieve")
+    docs = documents()
+    budget = core.count_tokens(NEEDLE) + 1  # room for the needle sentence only
+    out = ContextSieveCompressor(compressor=core, budget=budget).compress_documents(docs, QUERY)
+    assert [d.id for d in out] == ["doc-5"]
+    assert out[0].page_content == NEEDLE
+    assert "kept nothing of 7 of 8 documents" in caplog.text
+
+    everything = ContextSieveCompressor(compressor=core, budget=budget, keep_all=True).compress_documents(docs, QUERY)
+    assert [d.id for d in everything] == [d.id for d in docs]
+    dropped = [d for d in everything if d.metadata["contextsieve"]["dropped"]]
+    assert len(dropped) == 7
+    assert all(d.page_content == "" and d.metadata["source"] for d in dropped)
+
+
+def test_blank_document_is_reported_dropped(core) -> None:
+    docs = [*documents()[:2], Document(page_content="   ", id="blank", metadata={"k": 1})]
+    out = ContextSieveCompressor(compressor=core, rate=0.5, keep_all=True).compress_documents(docs, "Python")
+    assert out[2].id == "blank"
+    assert out[2].metadata == {"k": 1, "contextsieve": out[2].metadata["contextsieve"]}
+    assert out[2].metadata["contextsieve"]["dropped"] is True
+
+
+def test_rate_defaults_to_half_and_bad_options_fail_at_construction(core) -> None:
+    docs = documents()
+    out = ContextSieveCompressor(compressor=core).compress_documents(docs, QUERY)
+    total = sum(core.count_tokens(d.page_content) for d in docs)
+    assert sum(core.count_tokens(d.page_content) for d in out) <= total // 2
+    with pytest.raises(ValidationError, match="give either budget or rate, not both"):
+        ContextSieveCompressor(compressor=core, budget=10, rate=0.2)
+    with pytest.raises(ValidationError, match=r"rate must be in \(0, 1\]"):
+        ContextSieveCompressor(rate=1.5)
+    with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
+        ContextSieveCompressor(target_token=300)
+
+
+def test_empty_inputs(core) -> None:
+    sieve = ContextSieveCompressor(compressor=core, budget=50)
+    assert sieve.compress_documents([], QUERY) == []
+    with pytest.raises(InputError, match="query"):
+        sieve.compress_documents(documents(), "  ")
+
+
+class SlowScorer(KeywordScorer):
+    """Takes a while per call, like a real draft on a CPU."""
+
+    def score(self, requests, *, progress=False):
+        time.sleep(0.3)
+        return super().score(requests, progress=progress)
+
+
+@pytest.mark.asyncio
+async def test_async_does_not_block_the_event_loop_and_concurrent_calls_agree(draft_tokenizer) -> None:
+    core = Compressor(SlowScorer(draft_tokenizer), pool_kernel=1)
+    sieve = ContextSieveCompressor(compressor=core, budget=120)
+    docs = documents()
+    ticks = 0
+
+    async def heartbeat() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    beat = asyncio.create_task(heartbeat())
+    results = await asyncio.gather(*(sieve.acompress_documents(docs, QUERY) for _ in range(4)))
+    beat.cancel()
+    assert ticks >= 20  # four serialised 0.3 s scoring calls: the loop kept running meanwhile
+    expected = sieve.compress_documents(docs, QUERY)
+    for result in results:
+        assert [(d.id, d.page_content) for d in result] == [(d.id, d.page_content) for d in expected]
+
+
+# ---------------------------------------------------------------------- real retrievers and LCEL
+
+
+def test_contextual_compression_retriever_over_bm25_in_an_lcel_chain(core) -> None:
+    from langchain_classic.retrievers import ContextualCompressionRetriever
+    from langchain_community.retrievers import BM25Retriever
+
+    docs = documents()
+    base = BM25Retriever.from_documents(docs, k=4)
+    retriever = ContextualCompressionRetriever(
+        base_compressor=ContextSieveCompressor(compressor=core, budget=100), base_retriever=base
+    )
+    seen: list[str] = []
+
+    def fake_llm(prompt_value):
+        text = prompt_value.to_string()
+        seen.append(text)
+        return "4-8-15-16"
+
+    prompt = ChatPromptTemplate.from_template("Context:\n{context}\n\nQuestion: {question}")
+    chain = (
+        {
+            "context": retriever | RunnableLambda(lambda ds: "\n\n".join(d.page_content for d in ds)),
+            "question": RunnablePassthrough(),
+        }
+        | prompt
+        | RunnableLambda(fake_llm)
+    )
+    assert chain.invoke(QUERY) == "4-8-15-16"
+    retrieved = base.invoke(QUERY)
+    compressed = retriever.invoke(QUERY)
+    assert NEEDLE in seen[0]
+    assert [d.id for d in compressed] == [d.id for d in retrieved if d.id in {c.id for c in compressed}]
+    assert sum(core.count_tokens(d.page_content) for d in compressed) <= 100
+    full_context = "\n\n".join(d.page_content for d in retrieved)
+    assert core.count_tokens(seen[0]) < core.count_tokens(full_context)
+
+
+# ---------------------------------------------------------------------- agent middleware
+
+
+def long_report() -> str:
+    text = corpus_text(30_000)
+    cut = text.index("\n\n", 15_000)
+    return text[:cut] + "\n\n" + NEEDLE + text[cut:]
+
+
+@tool
+def fetch_report(topic: str) -> str:
+    """Fetch the full archive report about a topic."""
+    return long_report()
+
+
+def scripted_agent_model() -> ScriptedChatModel:
+    call = {"name": "fetch_report", "args": {"topic": "Rowland"}, "id": "call-42", "type": "tool_call"}
+    return ScriptedChatModel(
+        responses=[
+            AIMessage(content="", tool_calls=[call]),
+            AIMessage(content="The combination is 4-8-15-16."),
+        ]
+    )
+
+
+def test_agent_middleware_compresses_tool_results_before_the_model_sees_them(core) -> None:
+    from langchain.agents import create_agent
+
+    model = scripted_agent_model()
+    middleware = ContextSieveMiddleware(compressor=core, trigger_tokens=500, budget=200)
+    agent = create_agent(model, tools=[fetch_report], system_prompt="You are an archivist.", middleware=[middleware])
+    state = agent.invoke({"messages": [HumanMessage(QUERY)]})
+
+    assert len(model.seen) == 2
+    second = model.seen[1]
+    assert isinstance(second[0], SystemMessage) and second[0].content == "You are an archivist."
+    assert isinstance(second[1], HumanMessage) and second[1].content == QUERY
+    assert second[2].tool_calls[0]["id"] == "call-42"
+    sent = second[3]
+    assert isinstance(sent, ToolMessage) and sent.tool_call_id == "call-42"
+    assert NEEDLE in sent.content
+    assert core.count_tokens(sent.content) <= 200 < core.count_tokens(long_report())
+    info = sent.response_metadata["contextsieve"]
+    assert info["original_tokens"] == core.count_tokens(long_report())
+    assert sent.content == "\n...\n".join(long_report()[a:b] for a, b in info["spans"])
+    # the agent's own history keeps the full tool result
+    stored = [m for m in state["messages"] if isinstance(m, ToolMessage)]
+    assert stored[0].content == long_report()
+    assert state["messages"][-1].content == "The combination is 4-8-15-16."
+
+
+def test_middleware_leaves_short_messages_alone_and_caches_results(draft_tokenizer) -> None:
+    scorer = KeywordScorer(draft_tokenizer)
+    core = Compressor(scorer, pool_kernel=1)
+    middleware = ContextSieveMiddleware(compressor=core, trigger_tokens=500, rate=0.1)
+    history = [
+        HumanMessage("Summarise the report."),
+        AIMessage(content=long_report()),
+        HumanMessage(QUERY),
+        AIMessage(content="", tool_calls=[{"name": "fetch_report", "args": {}, "id": "c1", "type": "tool_call"}]),
+        ToolMessage(content=long_report(), tool_call_id="c1", id="tm-1"),
+        ToolMessage(content="short note", tool_call_id="c2"),
+    ]
+    out = middleware.compress_messages(history)
+    assert out[:4] == history[:4]  # history turns untouched by default
+    assert out[5] is history[5]
+    assert out[4].id == "tm-1" and NEEDLE in out[4].content and len(out[4].content) < len(long_report()) // 5
+    calls = scorer.calls
+    assert middleware.compress_messages(history) == out
+    assert scorer.calls == calls  # second turn: served from the cache
+
+    with_history = ContextSieveMiddleware(compressor=core, trigger_tokens=500, rate=0.1, compress_history=True)
+    out = with_history.compress_messages(history)
+    assert out[0] == history[0] and out[2] == history[2]
+    assert len(out[1].content) < len(history[1].content) // 5
+    assert "contextsieve" in out[1].response_metadata
+
+    assert middleware.compress_messages([SystemMessage("x"), AIMessage("y")]) == [SystemMessage("x"), AIMessage("y")]
+    with pytest.raises(ValueError, match="trigger_tokens"):
+        ContextSieveMiddleware(compressor=core, trigger_tokens=-1)
