@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from contextsieve.errors import ConfigError
 
-__all__ = ["ChunkingConfig", "Order", "ScoringConfig", "SelectionConfig", "validated"]
+__all__ = [
+    "DEFAULT_RATE",
+    "ChunkingConfig",
+    "Order",
+    "ScoringConfig",
+    "SelectionConfig",
+    "as_config_error",
+    "selection_or_default",
+    "validated",
+]
 
 Order = Literal["original", "relevance", "edges"]
 
@@ -87,6 +98,17 @@ class SelectionConfig(_Frozen):
     separator: str = "\n...\n"
     force_patterns: tuple[str, ...] = ()
 
+    @field_validator("force_patterns")
+    @classmethod
+    def _compiles(cls, patterns: tuple[str, ...]) -> tuple[str, ...]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                msg = f"force pattern {pattern!r} is not a valid regular expression: {exc}"
+                raise ValueError(msg) from exc
+        return patterns
+
     @model_validator(mode="after")
     def _check(self) -> SelectionConfig:
         if self.budget is not None and self.rate is not None:
@@ -110,14 +132,52 @@ class SelectionConfig(_Frozen):
 _Config = TypeVar("_Config", bound=BaseModel)
 
 
+DEFAULT_RATE = 0.5
+"""Keep rate the framework adapters use when neither ``budget``, ``rate`` nor ``top_p`` is given."""
+
+
 def validated(model: type[_Config], **values: object) -> _Config:
     """Build a config, turning pydantic's ValidationError into :class:`ConfigError`."""
     try:
         return model(**values)
     except ValidationError as exc:
-        problems = "; ".join(_describe(err["loc"], str(err["msg"])) for err in exc.errors())
-        msg = f"invalid {model.__name__}: {problems}"
-        raise ConfigError(msg) from exc
+        raise as_config_error(exc, model.__name__) from exc
+
+
+def as_config_error(exc: ValidationError, owner: str) -> ConfigError:
+    """Describe a pydantic ``ValidationError`` of ``owner`` as a :class:`ConfigError` (ours pass through)."""
+    problems = []
+    for err in exc.errors():
+        original = (err.get("ctx") or {}).get("error")
+        if isinstance(original, ConfigError):
+            return original
+        problems.append(_describe(err["loc"], str(err["msg"])))
+    return ConfigError(f"invalid {owner}: {'; '.join(problems)}")
+
+
+def selection_or_default(
+    *,
+    budget: int | None = None,
+    rate: float | None = None,
+    top_p: float | None = None,
+    order: str = "original",
+    force_patterns: str | Sequence[str] = (),
+    separator: str = "\n...\n",
+) -> SelectionConfig:
+    """Validate selection options (raising :class:`ConfigError`), keeping :data:`DEFAULT_RATE` if none is given."""
+    if budget is None and rate is None and top_p is None:
+        rate = DEFAULT_RATE
+    if isinstance(force_patterns, str):
+        force_patterns = (force_patterns,)
+    return validated(
+        SelectionConfig,
+        budget=budget,
+        rate=rate,
+        top_p=top_p,
+        order=order,
+        force_patterns=tuple(force_patterns),
+        separator=separator,
+    )
 
 
 def _describe(loc: tuple[int | str, ...], message: str) -> str:

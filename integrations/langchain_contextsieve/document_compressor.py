@@ -10,11 +10,12 @@ from typing import Any, Literal
 from langchain_core.callbacks import Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
 from langchain_core.runnables.config import run_in_executor
-from pydantic import ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from contextsieve import Compressor, SelectionConfig
+from contextsieve.config import as_config_error, selection_or_default
 from contextsieve.results import DocumentCompression
-from langchain_contextsieve._common import load_compressor, selection_config, selection_kwargs
+from langchain_contextsieve._common import load_compressor
 
 __all__ = ["ContextSieveCompressor"]
 
@@ -32,14 +33,14 @@ class ContextSieveCompressor(BaseDocumentCompressor):
     unless ``keep_all=True``.
 
     Example:
-        .. code-block:: python
+        ```python
+        from langchain_classic.retrievers import ContextualCompressionRetriever
+        from langchain_contextsieve import ContextSieveCompressor
 
-            from langchain_classic.retrievers import ContextualCompressionRetriever
-            from langchain_contextsieve import ContextSieveCompressor
-
-            compressor = ContextSieveCompressor(budget=500, target_tokenizer="gemma3-270m")
-            retriever = ContextualCompressionRetriever(base_compressor=compressor, base_retriever=base)
-            docs = retriever.invoke("When was the treaty signed?")
+        compressor = ContextSieveCompressor(budget=500, target_tokenizer="gemma3-270m")
+        retriever = ContextualCompressionRetriever(base_compressor=compressor, base_retriever=base)
+        docs = retriever.invoke("When was the treaty signed?")
+        ```
 
     """
 
@@ -72,9 +73,16 @@ class ContextSieveCompressor(BaseDocumentCompressor):
 
     _selection: SelectionConfig = PrivateAttr()
 
+    def __init__(self, **data: Any) -> None:
+        """Validate the options; invalid or unknown ones raise :class:`~contextsieve.errors.ConfigError`."""
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise as_config_error(exc, type(self).__name__) from exc
+
     @model_validator(mode="after")
     def _validate_selection(self) -> ContextSieveCompressor:
-        self._selection = selection_config(
+        self._selection = selection_or_default(
             budget=self.budget,
             rate=self.rate,
             top_p=self.top_p,
@@ -103,7 +111,7 @@ class ContextSieveCompressor(BaseDocumentCompressor):
             [doc.page_content for doc in documents],
             query,
             target_tokenizer=self.target_tokenizer,
-            **selection_kwargs(self._selection),
+            **self._selection.model_dump(),
         )
         name = compressor.scorer.name
         out = [_compressed(doc, part, name) for doc, part in zip(documents, result.documents, strict=True)]

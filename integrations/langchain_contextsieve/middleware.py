@@ -14,7 +14,8 @@ from langchain.agents.middleware import AgentMiddleware, AgentState, ModelReques
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 
 from contextsieve import CompressionResult, Compressor
-from langchain_contextsieve._common import load_compressor, selection_config, selection_kwargs
+from contextsieve.config import selection_or_default
+from langchain_contextsieve._common import load_compressor
 
 __all__ = ["ContextSieveMiddleware"]
 
@@ -35,16 +36,16 @@ class ContextSieveMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
     spans. Results are cached, so the same tool result is scored once however many turns it stays in the history.
 
     Example:
-        .. code-block:: python
+        ```python
+        from langchain.agents import create_agent
+        from langchain_contextsieve import ContextSieveMiddleware
 
-            from langchain.agents import create_agent
-            from langchain_contextsieve import ContextSieveMiddleware
-
-            agent = create_agent(
-                model,
-                tools=[fetch_page],
-                middleware=[ContextSieveMiddleware(trigger_tokens=800, rate=0.25)],
-            )
+        agent = create_agent(
+            model,
+            tools=[fetch_page],
+            middleware=[ContextSieveMiddleware(trigger_tokens=800, rate=0.25)],
+        )
+        ```
 
     """
 
@@ -92,7 +93,7 @@ class ContextSieveMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         if cache_size < 0:
             msg = f"cache_size must be >= 0, got {cache_size}"
             raise ValueError(msg)
-        self._selection = selection_config(
+        self._selection = selection_or_default(
             budget=budget, rate=rate, top_p=top_p, order=order, force_patterns=force_patterns, separator=separator
         )
         self._model = model
@@ -185,7 +186,7 @@ class ContextSieveMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
                 [texts[i] for i in todo],
                 query,
                 target_tokenizer=self.target_tokenizer,
-                **selection_kwargs(self._selection),
+                **self._selection.model_dump(),
             )
             with self._cache_lock:
                 for i, result in zip(todo, fresh, strict=True):

@@ -13,10 +13,9 @@ from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, Tool
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import RunnableLambda, RunnablePassthrough
 from langchain_core.tools import tool
-from pydantic import ValidationError
 
 from contextsieve import ChunkingConfig, Compressor
-from contextsieve.errors import InputError
+from contextsieve.errors import ConfigError, InputError
 from langchain_contextsieve import ContextSieveCompressor, ContextSieveMiddleware
 from tests.conftest import corpus_text
 from tests.integrations.chat_fakes import ScriptedChatModel
@@ -103,12 +102,14 @@ def test_rate_defaults_to_half_and_bad_options_fail_at_construction(core) -> Non
     out = ContextSieveCompressor(compressor=core).compress_documents(docs, QUERY)
     total = sum(core.count_tokens(d.page_content) for d in docs)
     assert sum(core.count_tokens(d.page_content) for d in out) <= total // 2
-    with pytest.raises(ValidationError, match="give either budget or rate, not both"):
+    with pytest.raises(ConfigError, match="give either budget or rate, not both"):
         ContextSieveCompressor(compressor=core, budget=10, rate=0.2)
-    with pytest.raises(ValidationError, match=r"rate must be in \(0, 1\]"):
+    with pytest.raises(ConfigError, match=r"rate must be in \(0, 1\]"):
         ContextSieveCompressor(rate=1.5)
-    with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
+    with pytest.raises(ConfigError, match="target_token: Extra inputs are not permitted"):
         ContextSieveCompressor(target_token=300)
+    with pytest.raises(ConfigError, match="force pattern '\\(' is not a valid regular expression"):
+        ContextSieveCompressor(force_patterns=("(",))
 
 
 def test_empty_inputs(core) -> None:
