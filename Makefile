@@ -6,7 +6,7 @@ CLI    := $(VENV)/bin/contextsieve
 # torch is pinned first: 2.13.0 has a CPU wheel here; an unpinned torch pulls a multi-GB CUDA build.
 TORCH  := torch==2.13.0
 
-.PHONY: install model demo test test-fast lint bench clean
+.PHONY: install model demo test test-fast lint bench docs clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,5 +39,8 @@ lint: install
 bench: model
 	$(PY) benchmarks/bench_scoring.py --out bench-results
 
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site
