@@ -15,6 +15,7 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMes
 
 from contextsieve import CompressionResult, Compressor
 from contextsieve.config import selection_or_default
+from contextsieve.errors import ConfigError
 from langchain_contextsieve._common import load_compressor
 
 __all__ = ["ContextSieveMiddleware"]
@@ -89,10 +90,10 @@ class ContextSieveMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         super().__init__()
         if trigger_tokens < 0:
             msg = f"trigger_tokens must be >= 0, got {trigger_tokens}"
-            raise ValueError(msg)
+            raise ConfigError(msg)
         if cache_size < 0:
             msg = f"cache_size must be >= 0, got {cache_size}"
-            raise ValueError(msg)
+            raise ConfigError(msg)
         self._selection = selection_or_default(
             budget=budget, rate=rate, top_p=top_p, order=order, force_patterns=force_patterns, separator=separator
         )

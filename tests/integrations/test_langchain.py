@@ -265,5 +265,5 @@ def test_middleware_leaves_short_messages_alone_and_caches_results(draft_tokeniz
     assert "contextsieve" in out[1].response_metadata
 
     assert middleware.compress_messages([SystemMessage("x"), AIMessage("y")]) == [SystemMessage("x"), AIMessage("y")]
-    with pytest.raises(ValueError, match="trigger_tokens"):
+    with pytest.raises(ConfigError, match="trigger_tokens must be >= 0, got -1"):
         ContextSieveMiddleware(compressor=core, trigger_tokens=-1)
