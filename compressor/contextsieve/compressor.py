@@ -7,6 +7,7 @@ import math
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ from contextsieve.results import (
 )
 from contextsieve.scoring.base import TokenScorer
 from contextsieve.selection import Candidate, Rendered, select
+from contextsieve.tokens import TokenizedText
 
 __all__ = ["Compressor"]
 
@@ -57,13 +59,19 @@ class Compressor:
         pool_kernel: int = 13,
         chunking: ChunkingConfig | None = None,
         progress: bool = False,
+        score_cache: int = 0,
     ) -> None:
+        if score_cache < 0:
+            msg = f"score_cache must be >= 0, got {score_cache}"
+            raise ConfigError(msg)
         self.scorer = scorer
         self.pool_kernel = pool_kernel
         self.chunking = chunking or ChunkingConfig()
         self.progress = progress
+        self.score_cache = score_cache
         self._lock = threading.RLock()
         self._counters: dict[str, TokenCounter] = {}
+        self._scores: OrderedDict[tuple[str, str], tuple[TokenizedText, np.ndarray]] = OrderedDict()
 
     @classmethod
     def from_pretrained(
@@ -75,12 +83,14 @@ class Compressor:
         scoring: ScoringConfig | None = None,
         chunking: ChunkingConfig | None = None,
         progress: bool = False,
+        score_cache: int = 0,
         **scoring_options: Any,
     ) -> Compressor:
         """Load a draft model by registered name (default ``smollm2-135m``), local folder or hub id.
 
         Extra keyword options (``layers``, ``lookahead``, ``pool_kernel``, ``query_rows``, ``block_tokens``,
-        ``batch_size``) override fields of ``scoring``.
+        ``batch_size``) override fields of ``scoring``. ``score_cache=N`` remembers the token scores of the last
+        N (context, query) pairs, so compressing the same context again at another budget skips the model.
         """
         from contextsieve.device import resolve_device, resolve_dtype
         from contextsieve.models import resolve_model
@@ -95,7 +105,9 @@ class Compressor:
             resolved.path, config, device=torch_device, dtype=resolve_dtype(torch_device, dtype), name=resolved.name
         )
         logger.info("Loaded draft %s on %s in %.1fs", resolved.name, torch_device, time.perf_counter() - started)
-        return cls(scorer, pool_kernel=config.pool_kernel, chunking=chunking, progress=progress)
+        return cls(
+            scorer, pool_kernel=config.pool_kernel, chunking=chunking, progress=progress, score_cache=score_cache
+        )
 
     # ------------------------------------------------------------------ public API
 
@@ -290,18 +302,12 @@ class Compressor:
         )
 
     def _candidates(self, jobs: Sequence[_Job]) -> list[Candidate]:
-        """Tokenize, score, pool and chunk every job (one batched scoring pass)."""
+        """Tokenize, score, pool and chunk every job (one batched scoring pass for the uncached ones)."""
         if not jobs:
             return []
-        with self._lock:
-            tokenized = [self.scorer.tokenize(job.text) for job in jobs]
-            for tokens in tokenized:
-                if len(tokens) == 0:
-                    msg = "the context produced no tokens"
-                    raise EmptyInputError(msg)
-            raw = self.scorer.score(
-                [(t, job.query) for t, job in zip(tokenized, jobs, strict=True)], progress=self.progress
-            )
+        scored = self._score([(job.text, job.query) for job in jobs])
+        tokenized = [tokens for tokens, _ in scored]
+        raw = [scores for _, scores in scored]
         out = []
         for job, tokens, token_scores in zip(jobs, tokenized, raw, strict=True):
             pooled = pool_scores(token_scores, self.pool_kernel)
@@ -310,6 +316,31 @@ class Compressor:
             masses = scores * np.array([c.tokens for c in chunks], dtype=np.float64)
             out.append(Candidate(job.text, chunks, scores, masses, _forced_mask(chunks, job.forced)))
         return out
+
+    def _score(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[TokenizedText, np.ndarray]]:
+        with self._lock:
+            found: dict[int, tuple[TokenizedText, np.ndarray]] = {}
+            for i, pair in enumerate(pairs):
+                if pair in self._scores:
+                    self._scores.move_to_end(pair)
+                    found[i] = self._scores[pair]
+            todo = [i for i in range(len(pairs)) if i not in found]
+            tokenized = [self.scorer.tokenize(pairs[i][0]) for i in todo]
+            for tokens in tokenized:
+                if len(tokens) == 0:
+                    msg = "the context produced no tokens"
+                    raise EmptyInputError(msg)
+            if todo:
+                raw = self.scorer.score(
+                    [(t, pairs[i][1]) for t, i in zip(tokenized, todo, strict=True)], progress=self.progress
+                )
+                for i, tokens, scores in zip(todo, tokenized, raw, strict=True):
+                    found[i] = (tokens, scores)
+                    if self.score_cache:
+                        self._scores[pairs[i]] = (tokens, scores)
+                while len(self._scores) > self.score_cache:
+                    self._scores.popitem(last=False)
+            return [found[i] for i in range(len(pairs))]
 
     def _select(
         self, candidates: Sequence[Candidate], counter: TokenCounter, budget: int | None, selection: SelectionConfig

@@ -10,6 +10,7 @@ __all__ = [
     "BudgetError",
     "ConfigError",
     "ContextSieveError",
+    "DataNotInstalledError",
     "EmptyInputError",
     "InputError",
     "ModelError",
@@ -53,3 +54,7 @@ class ModelNotInstalledError(ModelError):
 
 class ModelIntegrityError(ModelError):
     """A model file failed its checksum or could not be assembled."""
+
+
+class DataNotInstalledError(ContextSieveError):
+    """An offline evaluation corpus is not installed; the message gives the command that installs it."""

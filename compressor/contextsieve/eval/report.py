@@ -1,0 +1,202 @@
+"""Turn evaluation records into results.json, a markdown report and PNG plots."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from statistics import mean
+from typing import Any
+
+from contextsieve.eval.runner import EvalConfig, Record, machine_info, records_as_dicts
+
+__all__ = ["markdown_report", "plot_recall", "plot_speed", "recall_table", "speed_table", "write_report"]
+
+
+def _fmt_rate(rate: float) -> str:
+    return f"{rate:g}"
+
+
+def recall_table(records: Sequence[Record], *, title_column: str = "method") -> str:
+    """Mean evidence recall (%) per method (rows) and keep rate (columns)."""
+    rates = sorted({r.rate for r in records})
+    methods = list(dict.fromkeys(r.method for r in records))
+    cells: dict[tuple[str, float], list[float]] = defaultdict(list)
+    for r in records:
+        cells[(r.method, r.rate)].append(r.recall)
+    lines = [
+        f"| {title_column} | " + " | ".join(f"rate {_fmt_rate(x)}" for x in rates) + " |",
+        "|---|" + "---|" * len(rates),
+    ]
+    for method in methods:
+        row = [f"{100 * mean(cells[(method, x)]):.0f}%" if cells[(method, x)] else "–" for x in rates]
+        lines.append(f"| {method} | " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def _first_call_seconds(records: Iterable[Record]) -> dict[tuple[str, str], float]:
+    """Per (method, sample): the slowest of its rates, which is the call that paid for scoring."""
+    out: dict[tuple[str, str], float] = {}
+    for r in records:
+        key = (r.method, r.sample)
+        out[key] = max(out.get(key, 0.0), r.seconds)
+    return out
+
+
+def speed_table(records: Sequence[Record]) -> str:
+    """Compression speed (target tokens per second, scoring included) per method and context length."""
+    lengths = sorted({r.length for r in records})
+    methods = list(dict.fromkeys(r.method for r in records))
+    seconds = _first_call_seconds(records)
+    tokens = {r.sample: r.tokens for r in records}
+    length_of = {r.sample: r.length for r in records}
+    peaks: dict[str, float] = {}
+    for r in records:
+        if r.peak_rss_mb is not None:
+            peaks[r.method] = max(peaks.get(r.method, 0.0), r.peak_rss_mb)
+    lines = [
+        "| method | " + " | ".join(f"{n:,} tok/s" for n in lengths) + " | peak RSS |",
+        "|---|" + "---|" * (len(lengths) + 1),
+    ]
+    for method in methods:
+        row = []
+        for n in lengths:
+            pairs = [(tokens[s], t) for (m, s), t in seconds.items() if m == method and length_of[s] == n]
+            total_time = sum(t for _, t in pairs)
+            row.append(f"{sum(k for k, _ in pairs) / total_time:,.0f}" if pairs and total_time > 0 else "–")
+        peak = f"{peaks[method] / 1024:.1f} GB" if method in peaks else "–"
+        lines.append(f"| {method} | " + " | ".join(row) + f" | {peak} |")
+    return "\n".join(lines)
+
+
+def _budget_check(records: Sequence[Record]) -> str:
+    over = [r for r in records if r.kept_tokens > r.budget]
+    if not over:
+        n = len(records)
+        return f"Every one of the {n:,} compressions stayed within its budget (counted in the target tokenizer)."
+    worst = max(over, key=lambda r: r.kept_tokens / r.budget)
+    return (
+        f"**{len(over)} of {len(records):,} compressions exceeded their budget**; worst: {worst.method} on "
+        f"{worst.sample} at rate {worst.rate:g} ({worst.kept_tokens} > {worst.budget})."
+    )
+
+
+def markdown_report(records: Sequence[Record], config: EvalConfig, machine: dict[str, Any], command: str) -> str:
+    """Return the markdown report: headline tables, per-task tables, hard probes, speed, budget check."""
+    standard = [r for r in records if not r.hard]
+    hard = [r for r in records if r.hard]
+    parts = [
+        "# Evaluation report",
+        "",
+        f"Command: `{command}`",
+        "",
+        f"Machine: {machine.get('platform')}, {machine.get('cpus')} CPUs, torch {machine.get('torch', '–')}; "
+        f"target tokenizer `{config.target}`, draft `{config.draft}`, split `{config.split}`, seed {config.seed}, "
+        f"{config.samples} samples per task and length, lengths {', '.join(f'{n:,}' for n in config.lengths)}.",
+        "",
+        "Evidence recall = share of gold evidence strings that survive intact in the compressed context.",
+        "",
+    ]
+    if standard:
+        parts += ["## All standard tasks", "", recall_table(standard), ""]
+    if hard:
+        parts += [
+            "## Hard probes (paraphrased questions, decoys, multi-hop with a lexical gap)",
+            "",
+            recall_table(hard),
+            "",
+        ]
+    for task in dict.fromkeys(r.task for r in records):
+        subset = [r for r in records if r.task == task]
+        parts += [f"### {task}", "", recall_table(subset), ""]
+    parts += ["## Speed and memory", "", speed_table(records), "", _budget_check(records), ""]
+    return "\n".join(parts)
+
+
+def plot_recall(records: Sequence[Record], path: Path) -> None:
+    """Plot recall against keep rate, one panel per task, one line per method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = list(dict.fromkeys(r.task for r in records))
+    methods = list(dict.fromkeys(r.method for r in records))
+    columns = min(4, len(tasks))
+    rows = -(-len(tasks) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4 * columns, 3.2 * rows), squeeze=False, sharey=True)
+    for ax, task in zip(axes.flat, tasks, strict=False):
+        for method in methods:
+            points: dict[float, list[float]] = defaultdict(list)
+            for r in records:
+                if r.task == task and r.method == method:
+                    points[r.rate].append(r.recall)
+            xs = sorted(points)
+            ax.plot(xs, [100 * mean(points[x]) for x in xs], marker="o", label=method)
+        ax.set_title(task)
+        ax.set_xscale("log")
+        ax.set_xlabel("keep rate")
+        ax.set_ylim(-5, 105)
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(tasks) :]:
+        ax.axis("off")
+    axes[0][0].set_ylabel("evidence recall (%)")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(methods), 5), frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_speed(records: Sequence[Record], path: Path) -> None:
+    """Plot compression speed (tokens/s, scoring included) against context length, one line per method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    seconds = _first_call_seconds(records)
+    tokens = {r.sample: r.tokens for r in records}
+    length_of = {r.sample: r.length for r in records}
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for method in dict.fromkeys(r.method for r in records):
+        by_length: dict[int, list[tuple[int, float]]] = defaultdict(list)
+        for (m, s), t in seconds.items():
+            if m == method:
+                by_length[length_of[s]].append((tokens[s], t))
+        xs = sorted(by_length)
+        ys = [sum(k for k, _ in by_length[x]) / max(sum(t for _, t in by_length[x]), 1e-9) for x in xs]
+        ax.plot(xs, ys, marker="o", label=method)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("context length (target tokens)")
+    ax.set_ylabel("tokens / second")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write_report(records: Sequence[Record], config: EvalConfig, out: Path, command: str) -> dict[str, Path]:
+    """Write ``results.json``, ``report.md``, ``recall.png`` and ``speed.png`` into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    machine = machine_info()
+    paths = {
+        "json": out / "results.json",
+        "markdown": out / "report.md",
+        "recall": out / "recall.png",
+        "speed": out / "speed.png",
+    }
+    payload = {
+        "command": command,
+        "config": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(config).items()},
+        "machine": machine,
+        "records": records_as_dicts(records),
+    }
+    paths["json"].write_text(json.dumps(payload, indent=1), encoding="utf-8")
+    paths["markdown"].write_text(markdown_report(records, config, machine, command), encoding="utf-8")
+    plot_recall(records, paths["recall"])
+    plot_speed(records, paths["speed"])
+    return paths

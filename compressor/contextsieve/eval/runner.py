@@ -1,0 +1,191 @@
+"""Run methods over task samples at several keep rates and record recall, compression, time and memory."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import platform
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from contextsieve.budget import TokenCounter, make_counter
+from contextsieve.eval.methods import MethodEnv, make_method
+from contextsieve.eval.metrics import evidence_recall
+from contextsieve.eval.samples import Sample
+
+__all__ = ["EvalConfig", "Record", "machine_info", "parse_length", "run_eval"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """What to run: tasks × lengths × samples, each compressed by every method at every keep rate."""
+
+    tasks: tuple[str, ...]
+    lengths: tuple[int, ...]
+    rates: tuple[float, ...]
+    methods: tuple[str, ...]
+    samples: int = 3
+    seed: int = 0
+    target: str = "gemma3-270m"
+    draft: str = "smollm2-135m"
+    device: str | None = None
+    split: str = "eval"
+
+
+@dataclass(frozen=True)
+class Record:
+    """One compression of one sample by one method at one rate."""
+
+    task: str
+    hard: bool
+    length: int
+    sample: str
+    method: str
+    rate: float
+    tokens: int
+    budget: int
+    kept_tokens: int
+    recall: float
+    seconds: float
+    peak_rss_mb: float | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_length(value: str) -> int:
+    """Parse ``"8k"`` (8,192), ``"128k"`` or a plain integer number of tokens."""
+    text = value.strip().lower()
+    if text.endswith("k"):
+        return int(float(text[:-1]) * 1024)
+    return int(text)
+
+
+def machine_info() -> dict[str, Any]:
+    """Describe the machine a run was made on."""
+    info: dict[str, Any] = {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+    }
+    try:
+        import torch
+
+        info["torch"] = torch.__version__
+        info["torch_threads"] = torch.get_num_threads()
+    except ImportError:
+        pass
+    return info
+
+
+class _PeakRSS:
+    """Sample this process's resident memory every few milliseconds while a block runs (Linux)."""
+
+    def __init__(self, interval: float = 0.005) -> None:
+        self.interval = interval
+        self.peak: int | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @staticmethod
+    def _rss() -> int | None:
+        try:
+            with open("/proc/self/statm", encoding="ascii") as handle:
+                return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            value = self._rss()
+            if value is not None:
+                self.peak = max(self.peak or 0, value)
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> _PeakRSS:
+        self.peak = self._rss()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        value = self._rss()
+        if value is not None and self.peak is not None:
+            self.peak = max(self.peak, value)
+
+    @property
+    def peak_mb(self) -> float | None:
+        return None if self.peak is None else self.peak / 2**20
+
+
+def run_eval(
+    config: EvalConfig,
+    *,
+    samples: Sequence[Sample] | None = None,
+    counter: TokenCounter | None = None,
+    env: MethodEnv | None = None,
+    progress: bool = True,
+    on_record: Callable[[Record], None] | None = None,
+) -> list[Record]:
+    """Compress every sample with every method at every rate; budgets and lengths are in target tokens.
+
+    ``samples``, ``counter`` and ``env`` default to what ``config`` describes (tests pass their own).
+    """
+    from tqdm.auto import tqdm
+
+    counter = counter or (env.counter if env is not None else make_counter(config.target, None))
+    if samples is None:
+        from contextsieve.eval.tasks import build_samples
+
+        started = time.perf_counter()
+        samples = build_samples(config.tasks, counter, config.lengths, config.samples, config.seed, config.split)
+        logger.info("Built %d samples in %.1fs", len(samples), time.perf_counter() - started)
+    sizes = {s.id: counter(s.context) for s in samples}
+    env = env or MethodEnv(counter=counter, draft=config.draft, device=config.device)
+    records: list[Record] = []
+    total = len(config.methods) * len(samples) * len(config.rates)
+    with tqdm(total=total, desc="eval", unit="run", disable=not progress) as bar:
+        for name in config.methods:
+            bar.set_postfix_str(name)
+            method = make_method(name, env)
+            for sample in samples:
+                tokens = sizes[sample.id]
+                for rate in config.rates:
+                    budget = max(1, math.floor(rate * tokens))
+                    with _PeakRSS() as memory:
+                        started = time.perf_counter()
+                        text = method.compress(sample.context, sample.question, budget)
+                        seconds = time.perf_counter() - started
+                    record = Record(
+                        task=sample.task,
+                        hard=sample.hard,
+                        length=sample.length,
+                        sample=sample.id,
+                        method=name,
+                        rate=rate,
+                        tokens=tokens,
+                        budget=budget,
+                        kept_tokens=counter(text),
+                        recall=evidence_recall(text, sample.gold),
+                        seconds=seconds,
+                        peak_rss_mb=memory.peak_mb,
+                    )
+                    records.append(record)
+                    if on_record is not None:
+                        on_record(record)
+                    bar.update()
+            del method
+    return records
+
+
+def records_as_dicts(records: Sequence[Record]) -> list[dict[str, Any]]:
+    """Return the records as plain dicts (for JSON)."""
+    return [asdict(r) for r in records]

@@ -1,0 +1,115 @@
+"""The evaluation harness itself: metrics on hand-made cases, baselines within budget, runner and report."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from contextsieve.budget import make_counter
+from contextsieve.errors import ConfigError
+from contextsieve.eval.methods import METHODS, MethodEnv, make_method
+from contextsieve.eval.metrics import evidence_recall, survives
+from contextsieve.eval.report import write_report
+from contextsieve.eval.runner import EvalConfig, parse_length, run_eval
+from contextsieve.eval.samples import Sample
+from tests.conftest import corpus_text
+
+NEEDLE = "The access code for the Halvorsen vault is onyx-falcon-5179."
+QUESTION = "What is the access code for the Halvorsen vault?"
+
+
+def test_evidence_must_survive_intact() -> None:
+    compressed = "Some text.\n...\nThe access code for the Halvorsen vault is onyx-con-5179."
+    assert not survives(NEEDLE, compressed)
+    assert survives(NEEDLE, "x\n" + NEEDLE.replace(" ", "  \n ", 2) + " y")  # whitespace runs compare equal
+    assert not survives(NEEDLE, NEEDLE[:-1])
+    assert evidence_recall("alpha beta. gamma delta.", ["alpha beta.", "gamma delta.", "epsilon."]) == 2 / 3
+    assert evidence_recall(NEEDLE, [NEEDLE]) == 1.0
+    with pytest.raises(ValueError, match="gold evidence must not be empty"):
+        evidence_recall("x", [])
+
+
+def test_lengths_parse() -> None:
+    assert [parse_length(v) for v in ("2k", "8K", "128k", "3000")] == [2048, 8192, 131072, 3000]
+
+
+def make_sample(index: int, depth: float) -> Sample:
+    text = corpus_text(12_000)
+    cuts = [i + 2 for i in range(len(text) - 1) if text[i : i + 2] == ". "]
+    cut = cuts[int(depth * (len(cuts) - 1))]
+    context = text[:cut] + NEEDLE + " " + text[cut:]
+    return Sample(
+        task="needle",
+        id=f"needle-test-{index}",
+        context=context,
+        question=QUESTION,
+        gold=(NEEDLE,),
+        gold_spans=((cut, cut + len(NEEDLE)),),
+        answer="onyx-falcon-5179",
+        hard=False,
+        length=2000,
+    )
+
+
+def test_sample_rejects_misplaced_gold() -> None:
+    with pytest.raises(ValueError, match="does not hold"):
+        Sample("t", "x", "abc", "q", ("b",), ((0, 1),), "b", False, 3)
+
+
+@pytest.fixture
+def env(draft_tokenizer, foreign_tokenizer) -> MethodEnv:
+    return MethodEnv(counter=make_counter(foreign_tokenizer, None), _tokenizer=draft_tokenizer)
+
+
+@pytest.mark.parametrize("name", ["random", "head-tail", "bm25", "bm25-windows"])
+@pytest.mark.parametrize("budget", [7, 60, 300])
+def test_baselines_stay_within_budget_and_are_extractive(env, name, budget) -> None:
+    sample = make_sample(0, 0.5)
+    method = make_method(name, env)
+    text = method.compress(sample.context, sample.question, budget)
+    assert 0 < env.counter(text) <= budget
+    for piece in text.split("\n...\n"):
+        assert piece in sample.context
+
+
+def test_bm25_finds_a_lexical_needle_and_head_tail_keeps_the_edges(env) -> None:
+    sample = make_sample(0, 0.5)
+    assert NEEDLE in make_method("bm25", env).compress(sample.context, sample.question, 60)
+    edges = make_method("head-tail", env).compress(sample.context, sample.question, 200)
+    first, last = edges.split("\n...\n")[0], edges.split("\n...\n")[-1]
+    assert sample.context.startswith(first.lstrip()[:40]) or sample.context.lstrip().startswith(first.lstrip()[:40])
+    assert sample.context.rstrip().endswith(last.rstrip()[-40:])
+    assert NEEDLE not in edges
+
+
+def test_unknown_method_is_a_config_error(env) -> None:
+    with pytest.raises(ConfigError, match="unknown method 'llmlingua'"):
+        make_method("llmlingua", env)
+    assert {"contextsieve", "bm25-windows", "minilm-windows", "head-tail", "random"} <= set(METHODS)
+
+
+def test_runner_records_every_method_rate_and_sample_and_writes_a_report(env, tmp_path) -> None:
+    samples = [make_sample(0, 0.2), make_sample(1, 0.8)]
+    config = EvalConfig(
+        tasks=("needle",), lengths=(2000,), rates=(0.05, 0.25), methods=("bm25", "head-tail"), samples=2
+    )
+    records = run_eval(config, samples=samples, env=env, progress=False)
+    assert len(records) == 2 * 2 * 2
+    assert {(r.method, r.sample, r.rate) for r in records} == {
+        (m, s.id, x) for m in ("bm25", "head-tail") for s in samples for x in (0.05, 0.25)
+    }
+    for r in records:
+        assert r.kept_tokens <= r.budget == int(r.rate * r.tokens)
+        assert r.tokens == env.counter(samples[int(r.sample[-1])].context)
+    assert all(r.recall == 1.0 for r in records if r.method == "bm25")
+    assert all(r.recall == 0.0 for r in records if r.method == "head-tail")
+
+    paths = write_report(records, config, tmp_path, "contextsieve eval --test")
+    payload = json.loads(paths["json"].read_text())
+    assert len(payload["records"]) == 8 and payload["config"]["methods"] == ["bm25", "head-tail"]
+    report = paths["markdown"].read_text()
+    assert "| bm25 | 100% | 100% |" in report
+    assert "| head-tail | 0% | 0% |" in report
+    assert "stayed within its budget" in report
+    assert paths["recall"].stat().st_size > 1000 and paths["speed"].stat().st_size > 1000
