@@ -113,3 +113,85 @@ def test_runner_records_every_method_rate_and_sample_and_writes_a_report(env, tm
     assert "| head-tail | 0% | 0% |" in report
     assert "stayed within its budget" in report
     assert paths["recall"].stat().st_size > 1000 and paths["speed"].stat().st_size > 1000
+
+
+def test_legacy_cache_shim_matches_the_model_with_its_own_cache(tiny_model) -> None:
+    import torch
+
+    from contextsieve.eval.llmlingua_baseline import _LegacyCacheModel
+
+    ids = torch.randint(0, tiny_model.config.vocab_size, (1, 24), generator=torch.Generator().manual_seed(0))
+    mask = torch.ones_like(ids)
+    wrapped = _LegacyCacheModel(tiny_model)
+    with torch.no_grad():
+        full = tiny_model(ids, attention_mask=mask).logits
+        first = wrapped(ids[:, :16], attention_mask=mask[:, :16], use_cache=True)
+        assert (
+            isinstance(first.past_key_values, list)
+            and len(first.past_key_values) == tiny_model.config.num_hidden_layers
+        )
+        assert first.past_key_values[0][0].shape[2] == 16
+        second = wrapped(ids[:, 16:], attention_mask=mask, past_key_values=first.past_key_values, use_cache=True)
+    assert torch.allclose(second.logits, full[:, 16:], atol=1e-5)
+    assert wrapped.config is tiny_model.config
+
+
+def test_trimming_and_document_split(foreign_tokenizer) -> None:
+    from contextsieve.eval.llmlingua_baseline import _fit, split_documents
+
+    counter = make_counter(foreign_tokenizer, None)
+    text = corpus_text(6000)
+    fitted = _fit(text, counter, 50)
+    assert counter(fitted) <= 50 < counter(_fit(text, counter, 60) + " and more words here")
+    assert text.startswith(fitted)
+    docs = split_documents(text, counter, size=200)
+    assert "\n\n".join(docs).split() == text.split()
+    assert all(counter(d) <= 200 for d in docs if "\n\n" in d)
+
+
+@pytest.mark.slow
+def test_real_methods_run_through_the_harness_within_budget(tmp_path) -> None:
+    from contextsieve.eval.tasks import build_samples
+
+    counter = make_counter("gemma3-270m", None)
+    samples = build_samples(["needle", "multihop-gap"], counter, [1024], 1, seed=3)
+    config = EvalConfig(
+        tasks=("needle", "multihop-gap"),
+        lengths=(1024,),
+        rates=(0.1, 0.3),
+        methods=("contextsieve", "minilm-windows", "longllmlingua"),
+        samples=1,
+    )
+    records = run_eval(config, samples=samples, counter=counter, progress=False)
+    assert len(records) == 3 * 2 * 2
+    for r in records:
+        assert r.kept_tokens <= r.budget
+        assert r.seconds > 0 and r.peak_rss_mb is not None
+    assert all(r.recall == 1.0 for r in records if r.method == "contextsieve" and r.task == "needle")
+    paths = write_report(records, config, tmp_path, "test")
+    assert "| longllmlingua |" in paths["markdown"].read_text()
+
+
+def test_append_merges_reruns_and_widens_the_config(env, tmp_path) -> None:
+    from contextsieve.eval.command import merge_previous
+
+    samples = [make_sample(0, 0.3)]
+    first = EvalConfig(tasks=("needle",), lengths=(2000,), rates=(0.1, 0.25), methods=("bm25", "random"), samples=1)
+    old = run_eval(first, samples=samples, env=env, progress=False)
+    write_report(old, first, tmp_path, "first")
+    second = EvalConfig(tasks=("needle",), lengths=(2000,), rates=(0.25, 0.5), methods=("bm25",), samples=1)
+    new = run_eval(second, samples=samples, env=env, progress=False)
+    config, merged, command = merge_previous(tmp_path / "results.json", second, new, "second")
+    assert config.methods == ("bm25", "random") and config.rates == (0.1, 0.25, 0.5)
+    assert sorted((r.method, r.rate) for r in merged) == [
+        ("bm25", 0.1),
+        ("bm25", 0.25),
+        ("bm25", 0.5),
+        ("random", 0.1),
+        ("random", 0.25),
+    ]
+    assert [r for r in merged if (r.method, r.rate) == ("bm25", 0.25)] == [new[0]]
+    assert command == "first; then second"
+    other = EvalConfig(tasks=("needle",), lengths=(2000,), rates=(0.5,), methods=("bm25",), target="qwen2.5-coder-0.5b")
+    with pytest.raises(ConfigError, match="another target"):
+        merge_previous(tmp_path / "results.json", other, new, "third")

@@ -30,6 +30,11 @@ def add_eval_parser(sub: Any) -> None:
     ev.add_argument("--split", choices=["eval", "train", "all"], default="eval", help="corpus split (default eval)")
     ev.add_argument("--out", required=True, help="output folder for results.json, report.md and plots")
     ev.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    ev.add_argument(
+        "--append",
+        action="store_true",
+        help="merge into OUT/results.json (a rerun of the same method, sample and rate replaces the old record)",
+    )
 
 
 def _csv(value: str) -> list[str]:
@@ -89,5 +94,44 @@ def run_eval_command(args: argparse.Namespace, out: TextIO) -> None:
     config = build_config(args)
     command = "contextsieve " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "contextsieve eval"
     records = run_eval(config, progress=not args.no_progress)
+    if args.append:
+        config, records, command = merge_previous(Path(args.out) / "results.json", config, records, command)
     paths = write_report(records, config, Path(args.out), command)
     out.write(f"{len(records)} runs; report: {paths['markdown']}\n")
+
+
+def merge_previous(path: Path, config: Any, records: list[Any], command: str) -> tuple[Any, list[Any], str]:
+    """Combine new records with those already in ``path`` (new ones win), widening the config to cover both."""
+    import dataclasses
+    import json
+
+    from contextsieve.eval.runner import EvalConfig, Record
+
+    if not path.exists():
+        return config, records, command
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+        old = [Record(**item) for item in payload["records"]]
+        stored: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in payload["config"].items()}
+        old_config = EvalConfig(**stored)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        msg = f"cannot append to {path}: {exc}"
+        raise ConfigError(msg) from exc
+    if (old_config.target, old_config.split, old_config.seed) != (config.target, config.split, config.seed):
+        msg = f"cannot append: {path} was made with another target, split or seed"
+        raise ConfigError(msg)
+    fresh = {(r.method, r.sample, r.rate) for r in records}
+    merged = [r for r in old if (r.method, r.sample, r.rate) not in fresh] + records
+
+    def union(a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(dict.fromkeys(a + b))
+
+    widened = dataclasses.replace(
+        config,
+        tasks=union(old_config.tasks, config.tasks),
+        lengths=tuple(sorted(set(old_config.lengths + config.lengths))),
+        rates=tuple(sorted(set(old_config.rates + config.rates))),
+        methods=union(old_config.methods, config.methods),
+        samples=max(old_config.samples, config.samples),
+    )
+    return widened, merged, f"{payload.get('command', '')}; then {command}"

@@ -219,7 +219,14 @@ METHODS: dict[str, Callable[[MethodEnv], Method]] = {
     "bm25-windows": BM25Windows,
     "minilm": MiniLMChunks,
     "minilm-windows": MiniLMWindows,
+    "longllmlingua": lambda env: _longllmlingua(env),
 }
+
+
+def _longllmlingua(env: MethodEnv) -> Method:
+    from contextsieve.eval.llmlingua_baseline import LongLLMLinguaMethod
+
+    return LongLLMLinguaMethod(env)
 
 
 def make_method(name: str, env: MethodEnv) -> Method:

@@ -51,12 +51,12 @@ def speed_table(records: Sequence[Record]) -> str:
     seconds = _first_call_seconds(records)
     tokens = {r.sample: r.tokens for r in records}
     length_of = {r.sample: r.length for r in records}
-    peaks: dict[str, float] = {}
+    added: dict[str, float] = {}
     for r in records:
-        if r.peak_rss_mb is not None:
-            peaks[r.method] = max(peaks.get(r.method, 0.0), r.peak_rss_mb)
+        if r.peak_rss_mb is not None and r.base_rss_mb is not None:
+            added[r.method] = max(added.get(r.method, 0.0), r.peak_rss_mb - r.base_rss_mb)
     lines = [
-        "| method | " + " | ".join(f"{n:,} tok/s" for n in lengths) + " | peak RSS |",
+        "| method | " + " | ".join(f"{n:,} tok/s" for n in lengths) + " | memory added |",
         "|---|" + "---|" * (len(lengths) + 1),
     ]
     for method in methods:
@@ -65,7 +65,7 @@ def speed_table(records: Sequence[Record]) -> str:
             pairs = [(tokens[s], t) for (m, s), t in seconds.items() if m == method and length_of[s] == n]
             total_time = sum(t for _, t in pairs)
             row.append(f"{sum(k for k, _ in pairs) / total_time:,.0f}" if pairs and total_time > 0 else "–")
-        peak = f"{peaks[method] / 1024:.1f} GB" if method in peaks else "–"
+        peak = f"{added[method] / 1024:.2f} GB" if method in added else "–"
         lines.append(f"| {method} | " + " | ".join(row) + f" | {peak} |")
     return "\n".join(lines)
 
@@ -110,7 +110,18 @@ def markdown_report(records: Sequence[Record], config: EvalConfig, machine: dict
     for task in dict.fromkeys(r.task for r in records):
         subset = [r for r in records if r.task == task]
         parts += [f"### {task}", "", recall_table(subset), ""]
-    parts += ["## Speed and memory", "", speed_table(records), "", _budget_check(records), ""]
+    parts += [
+        "## Speed and memory",
+        "",
+        "Tokens per second count the call that paid for scoring (later rates reuse cached scores). Memory added is",
+        "the peak resident memory while the method ran minus the process's memory before it was loaded (weights",
+        "included); memory freed by earlier methods and reused by the allocator can make it read low.",
+        "",
+        speed_table(records),
+        "",
+        _budget_check(records),
+        "",
+    ]
     return "\n".join(parts)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import os
@@ -54,6 +55,7 @@ class Record:
     recall: float
     seconds: float
     peak_rss_mb: float | None
+    base_rss_mb: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -93,7 +95,8 @@ class _PeakRSS:
         self._thread: threading.Thread | None = None
 
     @staticmethod
-    def _rss() -> int | None:
+    def rss() -> int | None:
+        """Return the resident set size of this process in bytes, or None where /proc is unavailable."""
         try:
             with open("/proc/self/statm", encoding="ascii") as handle:
                 return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -102,13 +105,13 @@ class _PeakRSS:
 
     def _watch(self) -> None:
         while not self._stop.is_set():
-            value = self._rss()
+            value = self.rss()
             if value is not None:
                 self.peak = max(self.peak or 0, value)
             self._stop.wait(self.interval)
 
     def __enter__(self) -> _PeakRSS:
-        self.peak = self._rss()
+        self.peak = self.rss()
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
         return self
@@ -117,7 +120,7 @@ class _PeakRSS:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
-        value = self._rss()
+        value = self.rss()
         if value is not None and self.peak is not None:
             self.peak = max(self.peak, value)
 
@@ -155,6 +158,8 @@ def run_eval(
     with tqdm(total=total, desc="eval", unit="run", disable=not progress) as bar:
         for name in config.methods:
             bar.set_postfix_str(name)
+            gc.collect()
+            base = _PeakRSS.rss()
             method = make_method(name, env)
             for sample in samples:
                 tokens = sizes[sample.id]
@@ -177,6 +182,7 @@ def run_eval(
                         recall=evidence_recall(text, sample.gold),
                         seconds=seconds,
                         peak_rss_mb=memory.peak_mb,
+                        base_rss_mb=None if base is None else base / 2**20,
                     )
                     records.append(record)
                     if on_record is not None:
