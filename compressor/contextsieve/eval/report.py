@@ -134,19 +134,32 @@ def plot_recall(records: Sequence[Record], path: Path) -> None:
 
     tasks = list(dict.fromkeys(r.task for r in records))
     methods = list(dict.fromkeys(r.method for r in records))
+    rates = sorted({r.rate for r in records})
+    styles = ["-", "--", "-.", ":"]
+    markers = ["o", "s", "^", "D", "v", "P", "X", "*", "h"]
     columns = min(4, len(tasks))
     rows = -(-len(tasks) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(4 * columns, 3.2 * rows), squeeze=False, sharey=True)
     for ax, task in zip(axes.flat, tasks, strict=False):
-        for method in methods:
+        for k, method in enumerate(methods):
             points: dict[float, list[float]] = defaultdict(list)
             for r in records:
                 if r.task == task and r.method == method:
                     points[r.rate].append(r.recall)
             xs = sorted(points)
-            ax.plot(xs, [100 * mean(points[x]) for x in xs], marker="o", label=method)
+            ax.plot(
+                xs,
+                [100 * mean(points[x]) for x in xs],
+                marker=markers[k % len(markers)],
+                linestyle=styles[k % len(styles)],
+                alpha=0.85,
+                label=method,
+            )
         ax.set_title(task)
         ax.set_xscale("log")
+        ax.set_xticks(rates)
+        ax.set_xticklabels([_fmt_rate(x) for x in rates])
+        ax.minorticks_off()
         ax.set_xlabel("keep rate")
         ax.set_ylim(-5, 105)
         ax.grid(alpha=0.3)
