@@ -33,7 +33,7 @@ test: model data lint
 	$(CLI) download gemma3-270m
 	$(PY) -m pytest -q
 
-test-fast: install
+test-fast: data
 	$(PY) -m pytest -q -m "not slow"
 
 lint: install
