@@ -195,3 +195,21 @@ def test_append_merges_reruns_and_widens_the_config(env, tmp_path) -> None:
     other = EvalConfig(tasks=("needle",), lengths=(2000,), rates=(0.5,), methods=("bm25",), target="qwen2.5-coder-0.5b")
     with pytest.raises(ConfigError, match="another target"):
         merge_previous(tmp_path / "results.json", other, new, "third")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--methods", "bm25,nope"], "unknown method(s) nope"),
+        (["--tasks", "needle,haystack"], "unknown task(s) haystack"),
+        (["--rates", "0.1,1.5"], "rates must be in (0, 1]"),
+        (["--lengths", "2k,x"], "bad --lengths or --rates"),
+        (["--samples", "0"], "--samples must be at least 1"),
+    ],
+)
+def test_eval_cli_rejects_bad_options_before_loading_anything(args, message, tmp_path, capsys) -> None:
+    from contextsieve.cli import main
+
+    assert main(["eval", "--out", str(tmp_path), *args]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "results.json").exists()
