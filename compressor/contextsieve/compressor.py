@@ -17,7 +17,7 @@ import numpy as np
 from contextsieve.aggregate import chunk_scores, pool_scores
 from contextsieve.budget import TargetTokenizer, TokenCounter, make_counter
 from contextsieve.chunking import Chunk, chunk_tokens
-from contextsieve.config import ChunkingConfig, Order, ScoringConfig, SelectionConfig, validated
+from contextsieve.config import ChunkingConfig, Order, ScoringConfig, SelectionConfig, selection_config, validated
 from contextsieve.errors import ConfigError, EmptyInputError, InputError
 from contextsieve.results import (
     CompressionResult,
@@ -366,18 +366,9 @@ class Compressor:
         force_patterns: Sequence[str],
         separator: str,
     ) -> SelectionConfig:
-        if isinstance(force_patterns, str):
-            force_patterns = (force_patterns,)
-        config = validated(
-            SelectionConfig,
-            budget=budget,
-            rate=rate,
-            top_p=top_p,
-            order=order,
-            force_patterns=tuple(force_patterns),
-            separator=separator,
+        return selection_config(
+            budget=budget, rate=rate, top_p=top_p, order=order, force_patterns=force_patterns, separator=separator
         )
-        return config
 
     def _counter(self, target: TargetTokenizer | None) -> TokenCounter:
         if target is None or isinstance(target, str):

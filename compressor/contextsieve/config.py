@@ -17,6 +17,7 @@ __all__ = [
     "ScoringConfig",
     "SelectionConfig",
     "as_config_error",
+    "selection_config",
     "selection_or_default",
     "validated",
 ]
@@ -155,7 +156,7 @@ def as_config_error(exc: ValidationError, owner: str) -> ConfigError:
     return ConfigError(f"invalid {owner}: {'; '.join(problems)}")
 
 
-def selection_or_default(
+def selection_config(
     *,
     budget: int | None = None,
     rate: float | None = None,
@@ -164,9 +165,10 @@ def selection_or_default(
     force_patterns: str | Sequence[str] = (),
     separator: str = "\n...\n",
 ) -> SelectionConfig:
-    """Validate selection options (raising :class:`ConfigError`), keeping :data:`DEFAULT_RATE` if none is given."""
-    if budget is None and rate is None and top_p is None:
-        rate = DEFAULT_RATE
+    """Validate selection options into a :class:`SelectionConfig` (raising :class:`ConfigError`).
+
+    A single ``force_patterns`` string is taken as one pattern.
+    """
     if isinstance(force_patterns, str):
         force_patterns = (force_patterns,)
     return validated(
@@ -177,6 +179,23 @@ def selection_or_default(
         order=order,
         force_patterns=tuple(force_patterns),
         separator=separator,
+    )
+
+
+def selection_or_default(
+    *,
+    budget: int | None = None,
+    rate: float | None = None,
+    top_p: float | None = None,
+    order: str = "original",
+    force_patterns: str | Sequence[str] = (),
+    separator: str = "\n...\n",
+) -> SelectionConfig:
+    """Like :func:`selection_config`, keeping :data:`DEFAULT_RATE` when no budget, rate or top_p is given."""
+    if budget is None and rate is None and top_p is None:
+        rate = DEFAULT_RATE
+    return selection_config(
+        budget=budget, rate=rate, top_p=top_p, order=order, force_patterns=force_patterns, separator=separator
     )
 
 
