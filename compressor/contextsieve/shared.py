@@ -8,7 +8,7 @@ from typing import Any
 
 from contextsieve.compressor import Compressor
 
-__all__ = ["clear_shared", "shared_compressor"]
+__all__ = ["clear_shared", "load_shared", "shared_compressor"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,12 @@ def shared_compressor(
             _loaded[key] = compressor
             _loading.pop(key, None)
         return compressor
+
+
+def load_shared(model: str, device: str | None, layers: int | None) -> Compressor:
+    """Return the shared compressor the framework adapters use: ``layers`` is passed only when set."""
+    options: dict[str, Any] = {"layers": layers} if layers is not None else {}
+    return shared_compressor(model, device=device, **options)
 
 
 def clear_shared() -> None:

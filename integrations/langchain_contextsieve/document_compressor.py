@@ -15,7 +15,7 @@ from pydantic import ConfigDict, Field, PrivateAttr, ValidationError, model_vali
 from contextsieve import Compressor, SelectionConfig
 from contextsieve.config import as_config_error, selection_or_default
 from contextsieve.results import DocumentCompression
-from langchain_contextsieve._common import load_compressor
+from contextsieve.shared import load_shared
 
 __all__ = ["ContextSieveCompressor"]
 
@@ -94,7 +94,7 @@ class ContextSieveCompressor(BaseDocumentCompressor):
 
     def _compressor(self) -> Compressor:
         if self.compressor is None:
-            self.compressor = load_compressor(self.model, self.device, self.layers)
+            self.compressor = load_shared(self.model, self.device, self.layers)
         return self.compressor
 
     def compress_documents(

@@ -16,7 +16,7 @@ from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMes
 from contextsieve import CompressionResult, Compressor
 from contextsieve.config import selection_or_default
 from contextsieve.errors import ConfigError
-from langchain_contextsieve._common import load_compressor
+from contextsieve.shared import load_shared
 
 __all__ = ["ContextSieveMiddleware"]
 
@@ -174,7 +174,7 @@ class ContextSieveMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
 
     def _get_compressor(self) -> Compressor:
         if self._compressor is None:
-            self._compressor = load_compressor(self._model, self._device, self._layers)
+            self._compressor = load_shared(self._model, self._device, self._layers)
         return self._compressor
 
     def _compress(self, texts: list[str], query: str, compressor: Compressor) -> list[CompressionResult]:

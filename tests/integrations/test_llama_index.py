@@ -22,6 +22,7 @@ from llama_index.core.schema import (
     TextNode,
 )
 
+import contextsieve.shared
 from contextsieve import ChunkingConfig, Compressor
 from contextsieve.errors import ConfigError, InputError
 from llama_index.postprocessor.contextsieve import ContextSievePostprocessor
@@ -323,7 +324,7 @@ def test_lazy_loading_through_the_shared_compressor(monkeypatch, compressor, nod
         calls.append((model, options))
         return compressor
 
-    monkeypatch.setattr(pp_base, "shared_compressor", fake_shared)
+    monkeypatch.setattr(contextsieve.shared, "shared_compressor", fake_shared)
     truncated = ContextSievePostprocessor(model="smollm2-135m", device="cpu", layers=6, budget=80)
     full = ContextSievePostprocessor(model="smollm2-135m", budget=80)
     assert calls == []

@@ -15,7 +15,7 @@ from contextsieve import Compressor, SelectionConfig
 from contextsieve.config import Order, as_config_error, selection_or_default
 from contextsieve.errors import InputError
 from contextsieve.results import DocumentCompression
-from contextsieve.shared import shared_compressor
+from contextsieve.shared import load_shared
 
 __all__ = ["METADATA_KEY", "ContextSievePostprocessor"]
 
@@ -124,10 +124,9 @@ class ContextSievePostprocessor(BaseNodePostprocessor):
         key: _LoadKey = (self.model, self.device, self.layers)
         loaded = self._loaded
         if loaded is None or loaded[0] != key:
-            # shared_compressor loads each configuration once per process, even under concurrent first calls.
-            options: dict[str, Any] = {"layers": self.layers} if self.layers is not None else {}
-            logger.debug("Loading draft %s (device=%s, options=%s)", self.model, self.device, options)
-            loaded = (key, shared_compressor(self.model, device=self.device, **options))
+            # The shared loader loads each configuration once per process, even under concurrent first calls.
+            logger.debug("Loading draft %s (device=%s, layers=%s)", self.model, self.device, self.layers)
+            loaded = (key, load_shared(self.model, self.device, self.layers))
             self._loaded = loaded
         return loaded[1]
 
