@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from contextsieve import ScoringConfig
-from contextsieve.scoring.draft import HEADER, DraftAttentionScorer, truncate_layers
+from contextsieve.scoring.blocks import HEADER
+from contextsieve.scoring.draft import DraftAttentionScorer, truncate_layers
 from tests.conftest import corpus_text, tiny_llama
 
 QUERY = "How does the try statement handle exceptions?"

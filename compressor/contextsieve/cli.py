@@ -1,4 +1,4 @@
-"""Command line: ``contextsieve compress | models | download | demo | eval``."""
+"""Command line: ``contextsieve compress | models | download | demo | eval | train``."""
 
 from __future__ import annotations
 
@@ -64,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     from contextsieve.eval.command import add_eval_parser
 
     add_eval_parser(sub)
+    from contextsieve.training.command import add_train_parser
+
+    add_train_parser(sub)
     return parser
 
 
@@ -153,6 +156,10 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdo
             from contextsieve.eval.command import run_eval_command
 
             run_eval_command(args, out)
+        elif args.command == "train":
+            from contextsieve.training.command import run_train_command
+
+            run_train_command(args, out)
     except ContextSieveError as exc:
         sys.stderr.write(f"contextsieve: error: {exc}\n")
         return 2

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,26 +20,13 @@ from tqdm.auto import tqdm
 from contextsieve.config import ScoringConfig
 from contextsieve.errors import ModelError
 from contextsieve.scoring.base import ScoreRequest
+from contextsieve.scoring.blocks import HEADER, Block, encode, plan_blocks, query_suffix_ids
 from contextsieve.scoring.capture import capturing, register_capture_attention
 from contextsieve.tokens import TokenizedText, tokenize_with_offsets
 
 __all__ = ["DraftAttentionScorer"]
 
 logger = logging.getLogger(__name__)
-
-HEADER = "Read the context below, then answer the question.\n\nContext:\n"
-SUFFIX = "\n\nQuestion: {query}\nAnswer:"
-MAX_QUERY_TOKENS = 512
-
-
-@dataclass(frozen=True)
-class _Block:
-    request: int
-    start: int
-    end: int
-    keep_from: int
-    ids: list[int]
-    context_offset: int
 
 
 class DraftAttentionScorer:
@@ -55,7 +41,7 @@ class DraftAttentionScorer:
         self._truncated = config.layers is not None and config.layers < full_depth
         self._lookahead = config.effective_lookahead(self._truncated)
         self._device = next(model.parameters()).device
-        self._header_ids = _encode(tokenizer, HEADER, special=True)
+        self._header_ids = encode(tokenizer, HEADER, special=True)
         window = int(getattr(model.config, "max_position_embeddings", 0) or 0)
         self._window = window if window > 0 else 1 << 30
         self._eos = _eos_ids(tokenizer, model)
@@ -115,7 +101,7 @@ class DraftAttentionScorer:
 
     def score(self, requests: Sequence[ScoreRequest], *, progress: bool = False) -> list[npt.NDArray[np.float32]]:
         """Score every token of every ``(context, query)`` request; blocks are batched by length."""
-        blocks: list[_Block] = []
+        blocks: list[Block] = []
         for index, (context, query) in enumerate(requests):
             blocks.extend(self._blocks(index, context, query))
         sums = [np.zeros(len(context), dtype=np.float64) for context, _ in requests]
@@ -128,26 +114,12 @@ class DraftAttentionScorer:
                 sums[block.request][block.keep_from : block.end] = values[block.keep_from - block.start :]
         return [s.astype(np.float32) for s in sums]
 
-    def _blocks(self, index: int, context: TokenizedText, query: str) -> list[_Block]:
-        query_ids = _encode(self._tokenizer, SUFFIX.format(query=query), special=False)
-        if len(query_ids) > MAX_QUERY_TOKENS:
-            logger.warning("query has %d tokens; scoring with its last %d", len(query_ids), MAX_QUERY_TOKENS)
-            query_ids = query_ids[-MAX_QUERY_TOKENS:]
-        size = self.block_size(query_ids)
-        ids = context.ids.tolist()
-        n = len(ids)
-        out = []
-        for keep_from in range(0, n, size):
-            end = min(keep_from + size, n)
-            # The last block reaches back so that every block of a long context has the same length: equal
-            # lengths batch without padding, which keeps SDPA on its fast causal kernel.
-            start = max(0, end - size)
-            prompt = self._header_ids + ids[start:end] + query_ids
-            out.append(_Block(index, start, end, keep_from, prompt, len(self._header_ids)))
-        return out
+    def _blocks(self, index: int, context: TokenizedText, query: str) -> list[Block]:
+        query_ids = query_suffix_ids(self._tokenizer, query)
+        return plan_blocks(index, context, query_ids, self._header_ids, self.block_size(query_ids))
 
     @torch.inference_mode()
-    def _score_batch(self, blocks: Sequence[_Block]) -> list[npt.NDArray[np.float64]]:
+    def _score_batch(self, blocks: Sequence[Block]) -> list[npt.NDArray[np.float64]]:
         longest = max(len(b.ids) for b in blocks)
         pads = [longest - len(b.ids) for b in blocks]
         input_ids = torch.tensor([[self._pad] * p + b.ids for b, p in zip(blocks, pads, strict=True)])
@@ -238,11 +210,6 @@ def truncate_layers(model: Any, layers: int) -> None:
 
 def _num_layers(model: Any) -> int:
     return len(model.get_decoder().layers)
-
-
-def _encode(tokenizer: Any, text: str, *, special: bool) -> list[int]:
-    ids = tokenizer(text, add_special_tokens=special, verbose=False)["input_ids"]
-    return [int(i) for i in ids]
 
 
 def _eos_ids(tokenizer: Any, model: Any) -> list[int]:

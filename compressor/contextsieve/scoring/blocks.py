@@ -1,0 +1,77 @@
+"""Prompt layout and block planning shared by every draft-based scorer (and by head training).
+
+A context longer than ``block_tokens`` is scored block by block; each block reads
+``header + context block + query suffix``. Blocks of one context all have the same length: the last block
+reaches back, and only its new tokens are kept.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from contextsieve.tokens import TokenizedText
+
+__all__ = ["HEADER", "MAX_QUERY_TOKENS", "SUFFIX", "Block", "encode", "plan_blocks", "query_suffix_ids"]
+
+logger = logging.getLogger(__name__)
+
+HEADER = "Read the context below, then answer the question.\n\nContext:\n"
+SUFFIX = "\n\nQuestion: {query}\nAnswer:"
+MAX_QUERY_TOKENS = 512
+
+
+@dataclass(frozen=True)
+class Block:
+    """One forward pass: ``ids = header + context[start:end] + query``; scores are kept from ``keep_from``."""
+
+    request: int
+    start: int
+    end: int
+    keep_from: int
+    ids: list[int]
+    context_offset: int
+
+    @property
+    def context_len(self) -> int:
+        """Context tokens in this block."""
+        return self.end - self.start
+
+    @property
+    def query_offset(self) -> int:
+        """Index in ``ids`` of the first query-suffix token."""
+        return self.context_offset + self.context_len
+
+
+def encode(tokenizer: Any, text: str, *, special: bool) -> list[int]:
+    """Token ids of ``text`` (with the tokenizer's special tokens when ``special``)."""
+    ids = tokenizer(text, add_special_tokens=special, verbose=False)["input_ids"]
+    return [int(i) for i in ids]
+
+
+def query_suffix_ids(tokenizer: Any, query: str) -> list[int]:
+    """Ids of the question suffix, keeping its last :data:`MAX_QUERY_TOKENS` tokens."""
+    ids = encode(tokenizer, SUFFIX.format(query=query), special=False)
+    if len(ids) > MAX_QUERY_TOKENS:
+        logger.warning("query has %d tokens; scoring with its last %d", len(ids), MAX_QUERY_TOKENS)
+        ids = ids[-MAX_QUERY_TOKENS:]
+    return ids
+
+
+def plan_blocks(
+    index: int, context: TokenizedText, query_ids: Sequence[int], header_ids: Sequence[int], size: int
+) -> list[Block]:
+    """Cut one context into equal-length blocks of at most ``size`` tokens, each followed by the query."""
+    ids = context.ids.tolist()
+    n = len(ids)
+    out = []
+    for keep_from in range(0, n, size):
+        end = min(keep_from + size, n)
+        # The last block reaches back so that every block of a long context has the same length: equal
+        # lengths batch without padding, which keeps SDPA on its fast causal kernel.
+        start = max(0, end - size)
+        prompt = [*header_ids, *ids[start:end], *query_ids]
+        out.append(Block(index, start, end, keep_from, prompt, len(header_ids)))
+    return out

@@ -1,0 +1,147 @@
+"""The trained-head backend: a truncated frozen draft plus a cross-attention scoring head."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from tqdm.auto import tqdm
+
+from contextsieve.config import ScoringConfig
+from contextsieve.errors import ConfigError, ModelError
+from contextsieve.scoring.base import ScoreRequest
+from contextsieve.scoring.blocks import HEADER, Block, encode, plan_blocks, query_suffix_ids
+from contextsieve.scoring.draft import truncate_layers
+from contextsieve.scoring.head import CrossAttentionHead, load_head
+from contextsieve.scoring.states import block_states
+from contextsieve.tokens import TokenizedText, tokenize_with_offsets
+
+__all__ = ["HeadScorer", "score_blocks"]
+
+logger = logging.getLogger(__name__)
+
+
+class HeadScorer:
+    """Scores context tokens with a trained cross-attention head over a truncated draft's hidden states."""
+
+    def __init__(
+        self, model: Any, tokenizer: Any, head: CrossAttentionHead, config: ScoringConfig, *, name: str = "head"
+    ) -> None:
+        layers = head.config.layers
+        available = len(model.get_decoder().layers)
+        if available < layers:
+            msg = f"the head reads draft layer {layers} but the draft has only {available} layers"
+            raise ConfigError(msg)
+        if config.layers is not None and config.layers != layers:
+            msg = f"this head was trained on the first {layers} draft layers; layers={config.layers} cannot change it"
+            raise ConfigError(msg)
+        self._model = model
+        self._tokenizer = tokenizer
+        self._head = head
+        self._config = config
+        self._name = name
+        self._header_ids = encode(tokenizer, HEADER, special=True)
+        window = int(getattr(model.config, "max_position_embeddings", 0) or 0)
+        self._window = window if window > 0 else 1 << 30
+        pad = getattr(tokenizer, "pad_token_id", None)
+        eos = getattr(tokenizer, "eos_token_id", None)
+        self._pad = pad if isinstance(pad, int) else (eos if isinstance(eos, int) else 0)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        draft_path: str,
+        head_folder: str | Path,
+        config: ScoringConfig,
+        *,
+        device: torch.device,
+        dtype: torch.dtype,
+        name: str | None = None,
+    ) -> HeadScorer:
+        """Load the draft folder truncated to the head's layers, and the head from ``head_folder``."""
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        head = load_head(head_folder)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(draft_path)
+            model: Any = AutoModelForCausalLM.from_pretrained(draft_path, dtype=dtype, attn_implementation="sdpa")
+        except (OSError, ValueError, KeyError) as exc:
+            msg = f"could not load the draft model {draft_path!r} as a causal LM: {exc}"
+            raise ModelError(msg) from exc
+        if not getattr(tokenizer, "is_fast", False):
+            msg = f"the draft {draft_path!r} has no fast tokenizer; character offsets need one (tokenizer.json)"
+            raise ModelError(msg)
+        truncate_layers(model, head.config.layers)
+        model.to(device).eval()
+        head.to(device=device, dtype=dtype)
+        return cls(model, tokenizer, head, config, name=name or str(head_folder))
+
+    @property
+    def name(self) -> str:
+        """The registered name (or folder) of this head."""
+        return self._name
+
+    @property
+    def tokenizer(self) -> Any:
+        """The draft's tokenizer."""
+        return self._tokenizer
+
+    @property
+    def head(self) -> CrossAttentionHead:
+        """The scoring head."""
+        return self._head
+
+    def tokenize(self, text: str) -> TokenizedText:
+        """Tokenize a context with character offsets."""
+        return tokenize_with_offsets(self._tokenizer, text)
+
+    def score(self, requests: Sequence[ScoreRequest], *, progress: bool = False) -> list[npt.NDArray[np.float32]]:
+        """Score every token of every ``(context, query)`` request; blocks are batched by length."""
+        blocks: list[Block] = []
+        for index, (context, query) in enumerate(requests):
+            query_ids = query_suffix_ids(self._tokenizer, query)
+            room = self._window - len(self._header_ids) - len(query_ids) - 1
+            size = max(1, min(self._config.block_tokens, room))
+            blocks.extend(plan_blocks(index, context, query_ids, self._header_ids, size))
+        sums = [np.zeros(len(context), dtype=np.float32) for context, _ in requests]
+        order = sorted(range(len(blocks)), key=lambda i: -len(blocks[i].ids))
+        batch = self._config.batch_size
+        batches = [order[i : i + batch] for i in range(0, len(order), batch)]
+        for group in tqdm(batches, desc="scoring", unit="batch", disable=not progress):
+            members = [blocks[i] for i in group]
+            scores = score_blocks(self._model, self._head, members, pad_id=self._pad)
+            for block, values in zip(members, scores, strict=True):
+                sums[block.request][block.keep_from : block.end] = values[block.keep_from - block.start :]
+        return sums
+
+
+@torch.inference_mode()
+def score_blocks(
+    model: Any, head: CrossAttentionHead, blocks: Sequence[Block], *, pad_id: int
+) -> list[npt.NDArray[np.float32]]:
+    """Per-token head scores for each block's context tokens (one batched draft pass)."""
+    layer = head.config.layers
+    states = [s[layer] for s in block_states(model, blocks, pad_id=pad_id, layers=(layer,))]
+    query, query_mask = _stack([s.query for s in states])
+    context, context_mask = _stack([s.context for s in states])
+    head_dtype = next(head.parameters()).dtype
+    out = head(query.to(head_dtype), query_mask, context.to(head_dtype), context_mask)
+    values = out.scores.float().cpu().numpy()
+    return [values[i, : b.context_len].astype(np.float32) for i, b in enumerate(blocks)]
+
+
+def _stack(rows: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-pad variable-length (n, hidden) tensors into (batch, max_n, hidden) with a boolean mask."""
+    longest = max(r.shape[0] for r in rows)
+    hidden = rows[0].shape[-1]
+    out = rows[0].new_zeros((len(rows), longest, hidden))
+    mask = torch.zeros((len(rows), longest), dtype=torch.bool, device=rows[0].device)
+    for i, r in enumerate(rows):
+        out[i, : r.shape[0]] = r
+        mask[i, : r.shape[0]] = True
+    return out, mask

@@ -1,0 +1,203 @@
+"""The ``contextsieve train`` subcommand: build a stage's data, cache draft states, train and save the head."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import platform
+import shlex
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from contextsieve.errors import ConfigError
+
+__all__ = ["StageFeatures", "add_train_parser", "run_train_command", "stage_features"]
+
+logger = logging.getLogger(__name__)
+
+StageFeatures = tuple[list[Any], list[Any]]
+"""Training and validation :class:`~contextsieve.training.features.SampleFeatures` of one layer."""
+
+
+def add_train_parser(sub: Any) -> None:
+    """Register ``train`` on the CLI's subparsers."""
+    tr = sub.add_parser("train", help="train the cross-attention scoring head (stage 1, then stage 2 --init)")
+    tr.add_argument("--stage", type=int, choices=[1, 2], required=True, help="1: needles; 2: multi-hop, RAG, code")
+    tr.add_argument("--out", required=True, help="folder for head.safetensors, head_config.json and train_log.json")
+    tr.add_argument("--init", default=None, help="head folder to start from (stage 2 starts from stage 1)")
+    tr.add_argument("--draft", default="smollm2-135m", help="frozen draft model (registered name or folder)")
+    tr.add_argument("--layers", type=int, default=8, help="draft layers the head reads (default 8)")
+    tr.add_argument("--objective", choices=["mass", "bce"], default="mass", help="training objective")
+    tr.add_argument("--heads", type=int, default=4, help="attention heads of the scoring layer")
+    tr.add_argument("--head-dim", type=int, default=64, help="query/key width per head")
+    tr.add_argument("--lengths", default="512,1k,2k,4k", help="haystack lengths in draft tokens")
+    tr.add_argument("--samples", type=int, default=20, help="training samples per task and length")
+    tr.add_argument("--val-samples", type=int, default=4, help="validation samples per task and length")
+    tr.add_argument("--epochs", type=int, default=8)
+    tr.add_argument("--lr", type=float, default=1e-3)
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--cache", default=None, help="folder caching draft states (default: $CONTEXTSIEVE_CACHE/train)")
+    tr.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
+
+
+def stage_features(
+    *,
+    stage: int,
+    draft: str,
+    layers: Sequence[int],
+    lengths: Sequence[int],
+    samples: int,
+    val_samples: int,
+    seed: int,
+    cache: Path,
+    device: str | None = None,
+) -> dict[int, StageFeatures]:
+    """Training and validation features of a stage per draft layer, from the cache or by running the draft once."""
+    import torch
+
+    paths = {layer: cache / f"{_key(draft, stage, layer, lengths, samples, val_samples, seed)}.pt" for layer in layers}
+    found = {layer: torch.load(p, weights_only=False) for layer, p in paths.items() if p.is_file()}
+    missing = [layer for layer in layers if layer not in found]
+    if missing:
+        logger.info("extracting draft states for stage %d, layers %s", stage, missing)
+        fresh = _extract(stage, draft, missing, lengths, samples, val_samples, seed, device)
+        cache.mkdir(parents=True, exist_ok=True)
+        for layer, features in fresh.items():
+            partial = paths[layer].with_suffix(".tmp")
+            torch.save(features, partial)
+            partial.replace(paths[layer])
+            found[layer] = features
+    return {layer: found[layer] for layer in layers}
+
+
+def _key(draft: str, stage: int, layer: int, lengths: Sequence[int], samples: int, val: int, seed: int) -> str:
+    name = Path(draft).name
+    spec = json.dumps([name, stage, layer, list(lengths), samples, val, seed, 1])
+    return f"{name}-stage{stage}-L{layer}-{hashlib.sha256(spec.encode()).hexdigest()[:12]}"
+
+
+def _extract(
+    stage: int,
+    draft: str,
+    layers: Sequence[int],
+    lengths: Sequence[int],
+    samples: int,
+    val_samples: int,
+    seed: int,
+    device: str | None,
+) -> dict[int, StageFeatures]:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from contextsieve.device import resolve_device
+    from contextsieve.models import resolve_model
+    from contextsieve.scoring.draft import truncate_layers
+    from contextsieve.training.data import stage_samples
+    from contextsieve.training.features import extract_features
+
+    path = resolve_model(draft).path
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model: Any = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, attn_implementation="sdpa")
+    truncate_layers(model, max(layers))
+    model.to(resolve_device(device)).eval()
+
+    def count(text: str) -> int:
+        return len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+
+    train = stage_samples(stage, count, tuple(lengths), samples, seed)
+    val = stage_samples(stage, count, tuple(lengths), val_samples, seed + 1000)
+    pad = tokenizer.pad_token_id if isinstance(tokenizer.pad_token_id, int) else 0
+    train_f = extract_features(train, model, tokenizer, layers=layers, pad_id=pad)
+    val_f = extract_features(val, model, tokenizer, layers=layers, pad_id=pad)
+    return {layer: (train_f[layer], val_f[layer]) for layer in layers}
+
+
+def run_train_command(args: argparse.Namespace, out: TextIO) -> None:
+    """Run one training stage and save the head (best validation epoch) with its log."""
+    from contextsieve.eval.runner import parse_length
+    from contextsieve.models.cache import cache_root
+    from contextsieve.scoring.head import HeadConfig, load_head, save_head
+    from contextsieve.training.trainer import TrainConfig, train_head
+
+    try:
+        lengths = [parse_length(v) for v in args.lengths.split(",") if v.strip()]
+    except ValueError as exc:
+        msg = f"bad --lengths {args.lengths!r}: {exc}"
+        raise ConfigError(msg) from exc
+    if not lengths or args.samples < 1 or args.val_samples < 1 or args.epochs < 1 or args.layers < 1:
+        msg = "--lengths, --samples, --val-samples, --epochs and --layers must be positive"
+        raise ConfigError(msg)
+    if args.stage == 2 and args.init is None:
+        logger.warning("stage 2 without --init trains from scratch; the recipe starts from the stage 1 head")
+    init = load_head(args.init) if args.init else None
+    head_config = HeadConfig(
+        draft=Path(args.draft).name,
+        layers=args.layers,
+        hidden_size=1,  # replaced below by the draft's hidden size
+        heads=args.heads,
+        head_dim=args.head_dim,
+        objective=args.objective,
+    )
+    if init is not None and (init.config.layers, init.config.objective) != (args.layers, args.objective):
+        msg = f"--init head reads layer {init.config.layers} with {init.config.objective!r}; keep the same options"
+        raise ConfigError(msg)
+    started = time.perf_counter()
+    cache = Path(args.cache) if args.cache else cache_root() / "train"
+    features = stage_features(
+        stage=args.stage,
+        draft=args.draft,
+        layers=(args.layers,),
+        lengths=lengths,
+        samples=args.samples,
+        val_samples=args.val_samples,
+        seed=args.seed,
+        cache=cache,
+        device=args.device,
+    )
+    train, val = features[args.layers]
+    hidden = int(train[0].blocks[0].context.shape[-1])
+    head_config = head_config.model_copy(update={"hidden_size": hidden})
+    if init is not None:
+        head_config = init.config
+    config = TrainConfig(epochs=args.epochs, lr=args.lr, seed=args.seed)
+
+    def log(row: dict[str, float]) -> None:
+        out.write(
+            f"stage {args.stage} epoch {int(row['epoch'])}: loss {row['loss']:.4f}, "
+            f"validation recall@{config.rate} {row['val_recall']:.3f} ({row['seconds']:.1f}s)\n"
+        )
+        out.flush()
+
+    result = train_head(train, val, head_config, config, init=init, on_epoch=log)
+    extra = {
+        "stage": args.stage,
+        "init": str(args.init) if args.init else None,
+        "train": config.model_dump(),
+        "data": {
+            "lengths": lengths,
+            "samples": args.samples,
+            "val_samples": args.val_samples,
+            "train_samples": len(train),
+            "train_blocks": sum(len(s.blocks) for s in train),
+            "val_samples_total": len(val),
+        },
+        "history": result.history,
+        "best_epoch": result.best_epoch,
+        "command": "contextsieve " + shlex.join(sys.argv[1:]),
+        "machine": f"{platform.machine()}, {platform.system()}, {_cores()} cores",
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    folder = save_head(result.head, args.out, extra=extra)
+    best = result.history[result.best_epoch - 1]["val_recall"]
+    out.write(f"saved {folder} (epoch {result.best_epoch}, validation recall {best:.3f})\n")
+
+
+def _cores() -> int:
+    import os
+
+    return os.cpu_count() or 1

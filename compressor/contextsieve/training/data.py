@@ -1,0 +1,38 @@
+"""Which tasks each training stage draws from (the train split of the evaluation corpora only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from contextsieve.eval.samples import CountTokens, Sample
+from contextsieve.eval.tasks import build_samples
+
+__all__ = ["STAGES", "StageData", "stage_samples"]
+
+
+@dataclass(frozen=True)
+class StageData:
+    """A stage's tasks: its own, plus earlier tasks replayed with fewer samples so they are not forgotten."""
+
+    tasks: tuple[str, ...]
+    replay: tuple[str, ...] = ()
+
+
+STAGES: dict[int, StageData] = {
+    # Stage 1: needle-in-a-haystack style data (single needles, similar keys as distractors, all values of a key).
+    1: StageData(tasks=("needle", "multikey", "multivalue")),
+    # Stage 2: multi-hop chains, RAG question/document pairs and code, with stage 1 replayed.
+    2: StageData(tasks=("multihop", "rag", "code"), replay=("needle", "multikey", "multivalue")),
+}
+"""The hard probes (paraphrase, decoy, multi-hop gap) are never trained on: they test generalisation."""
+
+
+def stage_samples(
+    stage: int, count_tokens: CountTokens, lengths: tuple[int, ...], samples: int, seed: int
+) -> list[Sample]:
+    """Build a stage's samples from the train split: ``samples`` per task and length, half that for replays."""
+    data = STAGES[stage]
+    out = build_samples(data.tasks, count_tokens, lengths, samples, seed=seed, split="train")
+    if data.replay:
+        out += build_samples(data.replay, count_tokens, lengths, max(1, samples // 3), seed=seed + 1, split="train")
+    return out
