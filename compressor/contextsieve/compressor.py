@@ -88,23 +88,48 @@ class Compressor:
     ) -> Compressor:
         """Load a draft model by registered name (default ``smollm2-135m``), local folder or hub id.
 
+        A registered trained head (``smollm2-135m-head``) or a folder saved by ``contextsieve train`` loads the
+        head's draft, truncated to the head's layers, with the head as the scorer.
+
         Extra keyword options (``layers``, ``lookahead``, ``pool_kernel``, ``query_rows``, ``block_tokens``,
         ``batch_size``) override fields of ``scoring``. ``score_cache=N`` remembers the token scores of the last
         N (context, query) pairs, so compressing the same context again at another budget skips the model.
         """
         from contextsieve.device import resolve_device, resolve_dtype
         from contextsieve.models import resolve_model
-        from contextsieve.scoring.draft import DraftAttentionScorer
+        from contextsieve.models.heads import shipped_head
 
         base = scoring or ScoringConfig()
         config = validated(ScoringConfig, **{**base.model_dump(), **scoring_options})
-        resolved = resolve_model(name_or_path)
+        head = shipped_head(name_or_path) if isinstance(name_or_path, str) else None
         torch_device = resolve_device(device)
         started = time.perf_counter()
-        scorer = DraftAttentionScorer.from_pretrained(
-            resolved.path, config, device=torch_device, dtype=resolve_dtype(torch_device, dtype), name=resolved.name
-        )
-        logger.info("Loaded draft %s on %s in %.1fs", resolved.name, torch_device, time.perf_counter() - started)
+        scorer: TokenScorer
+        if head is not None:
+            from contextsieve.scoring.head_scorer import HeadScorer
+
+            for option in ("lookahead", "query_rows"):
+                if option in scoring_options:
+                    msg = f"{option} applies to draft attention; the trained head {name_or_path!r} does not use it"
+                    raise ConfigError(msg)
+            draft, folder = head
+            resolved = resolve_model(draft)
+            scorer = HeadScorer.from_pretrained(
+                resolved.path,
+                folder,
+                config,
+                device=torch_device,
+                dtype=resolve_dtype(torch_device, dtype),
+                name=name_or_path,
+            )
+        else:
+            from contextsieve.scoring.draft import DraftAttentionScorer
+
+            resolved = resolve_model(name_or_path)
+            scorer = DraftAttentionScorer.from_pretrained(
+                resolved.path, config, device=torch_device, dtype=resolve_dtype(torch_device, dtype), name=resolved.name
+            )
+        logger.info("Loaded %s on %s in %.1fs", scorer.name, torch_device, time.perf_counter() - started)
         return cls(
             scorer, pool_kernel=config.pool_kernel, chunking=chunking, progress=progress, score_cache=score_cache
         )

@@ -78,14 +78,16 @@ class MethodEnv:
 
 
 class ContextSieveMethod:
-    """contextsieve itself (draft attention), optionally with a truncated draft."""
+    """contextsieve itself: draft attention (optionally truncated), or a trained head when ``model`` names one."""
 
-    def __init__(self, name: str, env: MethodEnv, **scoring_options: Any) -> None:
+    def __init__(self, name: str, env: MethodEnv, model: str | None = None, **scoring_options: Any) -> None:
         from contextsieve import Compressor
 
         self.name = name
         self._counter = env.counter
-        self._compressor = Compressor.from_pretrained(env.draft, device=env.device, score_cache=4, **scoring_options)
+        self._compressor = Compressor.from_pretrained(
+            model or env.draft, device=env.device, score_cache=4, **scoring_options
+        )
 
     def compress(self, context: str, question: str, budget: int) -> str:
         """Keep the spans the draft's attention ranks highest."""
@@ -213,6 +215,7 @@ class MiniLMWindows(MiniLMChunks):
 METHODS: dict[str, Callable[[MethodEnv], Method]] = {
     "contextsieve": lambda env: ContextSieveMethod("contextsieve", env),
     "contextsieve-l8": lambda env: ContextSieveMethod("contextsieve-l8", env, layers=8),
+    "contextsieve-head": lambda env: ContextSieveMethod("contextsieve-head", env, model="smollm2-135m-head"),
     "random": RandomChunks,
     "head-tail": HeadTail,
     "bm25": BM25Chunks,

