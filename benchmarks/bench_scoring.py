@@ -18,11 +18,13 @@ from pathlib import Path
 QUERY = "What is the secret code of the Halvorsen vault?"
 
 
-def _one_throughput(length: int, layers: int | None, options: dict[str, int]) -> dict[str, float]:
+def _one_throughput(length: int, layers: int | None, options: dict[str, int | str]) -> dict[str, float]:
     from contextsieve import Compressor
     from contextsieve.eval import prose_corpus
 
-    compressor = Compressor.from_pretrained(layers=layers, **options)
+    options = dict(options)
+    model = str(options.pop("model", "smollm2-135m"))
+    compressor = Compressor.from_pretrained(model, layers=layers, **options)
     paragraphs = prose_corpus()
     tokenizer = compressor.scorer.tokenizer
     pieces: list[str] = []
@@ -51,7 +53,7 @@ def _one_throughput(length: int, layers: int | None, options: dict[str, int]) ->
     }
 
 
-def _throughput(lengths: list[int], layers: int | None, options: dict[str, int]) -> list[dict[str, float]]:
+def _throughput(lengths: list[int], layers: int | None, options: dict[str, int | str]) -> list[dict[str, float]]:
     rows = []
     for length in lengths:
         cmd = [
@@ -146,6 +148,9 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--options", default="{}", help=argparse.SUPPRESS)
     parser.add_argument("--only", choices=["throughput", "recall"], help="run one part only")
+    parser.add_argument(
+        "--variants", default="full,lookahead0,l8,head", help="throughput variants: full, lookahead0, l8, head"
+    )
     args = parser.parse_args()
     if args.one:
         print(json.dumps(_one_throughput(args.one, args.layers or None, json.loads(args.options))))
@@ -165,12 +170,14 @@ def main() -> None:
     )
     if args.only in (None, "throughput"):
         kept = report.get("throughput", []) if args.only else []
-        configs = [
-            ("full draft", None, {}, lengths),
-            ("full draft, lookahead=0", None, {"lookahead": 0}, [n for n in lengths if n <= 8192]),
-            ("first 8 layers", 8, {}, lengths),
-        ]
-        for name, layers, options, sizes in configs:
+        variants: dict[str, tuple[str, int | None, dict[str, int | str], list[int]]] = {
+            "full": ("full draft", None, {}, lengths),
+            "lookahead0": ("full draft, lookahead=0", None, {"lookahead": 0}, [n for n in lengths if n <= 8192]),
+            "l8": ("first 8 layers", 8, {}, lengths),
+            "head": ("trained head (smollm2-135m-head)", None, {"model": "smollm2-135m-head"}, lengths),
+        }
+        chosen = [variants[key] for key in args.variants.split(",")]
+        for name, layers, options, sizes in chosen:
             print(f"throughput, {name}", flush=True)
             for row in _throughput(sizes, layers, options):
                 fresh = {"variant": name, "layers": layers or "all", **row}

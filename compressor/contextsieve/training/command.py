@@ -169,7 +169,8 @@ def run_train_command(args: argparse.Namespace, out: TextIO) -> None:
     def log(row: dict[str, float]) -> None:
         out.write(
             f"stage {args.stage} epoch {int(row['epoch'])}: loss {row['loss']:.4f}, "
-            f"validation recall@{config.rate} {row['val_recall']:.3f} ({row['seconds']:.1f}s)\n"
+            f"validation recall@{config.rate} {row['val_recall']:.3f}, validation loss {row['val_loss']:.4f} "
+            f"({row['seconds']:.1f}s)\n"
         )
         out.flush()
 

@@ -18,7 +18,7 @@ from contextsieve.config import ChunkingConfig
 from contextsieve.scoring.head import CrossAttentionHead, HeadConfig, head_loss
 from contextsieve.training.features import BlockFeatures, SampleFeatures
 
-__all__ = ["TrainConfig", "TrainResult", "sample_scores", "train_head", "validation_recall"]
+__all__ = ["TrainConfig", "TrainResult", "sample_scores", "train_head", "validation_loss", "validation_recall"]
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def train_head(
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=steps, pct_start=0.1)
     rng = random.Random(config.seed)
     result = TrainResult(head=head)
-    best, best_state = -1.0, {k: v.clone() for k, v in head.state_dict().items()}
+    best, best_state = (-1.0, 0.0), {k: v.clone() for k, v in head.state_dict().items()}
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
         head.train()
@@ -88,9 +88,11 @@ def train_head(
             schedule.step()
             losses.append(loss.item())
         recall = validation_recall(head, validation, rate=config.rate, pool_kernel=config.pool_kernel)
+        val_loss = validation_loss(head, validation)
         row = {
             "epoch": float(epoch),
             "loss": float(np.mean(losses)),
+            "val_loss": val_loss,
             "val_recall": recall,
             "seconds": time.perf_counter() - started,
         }
@@ -98,12 +100,25 @@ def train_head(
         logger.info("epoch %d: loss %.4f, validation recall@%.2f %.3f", epoch, row["loss"], config.rate, recall)
         if on_epoch is not None:
             on_epoch(row)
-        if recall > best:
-            best, result.best_epoch = recall, epoch
+        # Best validation recall; among equal recalls, the lowest validation loss.
+        if (recall, -val_loss) > best:
+            best, result.best_epoch = (recall, -val_loss), epoch
             best_state = {k: v.clone() for k, v in head.state_dict().items()}
     head.load_state_dict(best_state)
     head.eval()
     return result
+
+
+@torch.inference_mode()
+def validation_loss(head: CrossAttentionHead, samples: Sequence[SampleFeatures]) -> float:
+    """Mean training loss over the validation samples' blocks (a tie-breaker between equal recalls)."""
+    head.eval()
+    losses = []
+    for sample in samples:
+        query, query_mask, context, context_mask, labels = _batch(sample.blocks)
+        out = head(query, query_mask, context, context_mask)
+        losses.append(head_loss(out, labels, context_mask, head.config.objective).item())
+    return float(np.mean(losses)) if losses else 0.0
 
 
 @torch.inference_mode()
