@@ -12,7 +12,9 @@ from contextsieve.errors import ConfigError
 
 __all__ = ["add_eval_parser", "run_eval_command"]
 
-DEFAULT_METHODS = "contextsieve,contextsieve-l8,random,head-tail,bm25,bm25-windows,minilm,minilm-windows"
+DEFAULT_METHODS = (
+    "contextsieve,contextsieve-l8,contextsieve-head,random,head-tail,bm25,bm25-windows,minilm,minilm-windows"
+)
 
 
 def add_eval_parser(sub: Any) -> None:
