@@ -304,3 +304,18 @@ def test_train_command_rejects_bad_options_before_loading(capsys) -> None:
 
     assert main(["train", "--stage", "1", "--out", "x", "--lengths", "lots"]) == 2
     assert "bad --lengths" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- the "auto" default
+
+
+def test_auto_is_the_shipped_head_on_cpu_and_the_full_draft_elsewhere() -> None:
+    from contextsieve.models.defaults import auto_model
+
+    assert auto_model("cpu") == "smollm2-135m-head"
+    assert auto_model("cuda") == "smollm2-135m"
+    assert auto_model("mps") == "smollm2-135m"
+    # Draft-attention options ask for the draft: the head would refuse them.
+    assert auto_model("cpu", ["layers"]) == "smollm2-135m"
+    assert auto_model("cpu", ["lookahead", "batch_size"]) == "smollm2-135m"
+    assert auto_model("cpu", ["batch_size", "block_tokens"]) == "smollm2-135m-head"

@@ -28,6 +28,13 @@ def test_the_shipped_head_loads_on_eight_draft_layers(head_compressor) -> None:
     assert scorer.head.config.draft == "smollm2-135m"
 
 
+def test_the_default_model_on_cpu_is_the_shipped_head() -> None:
+    from contextsieve.shared import shared_compressor
+
+    assert isinstance(shared_compressor(device="cpu").scorer, HeadScorer)
+    assert shared_compressor(device="cpu", layers=8).scorer.name == "smollm2-135m"
+
+
 @pytest.mark.parametrize("depth", [0.1, 0.5, 0.9])
 def test_the_shipped_head_keeps_a_needle_in_8k_tokens_at_rate_0_1(head_compressor, depth) -> None:
     (sample,) = needle_samples(_count(head_compressor), 8192, depths=(depth,), needles=1, seed=4)

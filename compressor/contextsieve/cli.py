@@ -75,7 +75,11 @@ def _selection_args(parser: argparse.ArgumentParser, default_rate: float | None 
     group.add_argument("--budget", type=int, help="maximum target tokens to keep")
     group.add_argument("--rate", type=float, default=default_rate, help="fraction of target tokens to keep")
     parser.add_argument("--top-p", type=float, help="stop once this share of the score mass is kept")
-    parser.add_argument("--model", default=None, help="draft model name, folder or hub id (default smollm2-135m)")
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="model name, folder or hub id (default auto: smollm2-135m-head on CPU, else smollm2-135m)",
+    )
     parser.add_argument("--target-tokenizer", default=None, help="tokenizer counting the budget (name or folder)")
     parser.add_argument("--order", choices=["original", "relevance", "edges"], default="original")
     parser.add_argument("--layers", type=int, default=None, help="use only the first N draft layers")
@@ -93,7 +97,7 @@ def _compress(args: argparse.Namespace, context: str, query: str, out: TextIO, a
 
     options = {"layers": args.layers} if args.layers is not None else {}
     compressor = Compressor.from_pretrained(
-        args.model or "smollm2-135m", device=args.device, progress=not args.no_progress, **options
+        args.model or "auto", device=args.device, progress=not args.no_progress, **options
     )
     result = compressor.compress(
         context,

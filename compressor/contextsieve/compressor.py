@@ -76,7 +76,7 @@ class Compressor:
     @classmethod
     def from_pretrained(
         cls,
-        name_or_path: str = "smollm2-135m",
+        name_or_path: str = "auto",
         *,
         device: str | None = None,
         dtype: str | None = None,
@@ -86,7 +86,10 @@ class Compressor:
         score_cache: int = 0,
         **scoring_options: Any,
     ) -> Compressor:
-        """Load a draft model by registered name (default ``smollm2-135m``), local folder or hub id.
+        """Load a model by registered name, local folder or hub id; ``"auto"`` (the default) picks one.
+
+        ``"auto"`` is the trained head ``smollm2-135m-head`` on CPU (when its weights ship and no draft-attention
+        option such as ``layers`` or ``lookahead`` is given), and the full ``smollm2-135m`` draft otherwise.
 
         A registered trained head (``smollm2-135m-head``) or a folder saved by ``contextsieve train`` loads the
         head's draft, truncated to the head's layers, with the head as the scorer.
@@ -97,12 +100,15 @@ class Compressor:
         """
         from contextsieve.device import resolve_device, resolve_dtype
         from contextsieve.models import resolve_model
+        from contextsieve.models.defaults import AUTO, auto_model
         from contextsieve.models.heads import shipped_head
 
         base = scoring or ScoringConfig()
         config = validated(ScoringConfig, **{**base.model_dump(), **scoring_options})
-        head = shipped_head(name_or_path) if isinstance(name_or_path, str) else None
         torch_device = resolve_device(device)
+        if isinstance(name_or_path, str) and name_or_path.strip().lower() == AUTO:
+            name_or_path = auto_model(torch_device.type, scoring_options)
+        head = shipped_head(name_or_path) if isinstance(name_or_path, str) else None
         started = time.perf_counter()
         scorer: TokenScorer
         if head is not None:

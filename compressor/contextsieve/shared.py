@@ -20,7 +20,7 @@ _loaded: dict[_Key, Compressor] = {}
 
 
 def shared_compressor(
-    model: str = "smollm2-135m",
+    model: str = "auto",
     *,
     device: str | None = None,
     dtype: str | None = None,

@@ -46,8 +46,9 @@ class ContextSieveCompressor(BaseDocumentCompressor):
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
-    model: str = "smollm2-135m"
-    """Draft model: a registered name (see ``contextsieve models``) or a local folder."""
+    model: str = "auto"
+    """Model: a registered name (see ``contextsieve models``) or a local folder; ``"auto"`` picks the trained head
+    on CPU and the full draft on an accelerator."""
     device: str | None = None
     """``"cpu"``, ``"cuda"``, ``"mps"``; ``None`` picks the best available."""
     layers: int | None = Field(default=None, ge=1)

@@ -53,7 +53,7 @@ class ContextSieveMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
     def __init__(
         self,
         *,
-        model: str = "smollm2-135m",
+        model: str = "auto",
         device: str | None = None,
         layers: int | None = None,
         compressor: Compressor | None = None,
@@ -71,7 +71,8 @@ class ContextSieveMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         """Configure the middleware; the draft model loads on the first model call that needs it.
 
         Args:
-            model: Draft model name or folder (ignored when ``compressor`` is given).
+            model: Model name or folder; ``"auto"`` picks the trained head on CPU, the full draft on an
+                accelerator (ignored when ``compressor`` is given).
             device: ``"cpu"``, ``"cuda"``, ``"mps"`` or ``None`` for the best available.
             layers: Use only the first ``layers`` layers of the draft.
             compressor: A ready :class:`contextsieve.Compressor` to use.

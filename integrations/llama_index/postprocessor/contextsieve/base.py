@@ -60,8 +60,9 @@ class ContextSievePostprocessor(BaseNodePostprocessor):
 
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
-    model: str = "smollm2-135m"
-    """Draft model: a registered name (see ``contextsieve models``), a local folder or a hub id."""
+    model: str = "auto"
+    """Model: a registered name (see ``contextsieve models``), a local folder or a hub id; ``"auto"`` picks the
+    trained head on CPU and the full draft on an accelerator."""
     device: str | None = None
     """``"cpu"``, ``"cuda"``, ``"mps"``; ``None`` picks the best available."""
     layers: int | None = Field(default=None, ge=1)
