@@ -6,7 +6,7 @@ CLI    := $(VENV)/bin/contextsieve
 # torch is pinned first: 2.13.0 has a CPU wheel here; an unpinned torch pulls a multi-GB CUDA build.
 TORCH  := torch==2.13.0
 
-.PHONY: install model data demo test test-fast lint bench docs eval-quick eval clean
+.PHONY: install model data demo test test-fast lint bench docs eval-quick eval train-head clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ eval-quick: model data
 eval: model data
 	$(CLI) download gemma3-270m
 	$(CLI) eval --lengths 2k,8k,32k --samples 3 --rates 0.05,0.1,0.25,0.5 --out eval-results/full
+
+# The shipped head's two-stage recipe (about 20 minutes on 2 CPU cores); writes heads/stage1 and heads/stage2.
+train-head: model data
+	$(CLI) train --stage 1 --layers 8 --objective bce --out heads/stage1
+	$(CLI) train --stage 2 --init heads/stage1 --layers 8 --objective bce --epochs 10 --out heads/stage2
 
 docs: install
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
