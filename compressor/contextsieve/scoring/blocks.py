@@ -8,13 +8,25 @@ reaches back, and only its new tokens are kept.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from contextsieve.tokens import TokenizedText
 
-__all__ = ["HEADER", "MAX_QUERY_TOKENS", "SUFFIX", "Block", "encode", "plan_blocks", "query_suffix_ids"]
+__all__ = [
+    "HEADER",
+    "MAX_QUERY_TOKENS",
+    "SUFFIX",
+    "Block",
+    "encode",
+    "plan_blocks",
+    "query_suffix_ids",
+    "score_by_length",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -75,3 +87,28 @@ def plan_blocks(
         prompt = [*header_ids, *ids[start:end], *query_ids]
         out.append(Block(index, start, end, keep_from, prompt, len(header_ids)))
     return out
+
+
+def score_by_length(
+    blocks: Sequence[Block],
+    lengths: Sequence[int],
+    batch_size: int,
+    score_batch: Callable[[Sequence[Block]], Sequence[npt.NDArray[np.floating]]],
+    *,
+    progress: bool = False,
+) -> list[npt.NDArray[np.float32]]:
+    """Score ``blocks`` in batches of similar length and put each block's kept scores back in its request.
+
+    ``lengths`` holds the token count of every request's context; ``score_batch`` returns one score per context
+    token of each block it is given.
+    """
+    from tqdm.auto import tqdm
+
+    sums = [np.zeros(n, dtype=np.float64) for n in lengths]
+    order = sorted(range(len(blocks)), key=lambda i: -len(blocks[i].ids))
+    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    for group in tqdm(batches, desc="scoring", unit="batch", disable=not progress):
+        members = [blocks[i] for i in group]
+        for block, values in zip(members, score_batch(members), strict=True):
+            sums[block.request][block.keep_from : block.end] = values[block.keep_from - block.start :]
+    return [s.astype(np.float32) for s in sums]

@@ -15,12 +15,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import torch
-from tqdm.auto import tqdm
 
 from contextsieve.config import ScoringConfig
 from contextsieve.errors import ModelError
 from contextsieve.scoring.base import ScoreRequest
-from contextsieve.scoring.blocks import HEADER, Block, encode, plan_blocks, query_suffix_ids
+from contextsieve.scoring.blocks import HEADER, Block, encode, plan_blocks, query_suffix_ids, score_by_length
 from contextsieve.scoring.capture import capturing, register_capture_attention
 from contextsieve.tokens import TokenizedText, tokenize_with_offsets
 
@@ -104,15 +103,8 @@ class DraftAttentionScorer:
         blocks: list[Block] = []
         for index, (context, query) in enumerate(requests):
             blocks.extend(self._blocks(index, context, query))
-        sums = [np.zeros(len(context), dtype=np.float64) for context, _ in requests]
-        order = sorted(range(len(blocks)), key=lambda i: -len(blocks[i].ids))
-        batch = self._config.batch_size
-        batches = [order[i : i + batch] for i in range(0, len(order), batch)]
-        for group in tqdm(batches, desc="scoring", unit="batch", disable=not progress):
-            members = [blocks[i] for i in group]
-            for block, values in zip(members, self._score_batch(members), strict=True):
-                sums[block.request][block.keep_from : block.end] = values[block.keep_from - block.start :]
-        return [s.astype(np.float32) for s in sums]
+        lengths = [len(context) for context, _ in requests]
+        return score_by_length(blocks, lengths, self._config.batch_size, self._score_batch, progress=progress)
 
     def _blocks(self, index: int, context: TokenizedText, query: str) -> list[Block]:
         query_ids = query_suffix_ids(self._tokenizer, query)

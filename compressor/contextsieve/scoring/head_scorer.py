@@ -10,12 +10,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import torch
-from tqdm.auto import tqdm
 
 from contextsieve.config import ScoringConfig
 from contextsieve.errors import ConfigError, ModelError
 from contextsieve.scoring.base import ScoreRequest
-from contextsieve.scoring.blocks import HEADER, Block, encode, plan_blocks, query_suffix_ids
+from contextsieve.scoring.blocks import HEADER, Block, encode, plan_blocks, query_suffix_ids, score_by_length
 from contextsieve.scoring.draft import truncate_layers
 from contextsieve.scoring.head import CrossAttentionHead, load_head
 from contextsieve.scoring.states import block_states
@@ -108,16 +107,11 @@ class HeadScorer:
             room = self._window - len(self._header_ids) - len(query_ids) - 1
             size = max(1, min(self._config.block_tokens, room))
             blocks.extend(plan_blocks(index, context, query_ids, self._header_ids, size))
-        sums = [np.zeros(len(context), dtype=np.float32) for context, _ in requests]
-        order = sorted(range(len(blocks)), key=lambda i: -len(blocks[i].ids))
-        batch = self._config.batch_size
-        batches = [order[i : i + batch] for i in range(0, len(order), batch)]
-        for group in tqdm(batches, desc="scoring", unit="batch", disable=not progress):
-            members = [blocks[i] for i in group]
-            scores = score_blocks(self._model, self._head, members, pad_id=self._pad)
-            for block, values in zip(members, scores, strict=True):
-                sums[block.request][block.keep_from : block.end] = values[block.keep_from - block.start :]
-        return sums
+        lengths = [len(context) for context, _ in requests]
+        return score_by_length(blocks, lengths, self._config.batch_size, self._score_batch, progress=progress)
+
+    def _score_batch(self, blocks: Sequence[Block]) -> list[npt.NDArray[np.float32]]:
+        return score_blocks(self._model, self._head, blocks, pad_id=self._pad)
 
 
 @torch.inference_mode()
