@@ -22,8 +22,10 @@ __all__ = [
     "MAX_QUERY_TOKENS",
     "SUFFIX",
     "Block",
+    "block_size",
     "encode",
     "plan_blocks",
+    "position_window",
     "query_suffix_ids",
     "score_by_length",
 ]
@@ -70,6 +72,18 @@ def query_suffix_ids(tokenizer: Any, query: str) -> list[int]:
         logger.warning("query has %d tokens; scoring with its last %d", len(ids), MAX_QUERY_TOKENS)
         ids = ids[-MAX_QUERY_TOKENS:]
     return ids
+
+
+def position_window(model: Any) -> int:
+    """Return the draft's position window (``max_position_embeddings``), or practically unbounded without one."""
+    window = int(getattr(model.config, "max_position_embeddings", 0) or 0)
+    return window if window > 0 else 1 << 30
+
+
+def block_size(window: int, header_len: int, query_len: int, block_tokens: int, *, reserved: int = 0) -> int:
+    """Context tokens per block: ``block_tokens``, shrunk so header, block, query and ``reserved`` fit ``window``."""
+    room = window - header_len - query_len - reserved - 1
+    return max(1, min(block_tokens, room))
 
 
 def plan_blocks(

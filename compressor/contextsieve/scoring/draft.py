@@ -19,11 +19,20 @@ import torch
 from contextsieve.config import ScoringConfig
 from contextsieve.errors import ModelError
 from contextsieve.scoring.base import ScoreRequest
-from contextsieve.scoring.blocks import HEADER, Block, encode, plan_blocks, query_suffix_ids, score_by_length
+from contextsieve.scoring.blocks import (
+    HEADER,
+    Block,
+    block_size,
+    encode,
+    plan_blocks,
+    position_window,
+    query_suffix_ids,
+    score_by_length,
+)
 from contextsieve.scoring.capture import capturing, register_capture_attention
 from contextsieve.tokens import TokenizedText, tokenize_with_offsets
 
-__all__ = ["DraftAttentionScorer"]
+__all__ = ["DraftAttentionScorer", "draft_pad_id", "load_draft", "truncate_layers"]
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +50,7 @@ class DraftAttentionScorer:
         self._lookahead = config.effective_lookahead(self._truncated)
         self._device = next(model.parameters()).device
         self._header_ids = encode(tokenizer, HEADER, special=True)
-        window = int(getattr(model.config, "max_position_embeddings", 0) or 0)
-        self._window = window if window > 0 else 1 << 30
+        self._window = position_window(model)
         self._eos = _eos_ids(tokenizer, model)
         self._pad = _pad_id(tokenizer, self._eos)
 
@@ -51,18 +59,7 @@ class DraftAttentionScorer:
         cls, path: str, config: ScoringConfig, *, device: torch.device, dtype: torch.dtype, name: str | None = None
     ) -> DraftAttentionScorer:
         """Load a causal LM folder (or hub id) with the capturing attention, truncated to ``config.layers``."""
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        attention = register_capture_attention()
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(path)
-            model: Any = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, attn_implementation=attention)
-        except (OSError, ValueError, KeyError) as exc:
-            msg = f"could not load the draft model {path!r} as a causal LM: {exc}"
-            raise ModelError(msg) from exc
-        if not getattr(tokenizer, "is_fast", False):
-            msg = f"the draft {path!r} has no fast tokenizer; character offsets need one (tokenizer.json)"
-            raise ModelError(msg)
+        model, tokenizer = load_draft(path, dtype=dtype, attn_implementation=register_capture_attention())
         if config.layers is not None:
             truncate_layers(model, config.layers)
         model.to(device)
@@ -95,8 +92,9 @@ class DraftAttentionScorer:
 
     def block_size(self, query_ids: Sequence[int]) -> int:
         """Context tokens per block: ``block_tokens``, shrunk to fit the draft's position window."""
-        room = self._window - len(self._header_ids) - len(query_ids) - self._lookahead - 1
-        return max(1, min(self._config.block_tokens, room))
+        return block_size(
+            self._window, len(self._header_ids), len(query_ids), self._config.block_tokens, reserved=self._lookahead
+        )
 
     def score(self, requests: Sequence[ScoreRequest], *, progress: bool = False) -> list[npt.NDArray[np.float32]]:
         """Score every token of every ``(context, query)`` request; blocks are batched by length."""
@@ -181,6 +179,27 @@ class DraftAttentionScorer:
             counts = counts + active.double()
             cache, logits, next_pos = step.past_key_values, step.logits[:, -1, :], next_pos + 1
         return totals, counts
+
+
+def load_draft(path: str, *, dtype: torch.dtype, attn_implementation: str) -> tuple[Any, Any]:
+    """Load a causal LM folder (or hub id) and its fast tokenizer; :class:`ModelError` if either is unusable."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, attn_implementation=attn_implementation)
+    except (OSError, ValueError, KeyError) as exc:
+        msg = f"could not load the draft model {path!r} as a causal LM: {exc}"
+        raise ModelError(msg) from exc
+    if not getattr(tokenizer, "is_fast", False):
+        msg = f"the draft {path!r} has no fast tokenizer; character offsets need one (tokenizer.json)"
+        raise ModelError(msg)
+    return model, tokenizer
+
+
+def draft_pad_id(tokenizer: Any, model: Any) -> int:
+    """Return the id left padding uses: the pad token, else the first end-of-sequence id, else 0."""
+    return _pad_id(tokenizer, _eos_ids(tokenizer, model))
 
 
 def truncate_layers(model: Any, layers: int) -> None:

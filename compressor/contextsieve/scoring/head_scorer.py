@@ -12,10 +12,19 @@ import numpy.typing as npt
 import torch
 
 from contextsieve.config import ScoringConfig
-from contextsieve.errors import ConfigError, ModelError
+from contextsieve.errors import ConfigError
 from contextsieve.scoring.base import ScoreRequest
-from contextsieve.scoring.blocks import HEADER, Block, encode, plan_blocks, query_suffix_ids, score_by_length
-from contextsieve.scoring.draft import truncate_layers
+from contextsieve.scoring.blocks import (
+    HEADER,
+    Block,
+    block_size,
+    encode,
+    plan_blocks,
+    position_window,
+    query_suffix_ids,
+    score_by_length,
+)
+from contextsieve.scoring.draft import draft_pad_id, load_draft, truncate_layers
 from contextsieve.scoring.head import CrossAttentionHead, load_head
 from contextsieve.scoring.states import block_states
 from contextsieve.tokens import TokenizedText, tokenize_with_offsets
@@ -45,11 +54,8 @@ class HeadScorer:
         self._config = config
         self._name = name
         self._header_ids = encode(tokenizer, HEADER, special=True)
-        window = int(getattr(model.config, "max_position_embeddings", 0) or 0)
-        self._window = window if window > 0 else 1 << 30
-        pad = getattr(tokenizer, "pad_token_id", None)
-        eos = getattr(tokenizer, "eos_token_id", None)
-        self._pad = pad if isinstance(pad, int) else (eos if isinstance(eos, int) else 0)
+        self._window = position_window(model)
+        self._pad = draft_pad_id(tokenizer, model)
 
     @classmethod
     def from_pretrained(
@@ -63,18 +69,8 @@ class HeadScorer:
         name: str | None = None,
     ) -> HeadScorer:
         """Load the draft folder truncated to the head's layers, and the head from ``head_folder``."""
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
         head = load_head(head_folder)
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(draft_path)
-            model: Any = AutoModelForCausalLM.from_pretrained(draft_path, dtype=dtype, attn_implementation="sdpa")
-        except (OSError, ValueError, KeyError) as exc:
-            msg = f"could not load the draft model {draft_path!r} as a causal LM: {exc}"
-            raise ModelError(msg) from exc
-        if not getattr(tokenizer, "is_fast", False):
-            msg = f"the draft {draft_path!r} has no fast tokenizer; character offsets need one (tokenizer.json)"
-            raise ModelError(msg)
+        model, tokenizer = load_draft(draft_path, dtype=dtype, attn_implementation="sdpa")
         truncate_layers(model, head.config.layers)
         model.to(device).eval()
         head.to(device=device, dtype=dtype)
@@ -104,8 +100,7 @@ class HeadScorer:
         blocks: list[Block] = []
         for index, (context, query) in enumerate(requests):
             query_ids = query_suffix_ids(self._tokenizer, query)
-            room = self._window - len(self._header_ids) - len(query_ids) - 1
-            size = max(1, min(self._config.block_tokens, room))
+            size = block_size(self._window, len(self._header_ids), len(query_ids), self._config.block_tokens)
             blocks.extend(plan_blocks(index, context, query_ids, self._header_ids, size))
         lengths = [len(context) for context, _ in requests]
         return score_by_length(blocks, lengths, self._config.batch_size, self._score_batch, progress=progress)

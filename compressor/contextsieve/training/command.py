@@ -92,17 +92,14 @@ def _extract(
     device: str | None,
 ) -> dict[int, StageFeatures]:
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from contextsieve.device import resolve_device
     from contextsieve.models import resolve_model
-    from contextsieve.scoring.draft import truncate_layers
+    from contextsieve.scoring.draft import draft_pad_id, load_draft, truncate_layers
     from contextsieve.training.data import stage_samples
     from contextsieve.training.features import extract_features
 
-    path = resolve_model(draft).path
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model: Any = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32, attn_implementation="sdpa")
+    model, tokenizer = load_draft(resolve_model(draft).path, dtype=torch.float32, attn_implementation="sdpa")
     truncate_layers(model, max(layers))
     model.to(resolve_device(device)).eval()
 
@@ -111,7 +108,7 @@ def _extract(
 
     train = stage_samples(stage, count, tuple(lengths), samples, seed)
     val = stage_samples(stage, count, tuple(lengths), val_samples, seed + 1000)
-    pad = tokenizer.pad_token_id if isinstance(tokenizer.pad_token_id, int) else 0
+    pad = draft_pad_id(tokenizer, model)
     train_f = extract_features(train, model, tokenizer, layers=layers, pad_id=pad)
     val_f = extract_features(val, model, tokenizer, layers=layers, pad_id=pad)
     return {layer: (train_f[layer], val_f[layer]) for layer in layers}
