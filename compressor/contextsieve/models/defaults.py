@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from contextsieve.models.heads import HEADS, is_head_folder
+from contextsieve.models.heads import HEADS
 from contextsieve.models.registry import DEFAULT_MODEL
 
 __all__ = ["AUTO", "DEFAULT_HEAD", "DRAFT_ONLY_OPTIONS", "auto_model"]
@@ -24,11 +24,7 @@ def auto_model(device_type: str, options: Iterable[str] = ()) -> str:
     On CPU the trained head is about 6x faster than the full draft with better recall in the published evaluation,
     so it is the default there; on an accelerator the full draft is affordable and stays the default.
     """
-    from importlib import resources
-    from pathlib import Path
-
     asked = DRAFT_ONLY_OPTIONS.intersection(options)
-    folder = Path(str(resources.files("contextsieve").joinpath("heads").joinpath(HEADS[DEFAULT_HEAD].resource)))
-    choice = DEFAULT_HEAD if device_type == "cpu" and not asked and is_head_folder(folder) else DEFAULT_MODEL
+    choice = DEFAULT_HEAD if device_type == "cpu" and not asked and HEADS[DEFAULT_HEAD].shipped else DEFAULT_MODEL
     logger.info("model 'auto' on %s%s -> %s", device_type, f" with {sorted(asked)}" if asked else "", choice)
     return choice

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from contextsieve.errors import ModelError
 from contextsieve.models.convert import ensure_converted, is_converted
-from contextsieve.models.heads import HEADS, head_folder, is_head_folder
+from contextsieve.models.heads import HEADS, head_folder
 from contextsieve.models.packages import is_installed, missing_packages
 from contextsieve.models.registry import DEFAULT_MODEL, get_spec, list_specs
 
@@ -105,16 +105,10 @@ def model_status() -> list[ModelStatus]:
         ModelStatus(
             name=head.name,
             description=head.description,
-            installed=by_name[head.draft].installed and is_head_folder(_shipped(head.resource)),
+            installed=by_name[head.draft].installed and head.shipped,
             converted=by_name[head.draft].converted,
             default=False,
         )
         for head in HEADS.values()
     ]
     return drafts + heads
-
-
-def _shipped(resource: str) -> Path:
-    from importlib import resources
-
-    return Path(str(resources.files("contextsieve").joinpath("heads").joinpath(resource)))

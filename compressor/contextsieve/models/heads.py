@@ -26,6 +26,16 @@ class HeadSpec(BaseModel):
     draft: str
     resource: str
 
+    @property
+    def folder(self) -> Path:
+        """Where the head's files are installed (``contextsieve/heads/<resource>``), present or not."""
+        return Path(str(resources.files("contextsieve").joinpath("heads").joinpath(self.resource)))
+
+    @property
+    def shipped(self) -> bool:
+        """Whether this installation holds the head's weights."""
+        return is_head_folder(self.folder)
+
 
 HEADS: dict[str, HeadSpec] = {
     spec.name: spec
@@ -48,11 +58,10 @@ def is_head_folder(path: str | Path) -> bool:
 
 def head_folder(spec: HeadSpec) -> Path:
     """Return the installed folder of a shipped head; :class:`ModelError` if its weights are missing."""
-    folder = Path(str(resources.files("contextsieve").joinpath("heads").joinpath(spec.resource)))
-    if not is_head_folder(folder):
-        msg = f"this installation of contextsieve has no weights for {spec.name!r} (looked in {folder})"
+    if not spec.shipped:
+        msg = f"this installation of contextsieve has no weights for {spec.name!r} (looked in {spec.folder})"
         raise ModelError(msg)
-    return folder
+    return spec.folder
 
 
 def shipped_head(name_or_path: str) -> tuple[str, Path] | None:
