@@ -18,7 +18,7 @@ import torch
 
 from contextsieve.models.cache import cache_root
 from contextsieve.scoring.head import HeadConfig
-from contextsieve.training.command import stage_features
+from contextsieve.training.command import StageRequest, stage_features
 from contextsieve.training.trainer import TrainConfig, train_head, validation_recall
 
 
@@ -40,16 +40,8 @@ def main() -> None:
     lengths = [int(v) for v in args.lengths.split(",")]
     rows = []
     for stage in (int(v) for v in args.stages.split(",")):
-        features = stage_features(
-            stage=stage,
-            draft="smollm2-135m",
-            layers=layers,
-            lengths=lengths,
-            samples=args.samples,
-            val_samples=args.val_samples,
-            seed=0,
-            cache=cache_root() / "train",
-        )
+        request = StageRequest(stage, "smollm2-135m", tuple(lengths), args.samples, args.val_samples, seed=0)
+        features = stage_features(request, layers, cache_root() / "train")
         for layer in layers:
             train, val = features[layer]
             hidden = int(train[0].blocks[0].context.shape[-1])

@@ -304,6 +304,8 @@ def test_train_command_rejects_bad_options_before_loading(capsys) -> None:
 
     assert main(["train", "--stage", "1", "--out", "x", "--lengths", "lots"]) == 2
     assert "bad --lengths" in capsys.readouterr().err
+    assert main(["train", "--stage", "1", "--out", "x", "--heads", "0"]) == 2
+    assert "invalid HeadConfig: heads:" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- the "auto" default

@@ -11,12 +11,13 @@ import shlex
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from contextsieve.errors import ConfigError
 
-__all__ = ["StageFeatures", "add_train_parser", "run_train_command", "stage_features"]
+__all__ = ["StageFeatures", "StageRequest", "add_train_parser", "run_train_command", "stage_features"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,27 +46,36 @@ def add_train_parser(sub: Any) -> None:
     tr.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
 
 
+@dataclass(frozen=True)
+class StageRequest:
+    """Which samples a stage's draft states are extracted from: the stage, draft, lengths, counts and seed."""
+
+    stage: int
+    draft: str
+    lengths: tuple[int, ...]
+    samples: int
+    val_samples: int
+    seed: int
+
+    def cache_name(self, layer: int) -> str:
+        """File stem of this request's cached states at ``layer``."""
+        name = Path(self.draft).name
+        spec = json.dumps([name, self.stage, layer, list(self.lengths), self.samples, self.val_samples, self.seed, 1])
+        return f"{name}-stage{self.stage}-L{layer}-{hashlib.sha256(spec.encode()).hexdigest()[:12]}"
+
+
 def stage_features(
-    *,
-    stage: int,
-    draft: str,
-    layers: Sequence[int],
-    lengths: Sequence[int],
-    samples: int,
-    val_samples: int,
-    seed: int,
-    cache: Path,
-    device: str | None = None,
+    request: StageRequest, layers: Sequence[int], cache: Path, device: str | None = None
 ) -> dict[int, StageFeatures]:
     """Training and validation features of a stage per draft layer, from the cache or by running the draft once."""
     import torch
 
-    paths = {layer: cache / f"{_key(draft, stage, layer, lengths, samples, val_samples, seed)}.pt" for layer in layers}
+    paths = {layer: cache / f"{request.cache_name(layer)}.pt" for layer in layers}
     found = {layer: torch.load(p, weights_only=False) for layer, p in paths.items() if p.is_file()}
     missing = [layer for layer in layers if layer not in found]
     if missing:
-        logger.info("extracting draft states for stage %d, layers %s", stage, missing)
-        fresh = _extract(stage, draft, missing, lengths, samples, val_samples, seed, device)
+        logger.info("extracting draft states for stage %d, layers %s", request.stage, missing)
+        fresh = _extract(request, missing, device)
         cache.mkdir(parents=True, exist_ok=True)
         for layer, features in fresh.items():
             partial = paths[layer].with_suffix(".tmp")
@@ -75,22 +85,7 @@ def stage_features(
     return {layer: found[layer] for layer in layers}
 
 
-def _key(draft: str, stage: int, layer: int, lengths: Sequence[int], samples: int, val: int, seed: int) -> str:
-    name = Path(draft).name
-    spec = json.dumps([name, stage, layer, list(lengths), samples, val, seed, 1])
-    return f"{name}-stage{stage}-L{layer}-{hashlib.sha256(spec.encode()).hexdigest()[:12]}"
-
-
-def _extract(
-    stage: int,
-    draft: str,
-    layers: Sequence[int],
-    lengths: Sequence[int],
-    samples: int,
-    val_samples: int,
-    seed: int,
-    device: str | None,
-) -> dict[int, StageFeatures]:
+def _extract(request: StageRequest, layers: Sequence[int], device: str | None) -> dict[int, StageFeatures]:
     import torch
 
     from contextsieve.device import resolve_device
@@ -99,15 +94,15 @@ def _extract(
     from contextsieve.training.data import stage_samples
     from contextsieve.training.features import extract_features
 
-    model, tokenizer = load_draft(resolve_model(draft).path, dtype=torch.float32, attn_implementation="sdpa")
+    model, tokenizer = load_draft(resolve_model(request.draft).path, dtype=torch.float32, attn_implementation="sdpa")
     truncate_layers(model, max(layers))
     model.to(resolve_device(device)).eval()
 
     def count(text: str) -> int:
         return len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
-    train = stage_samples(stage, count, tuple(lengths), samples, seed)
-    val = stage_samples(stage, count, tuple(lengths), val_samples, seed + 1000)
+    train = stage_samples(request.stage, count, request.lengths, request.samples, request.seed)
+    val = stage_samples(request.stage, count, request.lengths, request.val_samples, request.seed + 1000)
     pad = draft_pad_id(tokenizer, model)
     train_f = extract_features(train, model, tokenizer, layers=layers, pad_id=pad)
     val_f = extract_features(val, model, tokenizer, layers=layers, pad_id=pad)
@@ -116,6 +111,7 @@ def _extract(
 
 def run_train_command(args: argparse.Namespace, out: TextIO) -> None:
     """Run one training stage and save the head (best validation epoch) with its log."""
+    from contextsieve.config import validated
     from contextsieve.eval.runner import parse_length
     from contextsieve.models.cache import cache_root
     from contextsieve.scoring.head import HeadConfig, load_head, save_head
@@ -132,35 +128,24 @@ def run_train_command(args: argparse.Namespace, out: TextIO) -> None:
     if args.stage == 2 and args.init is None:
         logger.warning("stage 2 without --init trains from scratch; the recipe starts from the stage 1 head")
     init = load_head(args.init) if args.init else None
-    head_config = HeadConfig(
-        draft=_draft_reference(args.draft),
-        layers=args.layers,
-        hidden_size=1,  # replaced below by the draft's hidden size
-        heads=args.heads,
-        head_dim=args.head_dim,
-        objective=args.objective,
-    )
+    options = {
+        "draft": _draft_reference(args.draft),
+        "layers": args.layers,
+        "heads": args.heads,
+        "head_dim": args.head_dim,
+        "objective": args.objective,
+    }
+    validated(HeadConfig, hidden_size=1, **options)  # bad options fail here, before the draft runs for minutes
     if init is not None and (init.config.layers, init.config.objective) != (args.layers, args.objective):
         msg = f"--init head reads layer {init.config.layers} with {init.config.objective!r}; keep the same options"
         raise ConfigError(msg)
     started = time.perf_counter()
     cache = Path(args.cache) if args.cache else cache_root() / "train"
-    features = stage_features(
-        stage=args.stage,
-        draft=args.draft,
-        layers=(args.layers,),
-        lengths=lengths,
-        samples=args.samples,
-        val_samples=args.val_samples,
-        seed=args.seed,
-        cache=cache,
-        device=args.device,
-    )
+    request = StageRequest(args.stage, args.draft, tuple(lengths), args.samples, args.val_samples, args.seed)
+    features = stage_features(request, (args.layers,), cache, args.device)
     train, val = features[args.layers]
     hidden = int(train[0].blocks[0].context.shape[-1])
-    head_config = head_config.model_copy(update={"hidden_size": hidden})
-    if init is not None:
-        head_config = init.config
+    head_config = init.config if init is not None else validated(HeadConfig, hidden_size=hidden, **options)
     config = TrainConfig(epochs=args.epochs, lr=args.lr, seed=args.seed)
 
     def log(row: dict[str, float]) -> None:
