@@ -16,11 +16,6 @@ def head_compressor() -> Compressor:
     return Compressor.from_pretrained("smollm2-135m-head", device="cpu")
 
 
-def _count(compressor: Compressor):
-    tokenizer = compressor.scorer.tokenizer
-    return lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])
-
-
 def test_the_shipped_head_loads_on_eight_draft_layers(head_compressor) -> None:
     scorer = head_compressor.scorer
     assert isinstance(scorer, HeadScorer)
@@ -37,7 +32,7 @@ def test_the_default_model_on_cpu_is_the_shipped_head() -> None:
 
 @pytest.mark.parametrize("depth", [0.1, 0.5, 0.9])
 def test_the_shipped_head_keeps_a_needle_in_8k_tokens_at_rate_0_1(head_compressor, depth) -> None:
-    (sample,) = needle_samples(_count(head_compressor), 8192, depths=(depth,), needles=1, seed=4)
+    (sample,) = needle_samples(head_compressor.count_tokens, 8192, depths=(depth,), needles=1, seed=4)
     result = head_compressor.compress(sample.text, sample.question, rate=0.1)
     assert result.original_tokens >= 8192
     assert result.compressed_tokens <= int(0.1 * result.original_tokens)
@@ -46,11 +41,11 @@ def test_the_shipped_head_keeps_a_needle_in_8k_tokens_at_rate_0_1(head_compresso
 
 
 def test_the_shipped_head_ranks_the_answering_document_first(head_compressor) -> None:
-    (sample,) = needle_samples(_count(head_compressor), 600, depths=(0.5,), needles=1, seed=5)
+    (sample,) = needle_samples(head_compressor.count_tokens, 600, depths=(0.5,), needles=1, seed=5)
     fillers = [
         s.text.replace(s.needle, "")
         for seed in (6, 7)
-        for s in needle_samples(_count(head_compressor), 600, depths=(0.2,), needles=1, seed=seed)
+        for s in needle_samples(head_compressor.count_tokens, 600, depths=(0.2,), needles=1, seed=seed)
     ]
     result = head_compressor.compress_documents([fillers[0], sample.text, fillers[1]], sample.question, rate=0.3)
     scores = [d.score for d in result.documents]

@@ -15,18 +15,9 @@ def compressor(real_compressor) -> Compressor:
     return real_compressor
 
 
-def _count(compressor: Compressor):
-    tokenizer = compressor.scorer.tokenizer
-
-    def count(text: str) -> int:
-        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
-
-    return count
-
-
 @pytest.mark.parametrize("depth", [0.1, 0.5, 0.9])
 def test_needle_in_8k_tokens_of_real_prose_survives_at_rate_0_1(compressor, depth) -> None:
-    (sample,) = needle_samples(_count(compressor), 8192, depths=(depth,), needles=1, seed=1)
+    (sample,) = needle_samples(compressor.count_tokens, 8192, depths=(depth,), needles=1, seed=1)
     result = compressor.compress(sample.text, sample.question, rate=0.1)
     assert result.original_tokens >= 8192
     assert result.compressed_tokens <= int(0.1 * result.original_tokens)
@@ -40,19 +31,19 @@ def test_cross_family_budget_counted_with_the_gemma_tokenizer(compressor) -> Non
     from contextsieve.models import resolve_model
 
     gemma = AutoTokenizer.from_pretrained(resolve_model("gemma3-270m").path)
-    (sample,) = needle_samples(_count(compressor), 2048, depths=(0.5,), needles=1, seed=2)
+    (sample,) = needle_samples(compressor.count_tokens, 2048, depths=(0.5,), needles=1, seed=2)
     result = compressor.compress(sample.text, sample.question, budget=300, target_tokenizer="gemma3-270m")
     in_gemma = len(gemma(result.text, add_special_tokens=False)["input_ids"])
     assert result.compressed_tokens == in_gemma <= 300
     assert in_gemma > 200
     assert result.original_tokens == len(gemma(sample.text, add_special_tokens=False)["input_ids"])
     assert sample.needle in result.text
-    draft_count = _count(compressor)(result.text)
+    draft_count = compressor.count_tokens(result.text)
     assert draft_count != in_gemma  # the two tokenizers really differ
 
 
 def test_compress_prompt_keeps_the_question_and_instruction(compressor) -> None:
-    (sample,) = needle_samples(_count(compressor), 2048, depths=(0.3,), needles=1, seed=3)
+    (sample,) = needle_samples(compressor.count_tokens, 2048, depths=(0.3,), needles=1, seed=3)
     prompt = (
         "Answer the question using only the context below.\n\nContext:\n"
         f"{sample.text}\n\nQuestion: {sample.question}\nAnswer:"
