@@ -116,3 +116,41 @@ def test_chunk_score_is_token_mean(draft_tokenizer) -> None:
     scores = np.arange(len(tokens), dtype=float)
     expected = [scores[c.first : c.last].mean() for c in chunks]
     np.testing.assert_allclose(chunk_scores(scores, chunks), expected)
+
+
+def test_initials_and_titles_do_not_end_sentences(draft_tokenizer) -> None:
+    text = (
+        "Sir V. S. Naipaul was a Trinidad-born British writer of fiction. Dr. Smith met Mr. Jones in the "
+        "U.S. Army, e.g. in Texas. The meeting was short."
+    )
+    tokens = tokenize_with_offsets(draft_tokenizer, text)
+    chunks = chunk_tokens(tokens, ChunkingConfig(chunk_tokens=4, max_chunk_factor=16.0))
+    pieces = [text[c.start : c.end].strip() for c in chunks]
+    assert pieces == [
+        "Sir V. S. Naipaul was a Trinidad-born British writer of fiction.",
+        "Dr. Smith met Mr. Jones in the U.S. Army, e.g. in Texas.",
+        "The meeting was short.",
+    ]
+
+
+def test_a_short_sentence_joins_its_neighbour_but_not_across_a_paragraph(draft_tokenizer) -> None:
+    first = "The keeper trimmed the wick of the great lamp and wound the clockwork that turned the lens."
+    text = f"{first} He slept.\n\nShort line.\n\n{first}"
+    tokens = tokenize_with_offsets(draft_tokenizer, text)
+    size = tokenize_with_offsets(draft_tokenizer, first).offsets.shape[0]
+    chunks = chunk_tokens(tokens, ChunkingConfig(chunk_tokens=size + 1))
+    _tiles(chunks, text)
+    pieces = [text[c.start : c.end] for c in chunks]
+    assert pieces == [f"{first} He slept.\n\n", "Short line.\n\n", first]
+
+
+def test_small_chunks_are_whole_paragraphs(draft_tokenizer) -> None:
+    text = corpus_text(6000)
+    tokens = tokenize_with_offsets(draft_tokenizer, text)
+    chunks = chunk_tokens(tokens, ChunkingConfig(chunk_tokens=32))
+    _tiles(chunks, text)
+    for chunk in chunks:
+        if chunk.tokens < 8:
+            piece = text[chunk.start : chunk.end]
+            assert chunk.start == 0 or text[: chunk.start].endswith("\n\n"), piece
+            assert chunk.end == len(text) or piece.endswith("\n\n"), piece

@@ -2,7 +2,9 @@
 
 Prose is cut at sentence ends and line breaks, code at line breaks; consecutive segments are packed up to
 ``chunk_tokens`` draft tokens without crossing a blank line, and a segment much longer than that is split
-at word boundaries. Chunk boundaries always fall on token starts, so every token belongs to one chunk.
+at word boundaries. A period after an initial ("V. S. Naipaul") or a title ("Dr.") does not end a sentence,
+and a chunk under a quarter of ``chunk_tokens`` joins a neighbour in its paragraph. Chunk boundaries always
+fall on token starts, so every token belongs to one chunk.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from contextsieve.tokens import TokenizedText
 __all__ = ["Chunk", "chunk_tokens", "looks_like_code"]
 
 _SENTENCE_END = re.compile(r"""(?:[.!?…]+["'”’)\]]*\s+|[。！？]+["'”’」』)\]]*\s*)""")
+_NOT_A_SENTENCE_END = re.compile(r"(?:^|[\s(\[\"'.])(?:[A-Z]|Mr|Mrs|Ms|Dr|Prof|Sr|Jr|St|Mt|vs|cf|e\.g|i\.e)\.$")
+"""A period that follows an initial or a common abbreviation (looked at up to and including the period)."""
 _CODE_LINE = re.compile(
     r"[{};:,(\[]\s*$|^\s*[})\]]|^\s*(def|class|import|from|return|if|elif|else|for|while|try|except|with|"
     r"#include|function|const|let|var|public|private|fn|func|package)\b|^\s*(#|//|@)|"
@@ -56,9 +60,16 @@ def _segment_ends(text: str, code: bool) -> set[int]:
     if code:
         return {m.end() for m in re.finditer(r"\n", text)}
     ends = {m.end() for m in re.finditer(r"\n[ \t]*(?=\S)", text)}
-    if not code:
-        ends.update(m.end() for m in _SENTENCE_END.finditer(text))
+    ends.update(m.end() for m in _SENTENCE_END.finditer(text) if not _after_abbreviation(text, m))
     return ends
+
+
+def _after_abbreviation(text: str, match: re.Match[str]) -> bool:
+    """Tell whether a sentence-end match is a single period after an initial or an abbreviation."""
+    if match.group().rstrip() != ".":
+        return False
+    head = text[max(0, match.start() - 6) : match.start() + 1]
+    return _NOT_A_SENTENCE_END.search(head) is not None
 
 
 def _hard_ends(text: str) -> set[int]:
@@ -133,6 +144,28 @@ def _pack(n: int, cuts: list[int], hard: set[int], config: ChunkingConfig, word_
             out.append(a)
     if out[-1] != n:
         out.append(n)
+    return _merge_small(out, hard, max(1, target // 4), limit)
+
+
+def _merge_small(bounds: list[int], hard: set[int], smallest: int, limit: int) -> list[int]:
+    """Join each chunk shorter than ``smallest`` to its previous (else next) chunk across a soft cut.
+
+    A join never crosses a hard cut (paragraph break or forced range) nor makes a chunk longer than ``limit``.
+    """
+    out = list(bounds)
+    i = 1
+    while i < len(out):
+        size = out[i] - out[i - 1]
+        if size >= smallest:
+            i += 1
+            continue
+        if i >= 2 and out[i - 1] not in hard and out[i] - out[i - 2] <= limit:
+            del out[i - 1]
+            continue
+        if i + 1 < len(out) and out[i] not in hard and out[i + 1] - out[i - 1] <= limit:
+            del out[i]
+            continue
+        i += 1
     return out
 
 
