@@ -31,6 +31,13 @@ def add_eval_parser(sub: Any) -> None:
     ev.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
     ev.add_argument("--split", choices=["eval", "train", "all"], default="eval", help="corpus split (default eval)")
     ev.add_argument("--out", required=True, help="output folder for results.json, report.md and plots")
+    ev.add_argument(
+        "--answer",
+        action="store_true",
+        help="also have the target (a causal LM, e.g. qwen2.5-coder-0.5b) answer every question from the full and "
+        "the compressed contexts: end-to-end accuracy and time to first token",
+    )
+    ev.add_argument("--answer-tokens", type=int, default=48, help="most tokens the target may answer with (48)")
     ev.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     ev.add_argument(
         "--append",
@@ -74,6 +81,9 @@ def build_config(args: argparse.Namespace) -> Any:
     if args.samples < 1:
         msg = f"--samples must be at least 1, got {args.samples}"
         raise ConfigError(msg)
+    if args.answer_tokens < 1:
+        msg = f"--answer-tokens must be at least 1, got {args.answer_tokens}"
+        raise ConfigError(msg)
     return EvalConfig(
         tasks=tuple(tasks),
         lengths=tuple(lengths),
@@ -85,6 +95,8 @@ def build_config(args: argparse.Namespace) -> Any:
         draft=args.draft,
         device=args.device,
         split=args.split,
+        answer=args.answer,
+        answer_tokens=args.answer_tokens,
     )
 
 
@@ -135,5 +147,6 @@ def merge_previous(path: Path, config: Any, records: list[Any], command: str) ->
         rates=tuple(sorted(set(old_config.rates + config.rates))),
         methods=union(old_config.methods, config.methods),
         samples=max(old_config.samples, config.samples),
+        answer=old_config.answer or config.answer,
     )
     return widened, merged, f"{payload.get('command', '')}; then {command}"

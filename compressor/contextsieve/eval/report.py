@@ -9,9 +9,18 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
-from contextsieve.eval.runner import EvalConfig, Record, machine_info, records_as_dicts
+from contextsieve.eval.runner import FULL, EvalConfig, Record, machine_info, records_as_dicts
 
-__all__ = ["markdown_report", "plot_recall", "plot_speed", "recall_table", "speed_table", "write_report"]
+__all__ = [
+    "answer_table",
+    "answer_task_table",
+    "markdown_report",
+    "plot_recall",
+    "plot_speed",
+    "recall_table",
+    "speed_table",
+    "write_report",
+]
 
 
 def _fmt_rate(rate: float) -> str:
@@ -70,6 +79,91 @@ def speed_table(records: Sequence[Record]) -> str:
     return "\n".join(lines)
 
 
+def _mean_or_dash(values: Sequence[float], fmt: str) -> str:
+    return format(mean(values), fmt) if values else "–"
+
+
+def answer_table(records: Sequence[Record]) -> str:
+    """End-to-end accuracy and time to first token per method and rate, the full context first.
+
+    Time to first token is the compressor's time for the sample (the call that paid for scoring) plus the
+    target's prefill of the compressed prompt; for the full context it is the prefill alone.
+    """
+    answered = [r for r in records if "correct" in r.extra]
+    lengths = sorted({r.length for r in answered})
+    scoring = _first_call_seconds(r for r in records if r.method != FULL)
+    rows: dict[tuple[str, float], list[Record]] = defaultdict(list)
+    for r in sorted(answered, key=lambda r: (r.method != FULL, -r.rate)):
+        rows[(r.method, r.rate)].append(r)
+    lines = [
+        "| method | rate | accuracy | standard | hard | prompt tokens | "
+        + " | ".join(f"TTFT at {n:,} (s)" for n in lengths)
+        + " |",
+        "|---|---|---|---|---|---|" + "---|" * len(lengths),
+    ]
+    for (method, rate), group in rows.items():
+        correct = [float(r.extra["correct"]) for r in group]
+        standard = [float(r.extra["correct"]) for r in group if not r.hard]
+        hard = [float(r.extra["correct"]) for r in group if r.hard]
+        prompt = [float(r.extra["prompt_tokens"]) for r in group]
+        cells = [
+            f"{100 * mean(correct):.0f}% ({int(sum(correct))}/{len(correct)})",
+            _mean_or_dash([100 * x for x in standard], ".0f") + ("%" if standard else ""),
+            _mean_or_dash([100 * x for x in hard], ".0f") + ("%" if hard else ""),
+            f"{mean(prompt):,.0f}",
+        ]
+        for n in lengths:
+            at = [r for r in group if r.length == n]
+            if not at:
+                cells.append("–")
+                continue
+            compress = mean(scoring.get((r.method, r.sample), 0.0) for r in at)
+            prefill = mean(float(r.extra["prefill_seconds"]) for r in at)
+            cells.append(
+                f"{prefill:.1f}" if method == FULL else f"{compress:.1f} + {prefill:.1f} = {compress + prefill:.1f}"
+            )
+        lines.append(f"| {method} | {rate:g} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def answer_task_table(records: Sequence[Record]) -> str:
+    """End-to-end accuracy per task (columns) for each method and rate (rows)."""
+    answered = [r for r in records if "correct" in r.extra]
+    tasks = list(dict.fromkeys(r.task for r in answered))
+    cells: dict[tuple[str, float], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for r in sorted(answered, key=lambda r: (r.method != FULL, -r.rate)):
+        cells[(r.method, r.rate)][r.task].append(float(r.extra["correct"]))
+    lines = ["| method | rate | " + " | ".join(tasks) + " |", "|---|---|" + "---|" * len(tasks)]
+    for (method, rate), by_task in cells.items():
+        row = [f"{100 * mean(by_task[t]):.0f}%" if by_task[t] else "–" for t in tasks]
+        lines.append(f"| {method} | {rate:g} | " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def _answer_section(records: Sequence[Record], config: EvalConfig) -> list[str]:
+    answered = [r for r in records if "correct" in r.extra]
+    if not answered:
+        return []
+    skipped = sum(1 for r in records if "answer_skipped" in r.extra)
+    parts = [
+        f"## End-to-end answers (target `{config.target}`, greedy, up to {config.answer_tokens} tokens)",
+        "",
+        "Accuracy = share of answers that contain every required answer string (case and spacing ignored).",
+        "TTFT = compressor seconds + the target's prefill of the compressed prompt; for the full context, the",
+        "prefill alone.",
+        "",
+        answer_table(records),
+        "",
+        "### Accuracy per task",
+        "",
+        answer_task_table(records),
+        "",
+    ]
+    if skipped:
+        parts += [f"{skipped} prompts were longer than the target's window and were not answered.", ""]
+    return parts
+
+
 def _budget_check(records: Sequence[Record]) -> str:
     over = [r for r in records if r.kept_tokens > r.budget]
     if not over:
@@ -83,7 +177,9 @@ def _budget_check(records: Sequence[Record]) -> str:
 
 
 def markdown_report(records: Sequence[Record], config: EvalConfig, machine: dict[str, Any], command: str) -> str:
-    """Return the markdown report: headline tables, per-task tables, hard probes, speed, budget check."""
+    """Return the markdown report: headline tables, per-task tables, hard probes, speed, budget, answers."""
+    answers = _answer_section(records, config)
+    records = [r for r in records if r.method != FULL]
     standard = [r for r in records if not r.hard]
     hard = [r for r in records if r.hard]
     parts = [
@@ -121,6 +217,7 @@ def markdown_report(records: Sequence[Record], config: EvalConfig, machine: dict
         "",
         _budget_check(records),
         "",
+        *answers,
     ]
     return "\n".join(parts)
 
@@ -221,6 +318,7 @@ def write_report(records: Sequence[Record], config: EvalConfig, out: Path, comma
     }
     paths["json"].write_text(json.dumps(payload, indent=1), encoding="utf-8")
     paths["markdown"].write_text(markdown_report(records, config, machine, command), encoding="utf-8")
-    plot_recall(records, paths["recall"])
-    plot_speed(records, paths["speed"])
+    compressed = [r for r in records if r.method != FULL]
+    plot_recall(compressed, paths["recall"])
+    plot_speed(compressed, paths["speed"])
     return paths

@@ -11,16 +11,22 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contextsieve.budget import TokenCounter, make_counter
 from contextsieve.eval.methods import MethodEnv, make_method
 from contextsieve.eval.metrics import evidence_recall
 from contextsieve.eval.samples import Sample
 
-__all__ = ["EvalConfig", "Record", "machine_info", "parse_length", "run_eval"]
+if TYPE_CHECKING:
+    from contextsieve.eval.answering import TargetLM
+
+__all__ = ["FULL", "EvalConfig", "Record", "machine_info", "parse_length", "run_eval"]
 
 logger = logging.getLogger(__name__)
+
+FULL = "full"
+"""Method name of the uncompressed reference records written when the target answers (rate 1)."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,8 @@ class EvalConfig:
     draft: str = "smollm2-135m"
     device: str | None = None
     split: str = "eval"
+    answer: bool = False
+    answer_tokens: int = 48
 
 
 @dataclass(frozen=True)
@@ -137,10 +145,14 @@ def run_eval(
     env: MethodEnv | None = None,
     progress: bool = True,
     on_record: Callable[[Record], None] | None = None,
+    target: TargetLM | None = None,
 ) -> list[Record]:
     """Compress every sample with every method at every rate; budgets and lengths are in target tokens.
 
-    ``samples``, ``counter`` and ``env`` default to what ``config`` describes (tests pass their own).
+    With ``config.answer`` the target model also answers each question from the full context (one
+    ``"full"`` record per sample at rate 1) and from every compressed context; the answer, its correctness
+    and the target's prefill time go into each record's ``extra``. ``samples``, ``counter``, ``env`` and
+    ``target`` default to what ``config`` describes (tests pass their own).
     """
     from tqdm.auto import tqdm
 
@@ -153,9 +165,22 @@ def run_eval(
         logger.info("Built %d samples in %.1fs", len(samples), time.perf_counter() - started)
     sizes = {s.id: counter(s.context) for s in samples}
     env = env or MethodEnv(counter=counter, draft=config.draft, device=config.device)
+    if config.answer and target is None:
+        from contextsieve.eval.answering import TargetLM
+
+        target = TargetLM.load(config.target, device=config.device, max_new_tokens=config.answer_tokens)
+    asked = target if config.answer else None
     records: list[Record] = []
-    total = len(config.methods) * len(samples) * len(config.rates)
+    total = len(config.methods) * len(samples) * len(config.rates) + (len(samples) if asked else 0)
     with tqdm(total=total, desc="eval", unit="run", disable=not progress) as bar:
+        if asked is not None:
+            bar.set_postfix_str(f"{FULL} context")
+            for sample in samples:
+                record = _full_record(sample, sizes[sample.id], asked)
+                records.append(record)
+                if on_record is not None:
+                    on_record(record)
+                bar.update()
         for name in config.methods:
             bar.set_postfix_str(name)
             gc.collect()
@@ -183,6 +208,7 @@ def run_eval(
                         seconds=seconds,
                         peak_rss_mb=memory.peak_mb,
                         base_rss_mb=None if base is None else base / 2**20,
+                        extra={} if asked is None else _ask(asked, sample, text),
                     )
                     records.append(record)
                     if on_record is not None:
@@ -190,6 +216,41 @@ def run_eval(
                     bar.update()
             del method
     return records
+
+
+def _full_record(sample: Sample, tokens: int, target: TargetLM) -> Record:
+    """Build the uncompressed reference record: the whole context at rate 1, answered by the target."""
+    return Record(
+        task=sample.task,
+        hard=sample.hard,
+        length=sample.length,
+        sample=sample.id,
+        method=FULL,
+        rate=1.0,
+        tokens=tokens,
+        budget=tokens,
+        kept_tokens=tokens,
+        recall=1.0,
+        seconds=0.0,
+        peak_rss_mb=None,
+        extra=_ask(target, sample, sample.context),
+    )
+
+
+def _ask(target: TargetLM, sample: Sample, context: str) -> dict[str, Any]:
+    """Have the target answer ``sample``'s question from ``context``; say why when the prompt does not fit."""
+    from contextsieve.eval.answering import is_correct
+
+    prompt_tokens = len(target.prompt_ids(context, sample.question))
+    if not target.fits(prompt_tokens):
+        return {"answer_skipped": f"prompt of {prompt_tokens:,} tokens exceeds the target's window"}
+    reply = target.answer(context, sample.question)
+    return {
+        "answer": reply.text,
+        "correct": is_correct(reply.text, sample.required_answers),
+        "prompt_tokens": reply.prompt_tokens,
+        "prefill_seconds": reply.prefill_seconds,
+    }
 
 
 def records_as_dicts(records: Sequence[Record]) -> list[dict[str, Any]]:

@@ -25,6 +25,8 @@ class Sample:
         answer: The short answer a target model should give (for end-to-end accuracy).
         hard: True for the hard probes (paraphrased questions, decoys, multi-hop chains with a lexical gap).
         length: Requested context length in tokens (the actual length is at least this).
+        answers: Strings a correct answer must all contain (several when a question asks for every value);
+            empty means ``(answer,)``.
 
     """
 
@@ -37,6 +39,12 @@ class Sample:
     answer: str
     hard: bool
     length: int
+    answers: tuple[str, ...] = ()
+
+    @property
+    def required_answers(self) -> tuple[str, ...]:
+        """Every string a correct answer must contain."""
+        return self.answers or (self.answer,)
 
     def __post_init__(self) -> None:
         if len(self.gold) != len(self.gold_spans) or not self.gold:

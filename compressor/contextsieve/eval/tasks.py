@@ -435,6 +435,7 @@ class _Drawn:
     question: str
     gold: list[tuple[str, tuple[int, int]]]
     answer: str
+    answers: tuple[str, ...] = ()
 
 
 def _place(
@@ -626,6 +627,7 @@ def _run(
                 answer=drawn.answer,
                 hard=hard,
                 length=length,
+                answers=drawn.answers,
             )
         )
     return out
@@ -643,11 +645,11 @@ def _haystack_draw(
         gold_text = " ".join(text for text, _ in gold)
         if any(context.count(term) != gold_text.count(term) for term in plan.exclusive):
             return None
-        answer = plan.answer
-        if plan.values:
-            ordered = sorted(gold, key=lambda item: item[1])
-            answer = ", ".join(next(v for v in plan.values if v in text) for text, _ in ordered)
-        return _Drawn(context, plan.question, gold, answer)
+        if not plan.values:
+            return _Drawn(context, plan.question, gold, plan.answer)
+        ordered = sorted(gold, key=lambda item: item[1])
+        values = tuple(next(v for v in plan.values if v in text) for text, _ in ordered)
+        return _Drawn(context, plan.question, gold, ", ".join(values), values)
 
     return draw
 

@@ -1,0 +1,111 @@
+"""End-to-end answering: the target's greedy answers, the correctness check, and the runner's answer records."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from contextsieve.budget import make_counter
+from contextsieve.errors import ConfigError
+from contextsieve.eval.answering import TargetLM, is_correct
+from contextsieve.eval.methods import MethodEnv
+from contextsieve.eval.report import write_report
+from contextsieve.eval.runner import FULL, EvalConfig, run_eval
+from tests.conftest import tiny_llama
+from tests.test_eval_harness import make_sample
+
+
+def test_correct_answers_contain_every_required_string() -> None:
+    assert is_correct("The code is Onyx-Falcon-5179.", ["onyx-falcon-5179"])
+    assert is_correct("maple-ferret-8434,\nindigo-crane-2952", ["indigo-crane-2952", "maple-ferret-8434"])
+    assert not is_correct("maple-ferret-8434 and more", ["maple-ferret-8434", "indigo-crane-2952"])
+    assert not is_correct("onyx-con-5179", ["onyx-falcon-5179"])
+    assert is_correct("New  York\tCity", ["new york"])
+    with pytest.raises(ValueError, match="at least one answer string"):
+        is_correct("anything", [])
+
+
+def test_multivalue_samples_require_every_value() -> None:
+    from contextsieve.eval.tasks import build_samples
+
+    counter = make_counter(lambda text: len(text.split()), None)
+    (sample,) = build_samples(["multivalue"], counter, [600], 1, seed=2, split="train")
+    values = sample.required_answers
+    assert len(values) >= 3 and sample.answer == ", ".join(values)
+    assert all(any(v in g for g in sample.gold) for v in values)
+    (needle,) = build_samples(["needle"], counter, [600], 1, seed=2, split="train")
+    assert needle.required_answers == (needle.answer,)
+
+
+def test_greedy_answer_matches_transformers_generate(draft_tokenizer, tiny_model) -> None:
+    target = TargetLM(tiny_model, draft_tokenizer, max_new_tokens=12)
+    sample = make_sample(0, 0.5)
+    context = sample.context[:1500]
+    reply = target.answer(context, sample.question)
+    ids = target.prompt_ids(context, sample.question)
+    assert reply.prompt_tokens == len(ids) and reply.prefill_seconds > 0
+    with torch.inference_mode():
+        out = tiny_model.generate(
+            torch.tensor([ids]), max_new_tokens=12, do_sample=False, eos_token_id=0, pad_token_id=0
+        )
+    expected = draft_tokenizer.decode(out[0, len(ids) :], skip_special_tokens=True).strip().split("\n", 1)[0]
+    assert reply.text == expected.strip()
+
+
+def test_chat_template_wraps_the_prompt(draft_tokenizer, tiny_model) -> None:
+    tokenizer = copy.deepcopy(draft_tokenizer)
+    tokenizer.chat_template = "{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}<assistant>"
+    target = TargetLM(tiny_model, tokenizer, max_new_tokens=4)
+    ids = target.prompt_ids("Some context.", "What?")
+    text = tokenizer.decode(ids)
+    assert text.startswith("<user>Some context.\n\n") and text.endswith("Question: What?<assistant>")
+
+
+def test_prompt_longer_than_the_window_is_refused_and_recorded_as_skipped(draft_tokenizer, tmp_path) -> None:
+    short = tiny_llama(len(draft_tokenizer), layers=1, max_positions=256)
+    target = TargetLM(short, draft_tokenizer, max_new_tokens=8)
+    sample = make_sample(0, 0.5)
+    with pytest.raises(ConfigError, match="reads at most 256"):
+        target.answer(sample.context, sample.question)
+    env = MethodEnv(counter=make_counter(draft_tokenizer, None), _tokenizer=draft_tokenizer)
+    config = EvalConfig(tasks=("needle",), lengths=(2000,), rates=(0.02,), methods=("bm25",), samples=1, answer=True)
+    records = run_eval(config, samples=[sample], env=env, progress=False, target=target)
+    full, compressed = records
+    assert full.method == FULL and "exceeds the target's window" in full.extra["answer_skipped"]
+    assert "correct" in compressed.extra and compressed.extra["prompt_tokens"] <= 256 - 8
+    report = write_report(records, config, tmp_path, "test")["markdown"].read_text()
+    assert "1 prompts were longer than the target's window" in report
+
+
+def test_runner_answers_full_and_compressed_contexts_and_reports_ttft(
+    draft_tokenizer, foreign_tokenizer, tmp_path
+) -> None:
+    env = MethodEnv(counter=make_counter(foreign_tokenizer, None), _tokenizer=draft_tokenizer)
+    samples = [make_sample(0, 0.2), make_sample(1, 0.8)]
+    config = EvalConfig(
+        tasks=("needle",), lengths=(2000,), rates=(0.05, 0.25), methods=("bm25",), samples=2, answer=True
+    )
+    target = TargetLM(tiny_llama(len(draft_tokenizer), layers=1, max_positions=16_384), draft_tokenizer)
+    records = run_eval(config, samples=samples, env=env, progress=False, target=target)
+    assert [(r.method, r.rate) for r in records] == [(FULL, 1.0)] * 2 + [("bm25", 0.05), ("bm25", 0.25)] * 2
+    by_id = {s.id: s for s in samples}
+    for r in records:
+        sample = by_id[r.sample]
+        assert r.extra["correct"] == is_correct(r.extra["answer"], sample.required_answers)
+        assert r.extra["prefill_seconds"] > 0
+    full = {r.sample: r.extra["prompt_tokens"] for r in records if r.method == FULL}
+    for r in records:
+        if r.method == FULL:
+            assert r.extra["prompt_tokens"] == len(target.prompt_ids(by_id[r.sample].context, QUESTION))
+        else:
+            assert r.extra["prompt_tokens"] < full[r.sample] / (3 if r.rate == 0.05 else 1.5)
+
+    report = write_report(records, config, tmp_path, "test")["markdown"].read_text()
+    assert "## End-to-end answers (target `gemma3-270m`, greedy, up to 48 tokens)" in report
+    assert "| full | 1 |" in report and "| bm25 | 0.25 |" in report
+    assert "| full | 100% | 100% |" not in report  # the reference is not a row of the recall tables
+
+
+QUESTION = make_sample(0, 0.5).question
