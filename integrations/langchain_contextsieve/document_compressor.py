@@ -5,17 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from copy import deepcopy
-from typing import Any, Literal
+from typing import Any
 
 from langchain_core.callbacks import Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
 from langchain_core.runnables.config import run_in_executor
-from pydantic import ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
-from contextsieve import Compressor, SelectionConfig
-from contextsieve.config import as_config_error, selection_or_default
+from contextsieve.adapters import AdapterOptions
 from contextsieve.results import DocumentCompression
-from contextsieve.shared import load_shared
 
 __all__ = ["ContextSieveCompressor"]
 
@@ -24,13 +21,14 @@ logger = logging.getLogger(__name__)
 METADATA_KEY = "contextsieve"
 
 
-class ContextSieveCompressor(BaseDocumentCompressor):
+class ContextSieveCompressor(AdapterOptions, BaseDocumentCompressor):
     """Compress retrieved documents against the query with one shared budget of target-model tokens.
 
     Every document is scored by a small draft model; only its relevant spans are kept, in their original order.
     The new documents keep their ``id`` and ``metadata`` and gain ``metadata["contextsieve"]`` (relevance score,
     original and kept token counts, kept character spans). Documents that keep nothing are left out (logged),
-    unless ``keep_all=True``.
+    unless ``keep_all=True``. The options (model, budget, rate, top_p, ...) are those of
+    :class:`contextsieve.adapters.AdapterOptions`; invalid ones raise :class:`~contextsieve.errors.ConfigError`.
 
     Example:
         ```python
@@ -44,60 +42,6 @@ class ContextSieveCompressor(BaseDocumentCompressor):
 
     """
 
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
-
-    model: str = "auto"
-    """Model: a registered name (see ``contextsieve models``) or a local folder; ``"auto"`` picks the trained head
-    on CPU and the full draft on an accelerator."""
-    device: str | None = None
-    """``"cpu"``, ``"cuda"``, ``"mps"``; ``None`` picks the best available."""
-    layers: int | None = Field(default=None, ge=1)
-    """Use only the first ``layers`` layers of the draft (faster, less accurate)."""
-    budget: int | None = None
-    """Maximum target tokens kept across all documents together."""
-    rate: float | None = None
-    """Fraction of the documents' target tokens to keep; 0.5 when no budget, rate or top_p is given."""
-    top_p: float | None = None
-    """Stop once this share of the relevance mass is kept (still capped by the budget)."""
-    target_tokenizer: str | None = None
-    """Tokenizer the budget is counted in: a registered model name, a Hugging Face id or a local folder."""
-    order: Literal["original", "relevance", "edges"] = "original"
-    """Order of the kept spans inside each document."""
-    force_patterns: tuple[str, ...] = ()
-    """Regular expressions whose matches are always kept."""
-    separator: str = "\n...\n"
-    """Joins non-adjacent kept spans."""
-    keep_all: bool = False
-    """Return documents that keep nothing too (with empty content and ``dropped: True``)."""
-    compressor: Compressor | None = Field(default=None, exclude=True)
-    """A ready :class:`contextsieve.Compressor` to use instead of loading ``model``."""
-
-    _selection: SelectionConfig = PrivateAttr()
-
-    def __init__(self, **data: Any) -> None:
-        """Validate the options; invalid or unknown ones raise :class:`~contextsieve.errors.ConfigError`."""
-        try:
-            super().__init__(**data)
-        except ValidationError as exc:
-            raise as_config_error(exc, type(self).__name__) from exc
-
-    @model_validator(mode="after")
-    def _validate_selection(self) -> ContextSieveCompressor:
-        self._selection = selection_or_default(
-            budget=self.budget,
-            rate=self.rate,
-            top_p=self.top_p,
-            order=self.order,
-            force_patterns=self.force_patterns,
-            separator=self.separator,
-        )
-        return self
-
-    def _compressor(self) -> Compressor:
-        if self.compressor is None:
-            self.compressor = load_shared(self.model, self.device, self.layers)
-        return self.compressor
-
     def compress_documents(
         self,
         documents: Sequence[Document],
@@ -107,12 +51,13 @@ class ContextSieveCompressor(BaseDocumentCompressor):
         """Return new documents holding only the spans relevant to ``query``, in input order."""
         if not documents:
             return []
-        compressor = self._compressor()
+        selection = self.selection()
+        compressor = self.get_compressor()
         result = compressor.compress_documents(
             [doc.page_content for doc in documents],
             query,
             target_tokenizer=self.target_tokenizer,
-            **self._selection.model_dump(),
+            **selection.model_dump(),
         )
         name = compressor.scorer.name
         out = [_compressed(doc, part, name) for doc, part in zip(documents, result.documents, strict=True)]

@@ -5,17 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import Any
 
-from llama_index.core.bridge.pydantic import ConfigDict, Field, PrivateAttr, ValidationError
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 
-from contextsieve import Compressor, SelectionConfig
-from contextsieve.config import Order, as_config_error, selection_or_default
+from contextsieve.adapters import AdapterOptions
 from contextsieve.errors import InputError
 from contextsieve.results import DocumentCompression
-from contextsieve.shared import load_shared
 
 __all__ = ["METADATA_KEY", "ContextSievePostprocessor"]
 
@@ -24,10 +20,8 @@ logger = logging.getLogger(__name__)
 METADATA_KEY = "contextsieve"
 """Metadata key of the per-node compression record (hidden from the LLM and the embedder)."""
 
-_LoadKey = tuple[str, str | None, int | None]
 
-
-class ContextSievePostprocessor(BaseNodePostprocessor):
+class ContextSievePostprocessor(AdapterOptions, BaseNodePostprocessor):
     """Compress retrieved nodes against the query with one shared budget of target-model tokens.
 
     A small draft model scores every token of the retrieved nodes for the query; only the relevant spans of
@@ -41,7 +35,9 @@ class ContextSievePostprocessor(BaseNodePostprocessor):
     from the text shown to the LLM and to the embedder. Nodes that keep nothing are left out unless
     ``keep_all=True``; nodes without text (e.g. image-only nodes) pass through unchanged.
 
-    The draft model is loaded lazily on first use and shared by every component of the process.
+    The draft model is loaded lazily on first use and shared by every component of the process. The options
+    are those of :class:`contextsieve.adapters.AdapterOptions`; invalid ones raise
+    :class:`~contextsieve.errors.ConfigError`.
 
     Example:
         ```python
@@ -58,78 +54,10 @@ class ContextSievePostprocessor(BaseNodePostprocessor):
 
     """
 
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
-
-    model: str = "auto"
-    """Model: a registered name (see ``contextsieve models``), a local folder or a hub id; ``"auto"`` picks the
-    trained head on CPU and the full draft on an accelerator."""
-    device: str | None = None
-    """``"cpu"``, ``"cuda"``, ``"mps"``; ``None`` picks the best available."""
-    layers: int | None = Field(default=None, ge=1)
-    """Use only the first ``layers`` layers of the draft (faster, less accurate)."""
-    budget: int | None = None
-    """Maximum target tokens kept across all nodes together."""
-    rate: float | None = None
-    """Fraction of the nodes' target tokens to keep; 0.5 when no budget, rate or top_p is given."""
-    top_p: float | None = None
-    """Stop once this share of the relevance mass is kept (still capped by the budget)."""
-    target_tokenizer: str | None = None
-    """Tokenizer the budget is counted in: a registered model name, a Hugging Face id or a local folder."""
-    order: Order = "original"
-    """Order of the kept spans inside each node: ``"original"``, ``"relevance"`` or ``"edges"``."""
-    force_patterns: tuple[str, ...] = ()
-    """Regular expressions whose matches are always kept."""
-    separator: str = "\n...\n"
-    """Joins non-adjacent kept spans."""
-    keep_all: bool = False
-    """Return nodes that keep nothing too (with empty text and ``dropped: True`` in their record)."""
-    compressor: Compressor | None = Field(default=None, exclude=True)
-    """A ready :class:`contextsieve.Compressor` to use instead of loading ``model`` (``model``, ``device`` and
-    ``layers`` are then ignored)."""
-
-    _loaded: tuple[_LoadKey, Compressor] | None = PrivateAttr(default=None)
-
-    def __init__(self, **data: Any) -> None:
-        """Build the postprocessor; invalid or unknown options raise :class:`~contextsieve.errors.ConfigError`."""
-        try:
-            super().__init__(**data)
-        except ValidationError as exc:
-            raise as_config_error(exc, type(self).__name__) from exc
-        self.selection()
-
     @classmethod
     def class_name(cls) -> str:
         """Name used by LlamaIndex serialisation."""
         return "ContextSievePostprocessor"
-
-    def selection(self) -> SelectionConfig:
-        """Return the validated selection options, with ``rate=0.5`` when no budget, rate or top_p is given.
-
-        Raises:
-            ConfigError: When the options are invalid or contradictory (e.g. both ``budget`` and ``rate``).
-
-        """
-        return selection_or_default(
-            budget=self.budget,
-            rate=self.rate,
-            top_p=self.top_p,
-            order=self.order,
-            force_patterns=self.force_patterns,
-            separator=self.separator,
-        )
-
-    def get_compressor(self) -> Compressor:
-        """Return the injected compressor, or the process-wide one for ``model`` (loaded on first use)."""
-        if self.compressor is not None:
-            return self.compressor
-        key: _LoadKey = (self.model, self.device, self.layers)
-        loaded = self._loaded
-        if loaded is None or loaded[0] != key:
-            # The shared loader loads each configuration once per process, even under concurrent first calls.
-            logger.debug("Loading draft %s (device=%s, layers=%s)", self.model, self.device, self.layers)
-            loaded = (key, load_shared(self.model, self.device, self.layers))
-            self._loaded = loaded
-        return loaded[1]
 
     def _postprocess_nodes(
         self,
