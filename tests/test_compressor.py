@@ -295,3 +295,44 @@ def test_score_cache_scores_a_context_once_across_budgets(draft_tokenizer) -> No
     assert scorer.calls == 4
     with pytest.raises(ConfigError, match="score_cache must be >= 0"):
         Compressor(scorer, score_cache=-1)
+
+
+def _calibrated(draft_tokenizer) -> Compressor:
+    scorer = KeywordScorer(draft_tokenizer)
+    scorer.calibrated = True  # its scores are 1.0 on query words and 0.01 elsewhere: probabilities, in effect
+    return Compressor(scorer, pool_kernel=1, chunking=ChunkingConfig(chunk_tokens=8, max_chunk_factor=4.0))
+
+
+LIGHTHOUSE = "Ships passed far out at sea. The lighthouse keeper trimmed the wick. Gulls cried over the rocks."
+BAKERY = "Bread rises in a warm kitchen. Flour dusts the long table."
+
+
+def test_min_score_drops_documents_that_do_not_answer(draft_tokenizer) -> None:
+    compressor = _calibrated(draft_tokenizer)
+    result = compressor.compress_documents(
+        [LIGHTHOUSE, BAKERY, LIGHTHOUSE], "Who trimmed the lighthouse wick?", min_score=0.2
+    )
+    assert [d.dropped for d in result.documents] == [False, True, False]
+    assert [d.text for d in result.documents] == [
+        "The lighthouse keeper trimmed the wick.",
+        "",
+        "The lighthouse keeper trimmed the wick.",
+    ]
+    assert result.documents[1].score < 0.2 <= result.documents[0].score
+    with_rate = compressor.compress_documents([BAKERY, LIGHTHOUSE], "Who trimmed the lighthouse wick?", rate=0.9)
+    assert [d.dropped for d in with_rate.documents] == [False, False]  # without min_score the budget is spent
+
+
+def test_min_score_can_keep_nothing_even_under_a_tiny_budget(draft_tokenizer) -> None:
+    compressor = _calibrated(draft_tokenizer)
+    result = compressor.compress(BAKERY, "Who trimmed the lighthouse wick?", budget=2, min_score=0.2)
+    assert result.text == "" and result.spans == () and result.compressed_tokens == 0
+    kept = compressor.compress(LIGHTHOUSE, "Who trimmed the lighthouse wick?", rate=0.5, min_score=0.2)
+    assert kept.text == "The lighthouse keeper trimmed the wick."
+
+
+def test_min_score_needs_a_calibrated_scorer(compressor) -> None:
+    with pytest.raises(ConfigError, match="min_score needs a scorer with calibrated scores"):
+        compressor.compress(LIGHTHOUSE, "Who trimmed the wick?", rate=0.5, min_score=0.5)
+    with pytest.raises(ConfigError, match=r"min_score must be in \(0, 1\)"):
+        compressor.compress(LIGHTHOUSE, "Who trimmed the wick?", min_score=1.5)

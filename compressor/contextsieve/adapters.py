@@ -46,6 +46,9 @@ class AdapterOptions(BaseModel):
     """Order of the kept spans inside each input: ``"original"``, ``"relevance"`` or ``"edges"``."""
     force_patterns: tuple[str, ...] = ()
     """Regular expressions whose matches are always kept."""
+    min_score: float | None = None
+    """Drop chunks (and whole inputs) scoring below this; needs the trained head (``model="smollm2-135m-head"``,
+    the CPU default), whose scores are probabilities."""
     separator: str = "\n...\n"
     """Joins non-adjacent kept spans."""
     keep_all: bool = False
@@ -65,7 +68,7 @@ class AdapterOptions(BaseModel):
         self.selection()
 
     def selection(self) -> SelectionConfig:
-        """Return the validated selection options, with ``rate=0.5`` when no budget, rate or top_p is given.
+        """Return the validated selection options, with ``rate=0.5`` when no budget, rate, top_p or min_score is given.
 
         Raises:
             ConfigError: When the options are invalid or contradictory (e.g. both ``budget`` and ``rate``).
@@ -78,6 +81,7 @@ class AdapterOptions(BaseModel):
             order=self.order,
             force_patterns=self.force_patterns,
             separator=self.separator,
+            min_score=self.min_score,
         )
 
     def get_compressor(self) -> Compressor:

@@ -76,6 +76,11 @@ def _selection_args(parser: argparse.ArgumentParser, default_rate: float | None 
     group.add_argument("--rate", type=float, default=default_rate, help="fraction of target tokens to keep")
     parser.add_argument("--top-p", type=float, help="stop once this share of the score mass is kept")
     parser.add_argument(
+        "--min-score",
+        type=float,
+        help="never keep a chunk scoring below this (0-1, trained head only); may keep nothing",
+    )
+    parser.add_argument(
         "--model",
         default=None,
         help="model name, folder or hub id (default auto: smollm2-135m-head on CPU, else smollm2-135m)",
@@ -93,7 +98,14 @@ def _compress(args: argparse.Namespace, context: str, query: str, out: TextIO, a
     from contextsieve.compressor import Compressor
 
     # Validate the budget options before paying for a model load.
-    validated(SelectionConfig, budget=args.budget, rate=args.rate, top_p=args.top_p, order=args.order)
+    validated(
+        SelectionConfig,
+        budget=args.budget,
+        rate=args.rate,
+        top_p=args.top_p,
+        order=args.order,
+        min_score=args.min_score,
+    )
 
     options = {"layers": args.layers} if args.layers is not None else {}
     compressor = Compressor.from_pretrained(
@@ -108,6 +120,7 @@ def _compress(args: argparse.Namespace, context: str, query: str, out: TextIO, a
         target_tokenizer=args.target_tokenizer,
         order=args.order,
         force_patterns=args.force,
+        min_score=args.min_score,
     )
     if as_json:
         payload = {

@@ -154,6 +154,7 @@ class Compressor:
         order: Order = "original",
         force_patterns: Sequence[str] = (),
         separator: str = "\n...\n",
+        min_score: float | None = None,
     ) -> CompressionResult:
         """Keep the spans of ``context`` most relevant to ``query`` within a budget of target tokens."""
         return self.compress_batch(
@@ -166,6 +167,7 @@ class Compressor:
             order=order,
             force_patterns=force_patterns,
             separator=separator,
+            min_score=min_score,
         )[0]
 
     def compress_batch(
@@ -180,9 +182,10 @@ class Compressor:
         order: Order = "original",
         force_patterns: Sequence[str] = (),
         separator: str = "\n...\n",
+        min_score: float | None = None,
     ) -> list[CompressionResult]:
         """Compress independent requests (each with its own budget) with one batched scoring pass."""
-        selection = self._selection(budget, rate, top_p, order, force_patterns, separator)
+        selection = self._selection(budget, rate, top_p, order, force_patterns, separator, min_score)
         if isinstance(queries, str):
             queries = [queries] * len(contexts)
         if len(queries) != len(contexts):
@@ -219,12 +222,13 @@ class Compressor:
         order: Order = "original",
         force_patterns: Sequence[str] = (),
         separator: str = "\n...\n",
+        min_score: float | None = None,
     ) -> DocumentsResult:
         """Compress several documents against one query, spending one shared budget across them.
 
         Every document comes back, in input order; those that keep nothing are marked ``dropped``.
         """
-        selection = self._selection(budget, rate, top_p, order, force_patterns, separator)
+        selection = self._selection(budget, rate, top_p, order, force_patterns, separator, min_score)
         forced = [_forced_ranges(t, selection.force_patterns) if isinstance(t, str) else () for t in texts]
         return self._documents(texts, query, forced, selection, target_tokenizer)
 
@@ -240,6 +244,7 @@ class Compressor:
         order: Order = "original",
         force_patterns: Sequence[str] = (),
         separator: str = "\n...\n",
+        min_score: float | None = None,
     ) -> PromptCompressionResult:
         """Find the question in a prompt (string or chat messages) and compress only its context parts.
 
@@ -249,7 +254,7 @@ class Compressor:
         from contextsieve.prompt_parser import parse_prompt
 
         started = time.perf_counter()
-        selection = self._selection(budget, rate, top_p, order, force_patterns, separator)
+        selection = self._selection(budget, rate, top_p, order, force_patterns, separator, min_score)
         parsed = parse_prompt(prompt, query=query)
         if not parsed.contexts:
             return PromptCompressionResult(
@@ -383,9 +388,10 @@ class Compressor:
             top_p=selection.top_p,
             order=selection.order,
             separator=selection.separator,
+            min_score=selection.min_score,
         )
         if budget is not None and not any(r.spans for r in rendered):
-            return _best_prefix(candidates, rendered, counter, budget)
+            return _best_prefix(candidates, rendered, counter, budget, selection.min_score)
         return rendered
 
     def _selection(
@@ -396,10 +402,24 @@ class Compressor:
         order: str,
         force_patterns: Sequence[str],
         separator: str,
+        min_score: float | None,
     ) -> SelectionConfig:
-        return selection_config(
-            budget=budget, rate=rate, top_p=top_p, order=order, force_patterns=force_patterns, separator=separator
+        selection = selection_config(
+            budget=budget,
+            rate=rate,
+            top_p=top_p,
+            order=order,
+            force_patterns=force_patterns,
+            separator=separator,
+            min_score=min_score,
         )
+        if min_score is not None and not getattr(self.scorer, "calibrated", False):
+            msg = (
+                f"min_score needs a scorer with calibrated scores, such as the trained head smollm2-135m-head; "
+                f"the scores of {self.scorer.name} are only relative"
+            )
+            raise ConfigError(msg)
+        return selection
 
     def _counter(self, target: TargetTokenizer | None) -> TokenCounter:
         if target is None or isinstance(target, str):
@@ -455,7 +475,9 @@ def _budget(selection: SelectionConfig, original: int) -> int | None:
 
 
 def _needs_work(selection: SelectionConfig, budget: int | None, original: int) -> bool:
-    return selection.top_p is not None or (budget is not None and budget < original)
+    if selection.top_p is not None or selection.min_score is not None:
+        return True
+    return budget is not None and budget < original
 
 
 def _unchanged(text: str, tokens: int, seconds: float) -> CompressionResult:
@@ -492,14 +514,21 @@ def _document(index: int, result: CompressionResult, *, score: float, dropped: b
 
 
 def _best_prefix(
-    candidates: Sequence[Candidate], rendered: list[Rendered], counter: TokenCounter, budget: int
+    candidates: Sequence[Candidate],
+    rendered: list[Rendered],
+    counter: TokenCounter,
+    budget: int,
+    min_score: float | None,
 ) -> list[Rendered]:
-    """When no whole chunk fits, keep the longest word-aligned prefix of the best chunk that does."""
+    """When no whole chunk fits, keep the longest word-aligned prefix of the best chunk that does.
+
+    Nothing is kept when the best chunk scores below ``min_score``.
+    """
     best = max(
         ((float(d.scores[i]), di, i) for di, d in enumerate(candidates) for i in range(len(d.chunks))),
         default=None,
     )
-    if best is None:
+    if best is None or (min_score is not None and best[0] < min_score):
         return rendered
     _, di, i = best
     doc = candidates[di]

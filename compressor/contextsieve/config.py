@@ -89,6 +89,9 @@ class SelectionConfig(_Frozen):
         order: ``"original"`` input order, ``"relevance"`` best first, ``"edges"`` best at both ends.
         separator: Joins non-adjacent kept spans.
         force_patterns: Regular expressions whose matches are always kept.
+        min_score: Never keep a chunk scoring below this; a document whose chunks all score below it keeps
+            nothing (it is dropped). Needs a scorer whose scores are calibrated probabilities, such as the
+            trained head ``smollm2-135m-head`` (draft attention scores are only relative).
 
     """
 
@@ -98,6 +101,7 @@ class SelectionConfig(_Frozen):
     order: Order = "original"
     separator: str = "\n...\n"
     force_patterns: tuple[str, ...] = ()
+    min_score: float | None = None
 
     @field_validator("force_patterns")
     @classmethod
@@ -115,8 +119,11 @@ class SelectionConfig(_Frozen):
         if self.budget is not None and self.rate is not None:
             msg = "give either budget or rate, not both"
             raise ValueError(msg)
-        if self.budget is None and self.rate is None and self.top_p is None:
-            msg = "give a budget (target tokens), a rate (fraction kept) or top_p"
+        if self.budget is None and self.rate is None and self.top_p is None and self.min_score is None:
+            msg = "give a budget (target tokens), a rate (fraction kept), top_p or min_score"
+            raise ValueError(msg)
+        if self.min_score is not None and not 0.0 < self.min_score < 1.0:
+            msg = f"min_score must be in (0, 1), got {self.min_score}"
             raise ValueError(msg)
         if self.budget is not None and self.budget <= 0:
             msg = f"budget must be a positive number of target tokens, got {self.budget}"
@@ -164,6 +171,7 @@ def selection_config(
     order: str = "original",
     force_patterns: str | Sequence[str] = (),
     separator: str = "\n...\n",
+    min_score: float | None = None,
 ) -> SelectionConfig:
     """Validate selection options into a :class:`SelectionConfig` (raising :class:`ConfigError`).
 
@@ -179,6 +187,7 @@ def selection_config(
         order=order,
         force_patterns=tuple(force_patterns),
         separator=separator,
+        min_score=min_score,
     )
 
 
@@ -190,12 +199,19 @@ def selection_or_default(
     order: str = "original",
     force_patterns: str | Sequence[str] = (),
     separator: str = "\n...\n",
+    min_score: float | None = None,
 ) -> SelectionConfig:
-    """Like :func:`selection_config`, keeping :data:`DEFAULT_RATE` when no budget, rate or top_p is given."""
-    if budget is None and rate is None and top_p is None:
+    """Like :func:`selection_config`, keeping :data:`DEFAULT_RATE` when no budget, rate, top_p or min_score is given."""
+    if budget is None and rate is None and top_p is None and min_score is None:
         rate = DEFAULT_RATE
     return selection_config(
-        budget=budget, rate=rate, top_p=top_p, order=order, force_patterns=force_patterns, separator=separator
+        budget=budget,
+        rate=rate,
+        top_p=top_p,
+        order=order,
+        force_patterns=force_patterns,
+        separator=separator,
+        min_score=min_score,
     )
 
 

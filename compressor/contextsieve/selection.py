@@ -1,7 +1,8 @@
 """Budgeted selection of chunks across one or more documents.
 
 Forced chunks come first; then chunks are added in descending score while the estimated target-token cost
-fits the budget and, with ``top_p``, until the kept share of the score mass reaches p. The estimate is then
+fits the budget and, with ``top_p``, until the kept share of the score mass reaches p; with ``min_score``, no
+chunk scoring below it is added. The estimate is then
 checked against the exact count of the rendered text and trimmed until the output fits: the budget is never
 exceeded.
 """
@@ -62,6 +63,7 @@ def select(
     top_p: float | None,
     order: Order,
     separator: str,
+    min_score: float | None = None,
 ) -> list[Rendered]:
     """Choose kept chunks in place on every candidate and return each rendered within ``budget``."""
     sep_cost = counter(separator) if separator.strip() else 0
@@ -83,8 +85,10 @@ def select(
         ),
         key=lambda item: (-item[0], item[1], item[2]),
     )
-    for _, di, i in ranking:
+    for score, di, i in ranking:
         if top_p is not None and total_mass > 0 and kept_mass >= top_p * total_mass:
+            break
+        if min_score is not None and score < min_score:
             break
         doc = candidates[di]
         runs_after = _runs_after_adding(doc.kept, i, runs[di])

@@ -474,3 +474,12 @@ def test_real_query_engine_sends_a_shorter_context_with_the_needle(real_compress
     assert len(sieve_llm.prompts) == 2
     assert sieve_llm.prompts[1] == after
     assert [n.node.node_id for n in async_response.source_nodes] == sieve_ids
+
+
+def test_min_score_alone_returns_only_the_nodes_that_answer(scorer, compressor, nodes) -> None:
+    scorer.calibrated = True  # keyword scores are 1.0 on query words and 0.01 elsewhere
+    postprocessor = ContextSievePostprocessor(compressor=compressor, min_score=0.3)
+    assert postprocessor.selection().rate is None and postprocessor.selection().min_score == 0.3
+    out = postprocessor.postprocess_nodes(nodes, query_str=QUERY)
+    assert [o.node.node_id for o in out] == ["node-2"]
+    assert NEEDLE in out[0].node.text and record(out[0])["score"] >= 0.3

@@ -91,6 +91,11 @@ class HeadScorer:
         """The scoring head."""
         return self._head
 
+    @property
+    def calibrated(self) -> bool:
+        """True for a ``bce`` head, whose token scores are probabilities (so ``min_score`` means the same anywhere)."""
+        return self._head.config.objective == "bce"
+
     def tokenize(self, text: str) -> TokenizedText:
         """Tokenize a context with character offsets."""
         return tokenize_with_offsets(self._tokenizer, text)
