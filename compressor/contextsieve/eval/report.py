@@ -84,44 +84,36 @@ def _mean_or_dash(values: Sequence[float], fmt: str) -> str:
 
 
 def answer_table(records: Sequence[Record]) -> str:
-    """End-to-end accuracy and time to first token per method and rate, the full context first.
+    """End-to-end accuracy and mean time to first token per method and rate, the full context first.
 
     Time to first token is the compressor's time for the sample (the call that paid for scoring) plus the
-    target's prefill of the compressed prompt; for the full context it is the prefill alone.
+    target's prefill of the compressed prompt; for the full context it is the prefill alone. Pass the
+    records of one context length: times are averaged over every answered record of a row.
     """
     answered = [r for r in records if "correct" in r.extra]
-    lengths = sorted({r.length for r in answered})
     scoring = _first_call_seconds(r for r in records if r.method != FULL)
     rows: dict[tuple[str, float], list[Record]] = defaultdict(list)
     for r in sorted(answered, key=lambda r: (r.method != FULL, -r.rate)):
         rows[(r.method, r.rate)].append(r)
     lines = [
-        "| method | rate | accuracy | standard | hard | prompt tokens | "
-        + " | ".join(f"TTFT at {n:,} (s)" for n in lengths)
-        + " |",
-        "|---|---|---|---|---|---|" + "---|" * len(lengths),
+        "| method | rate | accuracy | standard | hard | prompt tokens | compressor (s) | prefill (s) | TTFT (s) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for (method, rate), group in rows.items():
         correct = [float(r.extra["correct"]) for r in group]
-        standard = [float(r.extra["correct"]) for r in group if not r.hard]
-        hard = [float(r.extra["correct"]) for r in group if r.hard]
-        prompt = [float(r.extra["prompt_tokens"]) for r in group]
+        standard = [100 * float(r.extra["correct"]) for r in group if not r.hard]
+        hard = [100 * float(r.extra["correct"]) for r in group if r.hard]
+        compress = mean(0.0 if method == FULL else scoring.get((r.method, r.sample), 0.0) for r in group)
+        prefill = mean(float(r.extra["prefill_seconds"]) for r in group)
         cells = [
             f"{100 * mean(correct):.0f}% ({int(sum(correct))}/{len(correct)})",
-            _mean_or_dash([100 * x for x in standard], ".0f") + ("%" if standard else ""),
-            _mean_or_dash([100 * x for x in hard], ".0f") + ("%" if hard else ""),
-            f"{mean(prompt):,.0f}",
+            _mean_or_dash(standard, ".0f") + ("%" if standard else ""),
+            _mean_or_dash(hard, ".0f") + ("%" if hard else ""),
+            f"{mean(float(r.extra['prompt_tokens']) for r in group):,.0f}",
+            f"{compress:.1f}",
+            f"{prefill:.1f}",
+            f"{compress + prefill:.1f}",
         ]
-        for n in lengths:
-            at = [r for r in group if r.length == n]
-            if not at:
-                cells.append("–")
-                continue
-            compress = mean(scoring.get((r.method, r.sample), 0.0) for r in at)
-            prefill = mean(float(r.extra["prefill_seconds"]) for r in at)
-            cells.append(
-                f"{prefill:.1f}" if method == FULL else f"{compress:.1f} + {prefill:.1f} = {compress + prefill:.1f}"
-            )
         lines.append(f"| {method} | {rate:g} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -152,13 +144,19 @@ def _answer_section(records: Sequence[Record], config: EvalConfig) -> list[str]:
         "TTFT = compressor seconds + the target's prefill of the compressed prompt; for the full context, the",
         "prefill alone.",
         "",
-        answer_table(records),
-        "",
-        "### Accuracy per task",
-        "",
-        answer_task_table(records),
-        "",
     ]
+    for length in sorted({r.length for r in answered}):
+        subset = [r for r in records if r.length == length]
+        parts += [
+            f"### {length:,}-token contexts",
+            "",
+            answer_table(subset),
+            "",
+            "Accuracy per task:",
+            "",
+            answer_task_table(subset),
+            "",
+        ]
     if skipped:
         parts += [f"{skipped} prompts were longer than the target's window and were not answered.", ""]
     return parts
