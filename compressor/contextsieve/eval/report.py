@@ -83,6 +83,14 @@ def _mean_or_dash(values: Sequence[float], fmt: str) -> str:
     return format(mean(values), fmt) if values else "–"
 
 
+def _answer_rows(records: Sequence[Record]) -> dict[tuple[str, float], list[Record]]:
+    """Answered records grouped by (method, rate): the full context first, then by decreasing rate."""
+    rows: dict[tuple[str, float], list[Record]] = defaultdict(list)
+    for r in sorted((r for r in records if "correct" in r.extra), key=lambda r: (r.method != FULL, -r.rate)):
+        rows[(r.method, r.rate)].append(r)
+    return rows
+
+
 def answer_table(records: Sequence[Record]) -> str:
     """End-to-end accuracy and mean time to first token per method and rate, the full context first.
 
@@ -90,11 +98,8 @@ def answer_table(records: Sequence[Record]) -> str:
     target's prefill of the compressed prompt; for the full context it is the prefill alone. Pass the
     records of one context length: times are averaged over every answered record of a row.
     """
-    answered = [r for r in records if "correct" in r.extra]
     scoring = _first_call_seconds(r for r in records if r.method != FULL)
-    rows: dict[tuple[str, float], list[Record]] = defaultdict(list)
-    for r in sorted(answered, key=lambda r: (r.method != FULL, -r.rate)):
-        rows[(r.method, r.rate)].append(r)
+    rows = _answer_rows(records)
     lines = [
         "| method | rate | accuracy | standard | hard | prompt tokens | compressor (s) | prefill (s) | TTFT (s) |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -120,13 +125,13 @@ def answer_table(records: Sequence[Record]) -> str:
 
 def answer_task_table(records: Sequence[Record]) -> str:
     """End-to-end accuracy per task (columns) for each method and rate (rows)."""
-    answered = [r for r in records if "correct" in r.extra]
-    tasks = list(dict.fromkeys(r.task for r in answered))
-    cells: dict[tuple[str, float], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for r in sorted(answered, key=lambda r: (r.method != FULL, -r.rate)):
-        cells[(r.method, r.rate)][r.task].append(float(r.extra["correct"]))
+    rows = _answer_rows(records)
+    tasks = list(dict.fromkeys(r.task for group in rows.values() for r in group))
     lines = ["| method | rate | " + " | ".join(tasks) + " |", "|---|---|" + "---|" * len(tasks)]
-    for (method, rate), by_task in cells.items():
+    for (method, rate), group in rows.items():
+        by_task: dict[str, list[float]] = defaultdict(list)
+        for r in group:
+            by_task[r.task].append(float(r.extra["correct"]))
         row = [f"{100 * mean(by_task[t]):.0f}%" if by_task[t] else "–" for t in tasks]
         lines.append(f"| {method} | {rate:g} | " + " | ".join(row) + " |")
     return "\n".join(lines)
