@@ -97,13 +97,14 @@ def _selection_args(parser: argparse.ArgumentParser, default_rate: float | None 
 def _compress(args: argparse.Namespace, context: str, query: str, out: TextIO, as_json: bool) -> None:
     from contextsieve.compressor import Compressor
 
-    # Validate the budget options before paying for a model load.
-    validated(
+    # Validate the selection options before paying for a model load.
+    selection = validated(
         SelectionConfig,
         budget=args.budget,
         rate=args.rate,
         top_p=args.top_p,
         order=args.order,
+        force_patterns=tuple(args.force),
         min_score=args.min_score,
     )
 
@@ -111,17 +112,7 @@ def _compress(args: argparse.Namespace, context: str, query: str, out: TextIO, a
     compressor = Compressor.from_pretrained(
         args.model or "auto", device=args.device, progress=not args.no_progress, **options
     )
-    result = compressor.compress(
-        context,
-        query,
-        budget=args.budget,
-        rate=args.rate,
-        top_p=args.top_p,
-        target_tokenizer=args.target_tokenizer,
-        order=args.order,
-        force_patterns=args.force,
-        min_score=args.min_score,
-    )
+    result = compressor.compress(context, query, target_tokenizer=args.target_tokenizer, **selection.model_dump())
     if as_json:
         payload = {
             "text": result.text,

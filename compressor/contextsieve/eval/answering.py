@@ -100,9 +100,12 @@ class TargetLM:
 
     def answer(self, context: str, question: str) -> Answer:
         """Answer ``question`` from ``context``; :class:`ConfigError` if the prompt exceeds the target's window."""
+        return self.answer_prompt(self.prompt_ids(context, question))
+
+    def answer_prompt(self, ids: list[int]) -> Answer:
+        """Answer from prompt token ids (built by :meth:`prompt_ids`); :class:`ConfigError` if they do not fit."""
         import torch
 
-        ids = self.prompt_ids(context, question)
         if not self.fits(len(ids)):
             msg = (
                 f"the prompt has {len(ids):,} tokens but the target {self.name} reads at most {self._window:,} "

@@ -241,10 +241,10 @@ def _ask(target: TargetLM, sample: Sample, context: str) -> dict[str, Any]:
     """Have the target answer ``sample``'s question from ``context``; say why when the prompt does not fit."""
     from contextsieve.eval.answering import is_correct
 
-    prompt_tokens = len(target.prompt_ids(context, sample.question))
-    if not target.fits(prompt_tokens):
-        return {"answer_skipped": f"prompt of {prompt_tokens:,} tokens exceeds the target's window"}
-    reply = target.answer(context, sample.question)
+    ids = target.prompt_ids(context, sample.question)
+    if not target.fits(len(ids)):
+        return {"answer_skipped": f"prompt of {len(ids):,} tokens exceeds the target's window"}
+    reply = target.answer_prompt(ids)
     return {
         "answer": reply.text,
         "correct": is_correct(reply.text, sample.required_answers),
