@@ -308,6 +308,21 @@ def test_train_command_rejects_bad_options_before_loading(capsys) -> None:
     assert "invalid HeadConfig: heads:" in capsys.readouterr().err
 
 
+def test_train_command_refuses_options_that_contradict_the_init_head(tmp_path, capsys) -> None:
+    from contextsieve.cli import main
+
+    save_head(CrossAttentionHead(HeadConfig(layers=8, hidden_size=16, objective="bce")), tmp_path / "stage1")
+    base = ["train", "--stage", "2", "--init", str(tmp_path / "stage1"), "--out", str(tmp_path / "stage2")]
+    assert main([*base, "--objective", "bce", "--heads", "8", "--head-dim", "64"]) == 2
+    err = capsys.readouterr().err
+    assert "--heads 8 (the head has 4)" in err
+    assert "--head-dim" not in err  # 64 matches the head
+    assert main([*base, "--layers", "6", "--objective", "bce"]) == 2
+    assert "--layers 6 (the head has 8)" in capsys.readouterr().err
+    assert main([*base]) == 2  # the default objective is mass; this head is bce
+    assert "--objective 'mass' (the head has 'bce')" in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------- the "auto" default
 
 

@@ -34,8 +34,8 @@ def add_train_parser(sub: Any) -> None:
     tr.add_argument("--draft", default="smollm2-135m", help="frozen draft model (registered name or folder)")
     tr.add_argument("--layers", type=int, default=8, help="draft layers the head reads (default 8)")
     tr.add_argument("--objective", choices=["mass", "bce"], default="mass", help="training objective")
-    tr.add_argument("--heads", type=int, default=4, help="attention heads of the scoring layer")
-    tr.add_argument("--head-dim", type=int, default=64, help="query/key width per head")
+    tr.add_argument("--heads", type=int, default=None, help="attention heads of the scoring layer (default 4)")
+    tr.add_argument("--head-dim", type=int, default=None, help="query/key width per head (default 64)")
     tr.add_argument("--lengths", default="512,1k,2k,4k", help="haystack lengths in draft tokens")
     tr.add_argument("--samples", type=int, default=20, help="training samples per task and length")
     tr.add_argument("--val-samples", type=int, default=4, help="validation samples per task and length")
@@ -128,17 +128,16 @@ def run_train_command(args: argparse.Namespace, out: TextIO) -> None:
     if args.stage == 2 and args.init is None:
         logger.warning("stage 2 without --init trains from scratch; the recipe starts from the stage 1 head")
     init = load_head(args.init) if args.init else None
+    shape = {"heads": args.heads, "head_dim": args.head_dim}
     options = {
         "draft": _draft_reference(args.draft),
         "layers": args.layers,
-        "heads": args.heads,
-        "head_dim": args.head_dim,
         "objective": args.objective,
+        **{k: v for k, v in shape.items() if v is not None},
     }
     validated(HeadConfig, hidden_size=1, **options)  # bad options fail here, before the draft runs for minutes
-    if init is not None and (init.config.layers, init.config.objective) != (args.layers, args.objective):
-        msg = f"--init head reads layer {init.config.layers} with {init.config.objective!r}; keep the same options"
-        raise ConfigError(msg)
+    if init is not None:
+        _check_init(init.config, options)
     started = time.perf_counter()
     cache = Path(args.cache) if args.cache else cache_root() / "train"
     request = StageRequest(args.stage, args.draft, tuple(lengths), args.samples, args.val_samples, args.seed)
@@ -178,6 +177,20 @@ def run_train_command(args: argparse.Namespace, out: TextIO) -> None:
     folder = save_head(result.head, args.out, extra=extra)
     best = result.history[result.best_epoch - 1]["val_recall"]
     out.write(f"saved {folder} (epoch {result.best_epoch}, validation recall {best:.3f})\n")
+
+
+def _check_init(init: Any, options: dict[str, Any]) -> None:
+    """Refuse options that contradict the ``--init`` head's config (its layers, objective and shape win otherwise)."""
+    flags = {"draft": "--draft", "layers": "--layers", "objective": "--objective", "heads": "--heads"}
+    flags["head_dim"] = "--head-dim"
+    clashes = [
+        f"{flag} {options[k]!r} (the head has {getattr(init, k)!r})"
+        for k, flag in flags.items()
+        if k in options and options[k] != getattr(init, k)
+    ]
+    if clashes:
+        msg = f"--init head does not match: {', '.join(clashes)}; leave these options out or match the head"
+        raise ConfigError(msg)
 
 
 def _draft_reference(draft: str) -> str:
