@@ -27,7 +27,16 @@ from torch import nn
 
 from contextsieve.errors import ModelError
 
-__all__ = ["CrossAttentionHead", "HeadConfig", "HeadOutput", "head_loss", "load_head", "save_head"]
+__all__ = [
+    "CrossAttentionHead",
+    "HeadConfig",
+    "HeadOutput",
+    "best_window",
+    "head_loss",
+    "load_head",
+    "presence_loss",
+    "save_head",
+]
 
 Objective = Literal["mass", "bce"]
 _WEIGHTS = "head.safetensors"
@@ -133,6 +142,28 @@ def head_loss(
     positive, negative = labels, context_mask & ~labels
     terms = [loss[m].mean() for m in (positive, negative) if bool(m.any())]
     return torch.stack(terms).mean()
+
+
+def best_window(scores: torch.Tensor, context_mask: torch.Tensor, kernel: int) -> torch.Tensor:
+    """Each block's highest mean score over ``kernel`` consecutive real tokens (batch,): a short chunk's score."""
+    mask = context_mask.to(scores.dtype)[:, None]
+    width = min(kernel, scores.shape[-1])
+    sums = nn.functional.avg_pool1d((scores * context_mask)[:, None], width, stride=1) * width
+    counts = nn.functional.avg_pool1d(mask, width, stride=1) * width
+    means = (sums / counts.clamp(min=1.0))[:, 0]
+    full = counts[:, 0] >= width / 2  # windows of at least half real tokens
+    return means.masked_fill(~full, 0.0).amax(dim=-1)
+
+
+def presence_loss(output: HeadOutput, labels: torch.Tensor, context_mask: torch.Tensor, kernel: int) -> torch.Tensor:
+    """Block-level term of the ``bce`` objective: the best window reaches 0.5 exactly when the block has evidence.
+
+    Token-level BCE ranks tokens within blocks; this multiple-instance term makes the scores comparable across
+    blocks, so a block (or a document read alone) that holds no evidence keeps every chunk below 0.5.
+    """
+    best = best_window(output.scores, context_mask, kernel).clamp(1e-6, 1 - 1e-6)
+    has = (labels & context_mask).any(dim=1).to(best.dtype)
+    return nn.functional.binary_cross_entropy(best, has)
 
 
 def save_head(head: CrossAttentionHead, folder: str | Path, *, extra: dict[str, object] | None = None) -> Path:

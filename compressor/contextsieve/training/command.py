@@ -10,14 +10,21 @@ import platform
 import shlex
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from contextsieve.errors import ConfigError
 
-__all__ = ["StageFeatures", "StageRequest", "add_train_parser", "run_train_command", "stage_features"]
+__all__ = [
+    "StageFeatures",
+    "StageRequest",
+    "add_train_parser",
+    "document_features",
+    "run_train_command",
+    "stage_features",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +48,19 @@ def add_train_parser(sub: Any) -> None:
     tr.add_argument("--val-samples", type=int, default=4, help="validation samples per task and length")
     tr.add_argument("--epochs", type=int, default=8)
     tr.add_argument("--lr", type=float, default=1e-3)
+    tr.add_argument(
+        "--documents",
+        type=int,
+        default=3,
+        help="stage 2: per RAG sample, also train on its answering document and this many others, each read alone "
+        "(0: none)",
+    )
+    tr.add_argument(
+        "--presence-weight",
+        type=float,
+        default=0.0,
+        help="bce: weight of the block-level term (a block's best window reaches 0.5 only if it holds evidence)",
+    )
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--cache", default=None, help="folder caching draft states (default: $CONTEXTSIEVE_CACHE/train)")
     tr.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
@@ -68,31 +88,49 @@ def stage_features(
     request: StageRequest, layers: Sequence[int], cache: Path, device: str | None = None
 ) -> dict[int, StageFeatures]:
     """Training and validation features of a stage per draft layer, from the cache or by running the draft once."""
+    paths = {layer: cache / f"{request.cache_name(layer)}.pt" for layer in layers}
+    return _cached(paths, lambda missing: _extract(request, missing, device, documents=0), "stage states")
+
+
+def document_features(
+    request: StageRequest, layers: Sequence[int], cache: Path, negatives: int, device: str | None = None
+) -> dict[int, StageFeatures]:
+    """Single-document features of a stage (answering and ``negatives`` other documents per sample), cached."""
+    paths = {layer: cache / f"{request.cache_name(layer)}-documents{negatives}.pt" for layer in layers}
+    return _cached(paths, lambda missing: _extract(request, missing, device, documents=negatives), "documents")
+
+
+def _cached(
+    paths: dict[int, Path], extract: Callable[[list[int]], dict[int, StageFeatures]], what: str
+) -> dict[int, StageFeatures]:
+    """Load each layer's features from ``paths``; run ``extract`` once for the missing layers and save them."""
     import torch
 
-    paths = {layer: cache / f"{request.cache_name(layer)}.pt" for layer in layers}
     found = {layer: torch.load(p, weights_only=False) for layer, p in paths.items() if p.is_file()}
-    missing = [layer for layer in layers if layer not in found]
+    missing = [layer for layer in paths if layer not in found]
     if missing:
-        logger.info("extracting draft states for stage %d, layers %s", request.stage, missing)
-        fresh = _extract(request, missing, device)
-        cache.mkdir(parents=True, exist_ok=True)
-        for layer, features in fresh.items():
+        logger.info("extracting draft states (%s), layers %s", what, missing)
+        for layer, features in extract(missing).items():
+            paths[layer].parent.mkdir(parents=True, exist_ok=True)
             partial = paths[layer].with_suffix(".tmp")
             torch.save(features, partial)
             partial.replace(paths[layer])
             found[layer] = features
-    return {layer: found[layer] for layer in layers}
+    return {layer: found[layer] for layer in paths}
 
 
-def _extract(request: StageRequest, layers: Sequence[int], device: str | None) -> dict[int, StageFeatures]:
+def _extract(
+    request: StageRequest, layers: Sequence[int], device: str | None, *, documents: int
+) -> dict[int, StageFeatures]:
+    """Run the draft over the stage's samples, or (``documents`` > 0) over their single documents."""
     import torch
 
     from contextsieve.device import resolve_device
+    from contextsieve.eval.tasks import build_samples
     from contextsieve.models import resolve_model
     from contextsieve.scoring.draft import draft_pad_id, load_draft, truncate_layers
-    from contextsieve.training.data import stage_samples
-    from contextsieve.training.features import extract_features
+    from contextsieve.training.data import STAGES, document_items, stage_samples
+    from contextsieve.training.features import Labelled, extract_features
 
     model, tokenizer = load_draft(resolve_model(request.draft).path, dtype=torch.float32, attn_implementation="sdpa")
     truncate_layers(model, max(layers))
@@ -101,11 +139,18 @@ def _extract(request: StageRequest, layers: Sequence[int], device: str | None) -
     def count(text: str) -> int:
         return len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
-    train = stage_samples(request.stage, count, request.lengths, request.samples, request.seed)
-    val = stage_samples(request.stage, count, request.lengths, request.val_samples, request.seed + 1000)
+    def items(samples: int, seed: int) -> list[Labelled]:
+        if not documents:
+            return list(stage_samples(request.stage, count, request.lengths, samples, seed))
+        tasks = STAGES[request.stage].documents
+        drawn = build_samples(tasks, count, request.lengths, samples, seed=seed, split="train")
+        return list(document_items(drawn, negatives=documents, seed=seed))
+
     pad = draft_pad_id(tokenizer, model)
-    train_f = extract_features(train, model, tokenizer, layers=layers, pad_id=pad)
-    val_f = extract_features(val, model, tokenizer, layers=layers, pad_id=pad)
+    train_f = extract_features(items(request.samples, request.seed), model, tokenizer, layers=layers, pad_id=pad)
+    val_f = extract_features(
+        items(request.val_samples, request.seed + 1000), model, tokenizer, layers=layers, pad_id=pad
+    )
     return {layer: (train_f[layer], val_f[layer]) for layer in layers}
 
 
@@ -115,6 +160,7 @@ def run_train_command(args: argparse.Namespace, out: TextIO) -> None:
     from contextsieve.eval.runner import parse_length
     from contextsieve.models.cache import cache_root
     from contextsieve.scoring.head import HeadConfig, load_head, save_head
+    from contextsieve.training.data import STAGES
     from contextsieve.training.trainer import TrainConfig, train_head
 
     try:
@@ -124,6 +170,12 @@ def run_train_command(args: argparse.Namespace, out: TextIO) -> None:
         raise ConfigError(msg) from exc
     if not lengths or args.samples < 1 or args.val_samples < 1 or args.epochs < 1 or args.layers < 1:
         msg = "--lengths, --samples, --val-samples, --epochs and --layers must be positive"
+        raise ConfigError(msg)
+    if args.documents < 0 or args.presence_weight < 0:
+        msg = "--documents and --presence-weight must not be negative"
+        raise ConfigError(msg)
+    if args.presence_weight and args.objective != "bce":
+        msg = "--presence-weight needs --objective bce (the mass objective has its sink)"
         raise ConfigError(msg)
     if args.stage == 2 and args.init is None:
         logger.warning("stage 2 without --init trains from scratch; the recipe starts from the stage 1 head")
@@ -143,19 +195,36 @@ def run_train_command(args: argparse.Namespace, out: TextIO) -> None:
     request = StageRequest(args.stage, args.draft, tuple(lengths), args.samples, args.val_samples, args.seed)
     features = stage_features(request, (args.layers,), cache, args.device)
     train, val = features[args.layers]
+    documents: StageFeatures = ([], [])
+    if args.documents and STAGES[args.stage].documents:
+        documents = document_features(request, (args.layers,), cache, args.documents, args.device)[args.layers]
     hidden = int(train[0].blocks[0].context.shape[-1])
     head_config = init.config if init is not None else validated(HeadConfig, hidden_size=hidden, **options)
-    config = TrainConfig(epochs=args.epochs, lr=args.lr, seed=args.seed)
+    config = TrainConfig(epochs=args.epochs, lr=args.lr, seed=args.seed, presence_weight=args.presence_weight)
 
     def log(row: dict[str, float]) -> None:
         out.write(
             f"stage {args.stage} epoch {int(row['epoch'])}: loss {row['loss']:.4f}, "
-            f"validation recall@{config.rate} {row['val_recall']:.3f}, validation loss {row['val_loss']:.4f} "
-            f"({row['seconds']:.1f}s)\n"
+            f"validation recall@{config.rate} {row['val_recall']:.3f}, validation loss {row['val_loss']:.4f}"
+            + (
+                f", documents AUC {row['doc_auc']:.3f} (kept {row['doc_kept']:.2f}, dropped {row['doc_dropped']:.2f})"
+                if "doc_auc" in row
+                else ""
+            )
+            + f" ({row['seconds']:.1f}s)\n"
         )
         out.flush()
 
-    result = train_head(train, val, head_config, config, init=init, on_epoch=log)
+    result = train_head(
+        train,
+        val,
+        head_config,
+        config,
+        init=init,
+        on_epoch=log,
+        documents=documents[0],
+        validation_documents=documents[1],
+    )
     extra = {
         "stage": args.stage,
         "init": str(args.init) if args.init else None,
@@ -166,6 +235,8 @@ def run_train_command(args: argparse.Namespace, out: TextIO) -> None:
             "val_samples": args.val_samples,
             "train_samples": len(train),
             "train_blocks": sum(len(s.blocks) for s in train),
+            "documents": args.documents if documents[0] else 0,
+            "train_documents": len(documents[0]),
             "val_samples_total": len(val),
         },
         "history": result.history,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from contextsieve.eval.samples import CountTokens, Sample
 from contextsieve.eval.tasks import build_samples
 
-__all__ = ["STAGES", "StageData", "stage_samples"]
+__all__ = ["STAGES", "DocumentItem", "StageData", "document_items", "stage_samples"]
 
 
 @dataclass(frozen=True)
@@ -16,13 +18,16 @@ class StageData:
 
     tasks: tuple[str, ...]
     replay: tuple[str, ...] = ()
+    documents: tuple[str, ...] = ()
 
 
 STAGES: dict[int, StageData] = {
     # Stage 1: needle-in-a-haystack style data (single needles, similar keys as distractors, all values of a key).
     1: StageData(tasks=("needle", "multikey", "multivalue")),
     # Stage 2: multi-hop chains, RAG question/document pairs and code, with stage 1 replayed.
-    2: StageData(tasks=("multihop", "rag", "code"), replay=("needle", "multikey", "multivalue")),
+    # Its RAG samples also give single documents, each read alone with the question (as compress_documents reads
+    # them): the answering one and documents that do not answer, the true negatives of "drop all".
+    2: StageData(tasks=("multihop", "rag", "code"), replay=("needle", "multikey", "multivalue"), documents=("rag",)),
 }
 """The hard probes (paraphrase, decoy, multi-hop gap) are never trained on: they test generalisation."""
 
@@ -36,3 +41,35 @@ def stage_samples(
     if data.replay:
         out += build_samples(data.replay, count_tokens, lengths, max(1, samples // 3), seed=seed + 1, split="train")
     return out
+
+
+@dataclass(frozen=True)
+class DocumentItem:
+    """One retrieved document read alone with a question; ``gold_spans`` is empty when it does not answer."""
+
+    task: str
+    context: str
+    question: str
+    gold_spans: tuple[tuple[int, int], ...]
+
+
+def document_items(samples: Sequence[Sample], negatives: int = 3, seed: int = 0) -> list[DocumentItem]:
+    """Split multi-document samples into the answering document and ``negatives`` others, each alone."""
+    rng = random.Random(seed)
+    items: list[DocumentItem] = []
+    for sample in samples:
+        documents, start = [], 0
+        for text in sample.context.split("\n\n"):
+            documents.append((start, text))
+            start += len(text) + 2
+        answering = [
+            i
+            for i, (at, text) in enumerate(documents)
+            if any(at <= a and b <= at + len(text) for a, b in sample.gold_spans)
+        ]
+        others = [i for i in range(len(documents)) if i not in answering]
+        for i in answering + rng.sample(others, min(negatives, len(others))):
+            at, text = documents[i]
+            spans = tuple((a - at, b - at) for a, b in sample.gold_spans if at <= a and b <= at + len(text))
+            items.append(DocumentItem(f"{sample.task}-document", text, sample.question, spans))
+    return items

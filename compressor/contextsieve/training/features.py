@@ -5,20 +5,39 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from contextsieve.eval.samples import Sample
 from contextsieve.scoring.blocks import HEADER, encode, plan_blocks, query_suffix_ids
 from contextsieve.scoring.states import block_states
 from contextsieve.tokens import TokenizedText, tokenize_with_offsets
 
-__all__ = ["BlockFeatures", "SampleFeatures", "evidence_labels", "extract_features"]
+__all__ = ["BlockFeatures", "Labelled", "SampleFeatures", "evidence_labels", "extract_features"]
 
 logger = logging.getLogger(__name__)
+
+
+class Labelled(Protocol):
+    """What training reads from a sample: its task, context, question and gold evidence spans (maybe none)."""
+
+    @property
+    def task(self) -> str:
+        """Task name."""
+
+    @property
+    def context(self) -> str:
+        """The text the draft reads."""
+
+    @property
+    def question(self) -> str:
+        """The question asked after the context."""
+
+    @property
+    def gold_spans(self) -> tuple[tuple[int, int], ...]:
+        """Character spans of the evidence (empty when the context holds none)."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +72,7 @@ def evidence_labels(tokens: TokenizedText, spans: Sequence[tuple[int, int]]) -> 
 
 
 def extract_features(
-    samples: Sequence[Sample],
+    samples: Sequence[Labelled],
     model: Any,
     tokenizer: Any,
     *,

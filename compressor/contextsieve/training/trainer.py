@@ -15,10 +15,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from contextsieve.aggregate import chunk_scores, pool_scores
 from contextsieve.chunking import chunk_tokens
 from contextsieve.config import ChunkingConfig
-from contextsieve.scoring.head import CrossAttentionHead, HeadConfig, head_loss
+from contextsieve.scoring.head import CrossAttentionHead, HeadConfig, best_window, head_loss, presence_loss
 from contextsieve.training.features import BlockFeatures, SampleFeatures
 
-__all__ = ["TrainConfig", "TrainResult", "sample_scores", "train_head", "validation_loss", "validation_recall"]
+__all__ = [
+    "TrainConfig",
+    "TrainResult",
+    "document_separation",
+    "sample_scores",
+    "train_head",
+    "validation_loss",
+    "validation_recall",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +43,9 @@ class TrainConfig(BaseModel):
     seed: int = 0
     rate: float = Field(default=0.1, gt=0, le=1, description="keep rate at which validation recall is measured")
     pool_kernel: int = Field(default=13, ge=1)
+    presence_weight: float = Field(
+        default=0.0, ge=0, description="weight of the bce objective's block-level term (evidence present or not)"
+    )
 
 
 @dataclass
@@ -54,13 +65,22 @@ def train_head(
     *,
     init: CrossAttentionHead | None = None,
     on_epoch: Callable[[dict[str, float]], None] | None = None,
+    documents: Sequence[SampleFeatures] = (),
+    validation_documents: Sequence[SampleFeatures] = (),
 ) -> TrainResult:
-    """Train a head (from ``init`` if given) and keep the epoch with the best validation recall."""
+    """Train a head (from ``init`` if given) and keep the epoch with the best validation recall.
+
+    ``documents`` are extra training blocks (single documents, many holding no evidence);
+    ``validation_documents`` are scored each epoch by :func:`document_separation` (logged, not used to select).
+    """
+    if config.presence_weight and head_config.objective != "bce":
+        msg = "presence_weight needs the bce objective (the mass objective already has its sink)"
+        raise ValueError(msg)
     torch.manual_seed(config.seed)
     head = CrossAttentionHead(head_config)
     if init is not None:
         head.load_state_dict(init.state_dict())
-    blocks = [b for s in train for b in s.blocks]
+    blocks = [b for s in (*train, *documents) for b in s.blocks]
     if not blocks:
         msg = "no training blocks"
         raise ValueError(msg)
@@ -81,6 +101,8 @@ def train_head(
             query, query_mask, context, context_mask, labels = _batch(batch)
             out = head(query, query_mask, context, context_mask)
             loss = head_loss(out, labels, context_mask, head_config.objective)
+            if config.presence_weight:
+                loss = loss + config.presence_weight * presence_loss(out, labels, context_mask, config.pool_kernel)
             optimizer.zero_grad()
             loss.backward()  # type: ignore[no-untyped-call]
             torch.nn.utils.clip_grad_norm_(head.parameters(), 1.0)
@@ -96,6 +118,8 @@ def train_head(
             "val_recall": recall,
             "seconds": time.perf_counter() - started,
         }
+        if validation_documents:
+            row.update(document_separation(head, validation_documents, kernel=config.pool_kernel))
         result.history.append(row)
         logger.info("epoch %d: loss %.4f, validation recall@%.2f %.3f", epoch, row["loss"], config.rate, recall)
         if on_epoch is not None:
@@ -157,6 +181,34 @@ def validation_recall(
             total += 1
             kept_spans += bool(covered[a:b].all())
     return kept_spans / total
+
+
+@torch.inference_mode()
+def document_separation(
+    head: CrossAttentionHead, documents: Sequence[SampleFeatures], *, kernel: int = 13, threshold: float = 0.5
+) -> dict[str, float]:
+    """How a document's best window separates answering documents from the rest.
+
+    Returns ``doc_auc`` (chance that an answering document outscores a non-answering one) and the shares of
+    answering documents at or above ``threshold`` (``doc_kept``) and of the others below it (``doc_dropped``).
+    """
+    head.eval()
+    best, answers = [], []
+    for document in documents:
+        query, query_mask, context, context_mask, labels = _batch(document.blocks)
+        out = head(query, query_mask, context, context_mask)
+        best.append(float(best_window(out.scores, context_mask, kernel).max()))
+        answers.append(bool(labels.any()))
+    values, positive = np.array(best), np.array(answers)
+    pos, neg = values[positive], values[~positive]
+    if not len(pos) or not len(neg):
+        return {}
+    auc = float(((pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])).mean())
+    return {
+        "doc_auc": auc,
+        "doc_kept": float((pos >= threshold).mean()),
+        "doc_dropped": float((neg < threshold).mean()),
+    }
 
 
 def _batch(blocks: Sequence[BlockFeatures]) -> tuple[torch.Tensor, ...]:
