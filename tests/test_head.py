@@ -360,6 +360,30 @@ def test_train_command_trains_and_saves_a_loadable_head(tmp_path, saved_draft) -
     assert compressor.compress(corpus_text(2000), "What is a loop?", rate=0.3).compressed_tokens > 0
 
 
+def test_train_command_stage_2_reads_single_documents(tmp_path, saved_draft) -> None:
+    import io
+    import json
+
+    from contextsieve.cli import main
+
+    out = io.StringIO()
+    code = main(
+        [
+            "train", "--stage", "2", "--draft", str(saved_draft), "--layers", "2", "--lengths", "400",
+            "--samples", "1", "--val-samples", "1", "--epochs", "1", "--documents", "2", "--objective", "bce",
+            "--presence-weight", "1", "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "stage2"),
+            "--device", "cpu",
+        ],
+        stdout=out,
+    )  # fmt: skip
+    assert code == 0, out.getvalue()
+    assert "documents AUC" in out.getvalue()
+    assert len(list((tmp_path / "cache").glob("draft-stage2-L2-*-documents2.pt"))) == 1
+    data = json.loads((tmp_path / "stage2" / "head_config.json").read_text())["data"]
+    # One RAG sample per length (one length): its answering document and 2 others.
+    assert (data["documents"], data["train_documents"]) == (2, 3)
+
+
 def test_train_command_rejects_bad_options_before_loading(capsys) -> None:
     from contextsieve.cli import main
 
@@ -367,6 +391,8 @@ def test_train_command_rejects_bad_options_before_loading(capsys) -> None:
     assert "bad --lengths" in capsys.readouterr().err
     assert main(["train", "--stage", "1", "--out", "x", "--heads", "0"]) == 2
     assert "invalid HeadConfig: heads:" in capsys.readouterr().err
+    assert main(["train", "--stage", "2", "--out", "x", "--presence-weight", "1"]) == 2
+    assert "--presence-weight needs --objective bce" in capsys.readouterr().err
 
 
 def test_train_command_refuses_options_that_contradict_the_init_head(tmp_path, capsys) -> None:

@@ -250,13 +250,20 @@ def run_train_command(args: argparse.Namespace, out: TextIO) -> None:
     out.write(f"saved {folder} (epoch {result.best_epoch}, validation recall {best:.3f})\n")
 
 
+_INIT_FLAGS = {
+    "draft": "--draft",
+    "layers": "--layers",
+    "objective": "--objective",
+    "heads": "--heads",
+    "head_dim": "--head-dim",
+}
+
+
 def _check_init(init: Any, options: dict[str, Any]) -> None:
     """Refuse options that contradict the ``--init`` head's config (its layers, objective and shape win otherwise)."""
-    flags = {"draft": "--draft", "layers": "--layers", "objective": "--objective", "heads": "--heads"}
-    flags["head_dim"] = "--head-dim"
     clashes = [
         f"{flag} {options[k]!r} (the head has {getattr(init, k)!r})"
-        for k, flag in flags.items()
+        for k, flag in _INIT_FLAGS.items()
         if k in options and options[k] != getattr(init, k)
     ]
     if clashes:
