@@ -24,6 +24,7 @@ from contextsieve import Compressor
 from contextsieve.budget import make_counter
 from contextsieve.eval.runner import machine_info, parse_length
 from contextsieve.eval.tasks import build_samples
+from contextsieve.training.data import split_documents
 
 THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -45,8 +46,9 @@ def main() -> None:
     started = time.perf_counter()
     rows: list[dict[str, Any]] = []
     for sample in build_samples(["rag"], counter, lengths, args.samples, 0, "eval"):
-        documents = sample.context.split("\n\n")
-        gold = next(i for i, d in enumerate(documents) if sample.gold[0] in d)
+        split = split_documents(sample)
+        documents = [d.context for d in split]
+        gold = next(i for i, d in enumerate(split) if d.gold_spans)
         scores = [d.score for d in compressor.compress_documents(documents, sample.question, rate=0.25).documents]
         others = documents[:gold] + documents[gold + 1 :]
         unanswered = [d.score for d in compressor.compress_documents(others, sample.question, rate=0.25).documents]

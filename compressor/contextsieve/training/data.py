@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from contextsieve.eval.samples import CountTokens, Sample
 from contextsieve.eval.tasks import build_samples
 
-__all__ = ["STAGES", "DocumentItem", "StageData", "document_items", "stage_samples"]
+__all__ = ["STAGES", "DocumentItem", "StageData", "document_items", "split_documents", "stage_samples"]
 
 
 @dataclass(frozen=True)
@@ -53,23 +53,23 @@ class DocumentItem:
     gold_spans: tuple[tuple[int, int], ...]
 
 
+def split_documents(sample: Sample) -> list[DocumentItem]:
+    """Every blank-line-separated document of a multi-document sample, alone, with the gold spans it holds."""
+    items, start = [], 0
+    for text in sample.context.split("\n\n"):
+        end = start + len(text)
+        spans = tuple((a - start, b - start) for a, b in sample.gold_spans if start <= a and b <= end)
+        items.append(DocumentItem(f"{sample.task}-document", text, sample.question, spans))
+        start = end + 2
+    return items
+
+
 def document_items(samples: Sequence[Sample], negatives: int = 3, seed: int = 0) -> list[DocumentItem]:
     """Split multi-document samples into the answering document and ``negatives`` others, each alone."""
     rng = random.Random(seed)
     items: list[DocumentItem] = []
     for sample in samples:
-        documents, start = [], 0
-        for text in sample.context.split("\n\n"):
-            documents.append((start, text))
-            start += len(text) + 2
-        answering = [
-            i
-            for i, (at, text) in enumerate(documents)
-            if any(at <= a and b <= at + len(text) for a, b in sample.gold_spans)
-        ]
-        others = [i for i in range(len(documents)) if i not in answering]
-        for i in answering + rng.sample(others, min(negatives, len(others))):
-            at, text = documents[i]
-            spans = tuple((a - at, b - at) for a, b in sample.gold_spans if at <= a and b <= at + len(text))
-            items.append(DocumentItem(f"{sample.task}-document", text, sample.question, spans))
+        documents = split_documents(sample)
+        others = [d for d in documents if not d.gold_spans]
+        items += [d for d in documents if d.gold_spans] + rng.sample(others, min(negatives, len(others)))
     return items
