@@ -21,6 +21,7 @@ from contextsieve.scoring.head import (
     head_loss,
     load_head,
     presence_loss,
+    rank_loss,
     save_head,
 )
 from contextsieve.scoring.head_scorer import HeadScorer, score_blocks
@@ -283,8 +284,36 @@ def test_presence_term_drops_documents_that_do_not_answer(toy_documents) -> None
 
 def test_presence_weight_needs_the_bce_objective(toy_documents) -> None:
     train, _ = toy_documents
-    with pytest.raises(ValueError, match="presence_weight needs the bce objective"):
-        train_head(train, [], _head("mass").config, TrainConfig(epochs=1, presence_weight=1.0))
+    for weights in ({"presence_weight": 1.0}, {"rank_weight": 1.0}):
+        with pytest.raises(ValueError, match="presence_weight and rank_weight need the bce objective"):
+            train_head(train, [], _head("mass").config, TrainConfig(epochs=1, **weights))
+
+
+def test_rank_loss_on_hand_made_logits() -> None:
+    logits = torch.tensor([[1.0, 3.0, 2.0, 0.0, -1.0, 5.0], [4.0, 4.0, 4.0, 9.0, 9.0, 9.0], [1.0, 2.0] * 3])
+    mask = torch.tensor([[True] * 6, [True, True, True, False, False, False], [True] * 6])
+    labels = torch.tensor([[False, False, True, False, False, False], [False] * 6, [True] * 6])
+    output = HeadOutput(scores=torch.sigmoid(logits), sink=torch.zeros(3), logits=logits)
+    # Row 0, chunks of 2: means 2, 1 (evidence), 2 -> log(1 + (e^2 + e^2) / e^1). Row 1 has no evidence and
+    # row 2 no negative chunk: neither counts.
+    expected = np.log(1 + 2 * np.exp(1.0))
+    assert rank_loss(output, labels, mask, 2).item() == pytest.approx(expected, rel=1e-6)
+    # A chunk's mean ignores padding: with 4-token chunks, row 1's only chunk holds 3 real tokens.
+    labels[1, 0] = True
+    both = rank_loss(output, labels, mask, 4)
+    # Row 0: chunks (1, 3, 2, 0) evidence, (-1, 5) not -> softplus(2 - 1.5); row 1 single chunk: no negative.
+    assert both.item() == pytest.approx(np.log1p(np.exp(0.5)), rel=1e-6)
+    none = rank_loss(output, torch.zeros_like(labels), mask, 2)
+    assert none.item() == 0.0
+
+
+def test_rank_term_lifts_evidence_chunks(toy_features) -> None:
+    train, val = toy_features
+    config = {"epochs": 2, "lr": 3e-3, "batch_blocks": 8, "seed": 3}
+    plain = train_head(train, val, _head("bce").config, TrainConfig(**config))
+    ranked = train_head(train, val, _head("bce").config, TrainConfig(**config, rank_weight=2.0, rank_chunk=8))
+    assert ranked.history[-1]["loss"] > plain.history[-1]["loss"]  # the term adds to the training loss
+    assert ranked.history[-1]["val_recall"] >= plain.history[-1]["val_recall"]
 
 
 def test_training_is_deterministic(toy_features) -> None:
@@ -393,6 +422,10 @@ def test_train_command_rejects_bad_options_before_loading(capsys) -> None:
     assert "invalid HeadConfig: heads:" in capsys.readouterr().err
     assert main(["train", "--stage", "2", "--out", "x", "--presence-weight", "1"]) == 2
     assert "--presence-weight needs --objective bce" in capsys.readouterr().err
+    assert main(["train", "--stage", "2", "--out", "x", "--presence-weight", "1", "--rank-weight", "2"]) == 2
+    assert "--presence-weight and --rank-weight need --objective bce" in capsys.readouterr().err
+    assert main(["train", "--stage", "2", "--out", "x", "--rank-weight", "-1"]) == 2
+    assert "must not be negative" in capsys.readouterr().err
 
 
 def test_train_command_refuses_options_that_contradict_the_init_head(tmp_path, capsys) -> None:

@@ -35,6 +35,7 @@ __all__ = [
     "head_loss",
     "load_head",
     "presence_loss",
+    "rank_loss",
     "save_head",
 ]
 
@@ -164,6 +165,32 @@ def presence_loss(output: HeadOutput, labels: torch.Tensor, context_mask: torch.
     best = best_window(output.scores, context_mask, kernel).clamp(1e-6, 1 - 1e-6)
     has = (labels & context_mask).any(dim=1).to(best.dtype)
     return nn.functional.binary_cross_entropy(best, has)
+
+
+def rank_loss(output: HeadOutput, labels: torch.Tensor, context_mask: torch.Tensor, chunk: int) -> torch.Tensor:
+    """Chunk ranking term of the ``bce`` objective: every evidence chunk must outrank the block's other chunks.
+
+    Each block's context is cut into consecutive ``chunk``-token chunks scored by their mean token logit; a chunk
+    holding an evidence token is positive. The loss per positive chunk ``p`` is
+    ``-log(exp(s_p) / (exp(s_p) + sum of exp(s_n) over the negative chunks))``, averaged over the positive chunks
+    of blocks that have both kinds; it is 0 when no block has both.
+    """
+    batch, n_context = output.logits.shape
+    width = -(-n_context // chunk) * chunk
+    pad = width - n_context
+    logits = nn.functional.pad(output.logits * context_mask, (0, pad)).view(batch, -1, chunk)
+    counts = nn.functional.pad(context_mask.to(logits.dtype), (0, pad)).view(batch, -1, chunk).sum(dim=-1)
+    evidence = nn.functional.pad(labels & context_mask, (0, pad)).view(batch, -1, chunk).any(dim=-1)
+    real = counts > 0
+    means = logits.sum(dim=-1) / counts.clamp(min=1.0)  # (B, chunks)
+    positive, negative = evidence & real, ~evidence & real
+    lowest = torch.finfo(means.dtype).min
+    negatives = torch.logsumexp(means.masked_fill(~negative, lowest), dim=-1)  # (B,)
+    usable = positive & negative.any(dim=-1, keepdim=True)
+    if not bool(usable.any()):
+        return output.logits.sum() * 0.0
+    losses = nn.functional.softplus(negatives[:, None] - means)
+    return losses[usable].mean()
 
 
 def save_head(head: CrossAttentionHead, folder: str | Path, *, extra: dict[str, object] | None = None) -> Path:

@@ -24,6 +24,7 @@ __all__ = [
     "document_features",
     "run_train_command",
     "stage_features",
+    "stage_items",
 ]
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,12 @@ def add_train_parser(sub: Any) -> None:
         type=float,
         default=0.0,
         help="bce: weight of the block-level term (a block's best window reaches 0.5 only if it holds evidence)",
+    )
+    tr.add_argument(
+        "--rank-weight",
+        type=float,
+        default=0.0,
+        help="bce: weight of the chunk ranking term (every evidence chunk above the block's other chunks)",
     )
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--cache", default=None, help="folder caching draft states (default: $CONTEXTSIEVE_CACHE/train)")
@@ -126,32 +133,40 @@ def _extract(
     import torch
 
     from contextsieve.device import resolve_device
-    from contextsieve.eval.tasks import build_samples
     from contextsieve.models import resolve_model
     from contextsieve.scoring.draft import draft_pad_id, load_draft, truncate_layers
-    from contextsieve.training.data import STAGES, document_items, stage_samples
-    from contextsieve.training.features import Labelled, extract_features
+    from contextsieve.training.features import extract_features
 
     model, tokenizer = load_draft(resolve_model(request.draft).path, dtype=torch.float32, attn_implementation="sdpa")
     truncate_layers(model, max(layers))
     model.to(resolve_device(device)).eval()
 
+    pad = draft_pad_id(tokenizer, model)
+    train_items, val_items = stage_items(request, tokenizer, documents=documents)
+    train_f = extract_features(train_items, model, tokenizer, layers=layers, pad_id=pad)
+    val_f = extract_features(val_items, model, tokenizer, layers=layers, pad_id=pad)
+    return {layer: (train_f[layer], val_f[layer]) for layer in layers}
+
+
+def stage_items(request: StageRequest, tokenizer: Any, *, documents: int = 0) -> tuple[list[Any], list[Any]]:
+    """Rebuild the training and validation items a stage's cached features were extracted from, in order.
+
+    With ``documents`` > 0, the single-document items of the stage's multi-document tasks.
+    """
+    from contextsieve.eval.tasks import build_samples
+    from contextsieve.training.data import STAGES, document_items, stage_samples
+
     def count(text: str) -> int:
         return len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
-    def items(samples: int, seed: int) -> list[Labelled]:
+    def items(samples: int, seed: int) -> list[Any]:
         if not documents:
             return list(stage_samples(request.stage, count, request.lengths, samples, seed))
         tasks = STAGES[request.stage].documents
         drawn = build_samples(tasks, count, request.lengths, samples, seed=seed, split="train")
         return list(document_items(drawn, negatives=documents, seed=seed))
 
-    pad = draft_pad_id(tokenizer, model)
-    train_f = extract_features(items(request.samples, request.seed), model, tokenizer, layers=layers, pad_id=pad)
-    val_f = extract_features(
-        items(request.val_samples, request.seed + 1000), model, tokenizer, layers=layers, pad_id=pad
-    )
-    return {layer: (train_f[layer], val_f[layer]) for layer in layers}
+    return items(request.samples, request.seed), items(request.val_samples, request.seed + 1000)
 
 
 def run_train_command(args: argparse.Namespace, out: TextIO) -> None:
@@ -171,11 +186,15 @@ def run_train_command(args: argparse.Namespace, out: TextIO) -> None:
     if not lengths or args.samples < 1 or args.val_samples < 1 or args.epochs < 1 or args.layers < 1:
         msg = "--lengths, --samples, --val-samples, --epochs and --layers must be positive"
         raise ConfigError(msg)
-    if args.documents < 0 or args.presence_weight < 0:
-        msg = "--documents and --presence-weight must not be negative"
+    if args.documents < 0 or args.presence_weight < 0 or args.rank_weight < 0:
+        msg = "--documents, --presence-weight and --rank-weight must not be negative"
         raise ConfigError(msg)
-    if args.presence_weight and args.objective != "bce":
-        msg = "--presence-weight needs --objective bce (the mass objective has its sink)"
+    weighted = [
+        flag for flag, w in (("--presence-weight", args.presence_weight), ("--rank-weight", args.rank_weight)) if w
+    ]
+    if weighted and args.objective != "bce":
+        verb = "needs" if len(weighted) == 1 else "need"
+        msg = f"{' and '.join(weighted)} {verb} --objective bce (the terms read its per-token logits)"
         raise ConfigError(msg)
     if args.stage == 2 and args.init is None:
         logger.warning("stage 2 without --init trains from scratch; the recipe starts from the stage 1 head")
@@ -200,7 +219,13 @@ def run_train_command(args: argparse.Namespace, out: TextIO) -> None:
         documents = document_features(request, (args.layers,), cache, args.documents, args.device)[args.layers]
     hidden = int(train[0].blocks[0].context.shape[-1])
     head_config = init.config if init is not None else validated(HeadConfig, hidden_size=hidden, **options)
-    config = TrainConfig(epochs=args.epochs, lr=args.lr, seed=args.seed, presence_weight=args.presence_weight)
+    config = TrainConfig(
+        epochs=args.epochs,
+        lr=args.lr,
+        seed=args.seed,
+        presence_weight=args.presence_weight,
+        rank_weight=args.rank_weight,
+    )
 
     def log(row: dict[str, float]) -> None:
         out.write(

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from contextsieve.aggregate import chunk_scores, pool_scores
 from contextsieve.chunking import chunk_tokens
 from contextsieve.config import ChunkingConfig
-from contextsieve.scoring.head import CrossAttentionHead, HeadConfig, best_window, head_loss, presence_loss
+from contextsieve.scoring.head import CrossAttentionHead, HeadConfig, best_window, head_loss, presence_loss, rank_loss
 from contextsieve.training.features import BlockFeatures, SampleFeatures
 
 __all__ = [
@@ -46,6 +46,10 @@ class TrainConfig(BaseModel):
     presence_weight: float = Field(
         default=0.0, ge=0, description="weight of the bce objective's block-level term (evidence present or not)"
     )
+    rank_weight: float = Field(
+        default=0.0, ge=0, description="weight of the bce objective's chunk ranking term (evidence chunks on top)"
+    )
+    rank_chunk: int = Field(default=32, ge=1, description="chunk size in draft tokens of the ranking term")
 
 
 @dataclass
@@ -73,8 +77,8 @@ def train_head(
     ``documents`` are extra training blocks (single documents, many holding no evidence);
     ``validation_documents`` are scored each epoch by :func:`document_separation` (logged, not used to select).
     """
-    if config.presence_weight and head_config.objective != "bce":
-        msg = "presence_weight needs the bce objective (the mass objective already has its sink)"
+    if (config.presence_weight or config.rank_weight) and head_config.objective != "bce":
+        msg = "presence_weight and rank_weight need the bce objective (they read its per-token logits)"
         raise ValueError(msg)
     torch.manual_seed(config.seed)
     head = CrossAttentionHead(head_config)
@@ -103,6 +107,8 @@ def train_head(
             loss = head_loss(out, labels, context_mask, head_config.objective)
             if config.presence_weight:
                 loss = loss + config.presence_weight * presence_loss(out, labels, context_mask, config.pool_kernel)
+            if config.rank_weight:
+                loss = loss + config.rank_weight * rank_loss(out, labels, context_mask, config.rank_chunk)
             optimizer.zero_grad()
             loss.backward()  # type: ignore[no-untyped-call]
             torch.nn.utils.clip_grad_norm_(head.parameters(), 1.0)
