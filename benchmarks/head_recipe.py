@@ -73,7 +73,7 @@ def read_queries_alone(
 ) -> dict[str, tuple[list[SampleFeatures], list[SampleFeatures]]]:
     """Copy the joint features with every query suffix read alone instead (items rebuilt from the seeds)."""
     started = time.perf_counter()
-    model, tokenizer = load_draft(resolve_model("smollm2-135m").path, dtype=torch.float32)
+    model, tokenizer = load_draft(resolve_model("smollm2-135m").path, dtype=torch.float32, attn_implementation="sdpa")
     truncate_layers(model, LAYER)
     model.eval()
     out = {}

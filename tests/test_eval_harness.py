@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -113,6 +114,38 @@ def test_runner_records_every_method_rate_and_sample_and_writes_a_report(env, tm
     assert "| head-tail | 0% | 0% |" in report
     assert "stayed within its budget" in report
     assert paths["recall"].stat().st_size > 1000 and paths["speed"].stat().st_size > 1000
+
+
+def test_report_splits_recall_by_length_with_standard_and_hard_cells() -> None:
+    from contextsieve.eval.report import length_table, markdown_report
+    from contextsieve.eval.runner import Record
+
+    def record(task: str, hard: bool, length: int, rate: float, recall: float) -> Record:
+        return Record(
+            task, hard, length, f"{task}-{length}", "bm25", rate, length, int(rate * length), 0, recall, 0.1, None
+        )
+
+    records = [
+        record("needle", False, 2048, 0.1, 1.0),
+        record("rag", False, 2048, 0.1, 0.0),
+        record("needle-decoy", True, 2048, 0.1, 1.0),
+        record("needle", False, 32768, 0.1, 1.0),
+        record("needle", False, 32768, 0.25, 1.0),
+    ]
+    at_2k = [r for r in records if r.length == 2048]
+    assert length_table(at_2k).splitlines() == ["| method | rate 0.1 |", "|---|---|", "| bm25 | 50% / 100% |"]
+    at_32k = [r for r in records if r.length == 32768]
+    assert length_table(at_32k).splitlines()[-1] == "| bm25 | 100% / – | 100% / – |"
+    late = dataclasses.replace(record("needle", False, 32768, 0.1, 0.0), method="random")
+    rows = length_table([late, *at_32k], ["bm25", "random", "minilm"]).splitlines()[2:]
+    assert rows == ["| bm25 | 100% / – | 100% / – |", "| random | 0% / – | – / – |"]
+    config = EvalConfig(tasks=("needle",), lengths=(2048, 32768), rates=(0.1, 0.25), methods=("bm25",))
+    report = markdown_report(records, config, {}, "contextsieve eval --test")
+    assert report.index("## By context length") < report.index("### 2,048 tokens") < report.index("### 32,768 tokens")
+    assert "| bm25 | 50% / 100% | – / – |" in report
+    assert report.index("### 32,768 tokens") < report.index("## By task") < report.index("### needle")
+    single = markdown_report(at_2k, config, {}, "contextsieve eval --test")
+    assert "## By context length" not in single and "## By task" not in single
 
 
 def test_legacy_cache_shim_matches_the_model_with_its_own_cache(tiny_model) -> None:

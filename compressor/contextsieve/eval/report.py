@@ -14,6 +14,7 @@ from contextsieve.eval.runner import FULL, EvalConfig, Record, machine_info, rec
 __all__ = [
     "answer_table",
     "answer_task_table",
+    "length_table",
     "markdown_report",
     "plot_recall",
     "plot_speed",
@@ -40,6 +41,32 @@ def recall_table(records: Sequence[Record], *, title_column: str = "method") -> 
     ]
     for method in methods:
         row = [f"{100 * mean(cells[(method, x)]):.0f}%" if cells[(method, x)] else "–" for x in rates]
+        lines.append(f"| {method} | " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def length_table(records: Sequence[Record], methods: Sequence[str] = ()) -> str:
+    """Mean evidence recall (%) per method and keep rate at one length: standard tasks / hard probes per cell.
+
+    Rows follow ``methods`` (then any other method, in record order).
+    """
+    rates = sorted({r.rate for r in records})
+    present = {r.method for r in records}
+    methods = [m for m in dict.fromkeys([*methods, *(r.method for r in records)]) if m in present]
+    cells: dict[tuple[str, float, bool], list[float]] = defaultdict(list)
+    for r in records:
+        cells[(r.method, r.rate, r.hard)].append(r.recall)
+
+    def share(method: str, rate: float, hard: bool) -> str:
+        values = cells[(method, rate, hard)]
+        return f"{100 * mean(values):.0f}%" if values else "–"
+
+    lines = [
+        "| method | " + " | ".join(f"rate {_fmt_rate(x)}" for x in rates) + " |",
+        "|---|" + "---|" * len(rates),
+    ]
+    for method in methods:
+        row = [f"{share(method, x, False)} / {share(method, x, True)}" for x in rates]
         lines.append(f"| {method} | " + " | ".join(row) + " |")
     return "\n".join(lines)
 
@@ -206,6 +233,14 @@ def markdown_report(records: Sequence[Record], config: EvalConfig, machine: dict
             recall_table(hard),
             "",
         ]
+    lengths = sorted({r.length for r in records})
+    order = list(dict.fromkeys(r.method for r in records))
+    if len(lengths) > 1:
+        parts += ["## By context length", "", "Each cell: standard tasks / hard probes.", ""]
+        for length in lengths:
+            subset = [r for r in records if r.length == length]
+            parts += [f"### {length:,} tokens", "", length_table(subset, order), ""]
+        parts += ["## By task", ""]
     for task in dict.fromkeys(r.task for r in records):
         subset = [r for r in records if r.task == task]
         parts += [f"### {task}", "", recall_table(subset), ""]

@@ -178,7 +178,9 @@ def rank_loss(output: HeadOutput, labels: torch.Tensor, context_mask: torch.Tens
     batch, n_context = output.logits.shape
     width = -(-n_context // chunk) * chunk
     pad = width - n_context
-    logits = nn.functional.pad(output.logits * context_mask, (0, pad)).view(batch, -1, chunk)
+    # Padded tokens' logits are -inf (their keys are masked): select, never multiply, or they turn into NaN.
+    real_logits = torch.where(context_mask, output.logits, torch.zeros_like(output.logits))
+    logits = nn.functional.pad(real_logits, (0, pad)).view(batch, -1, chunk)
     counts = nn.functional.pad(context_mask.to(logits.dtype), (0, pad)).view(batch, -1, chunk).sum(dim=-1)
     evidence = nn.functional.pad(labels & context_mask, (0, pad)).view(batch, -1, chunk).any(dim=-1)
     real = counts > 0
