@@ -13,9 +13,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from contextsieve.errors import ConfigError
+
+if TYPE_CHECKING:
+    from contextsieve.training.features import Labelled
 
 __all__ = [
     "StageFeatures",
@@ -148,7 +151,7 @@ def _extract(
     return {layer: (train_f[layer], val_f[layer]) for layer in layers}
 
 
-def stage_items(request: StageRequest, tokenizer: Any, *, documents: int = 0) -> tuple[list[Any], list[Any]]:
+def stage_items(request: StageRequest, tokenizer: Any, *, documents: int = 0) -> tuple[list[Labelled], list[Labelled]]:
     """Rebuild the training and validation items a stage's cached features were extracted from, in order.
 
     With ``documents`` > 0, the single-document items of the stage's multi-document tasks.
@@ -159,7 +162,7 @@ def stage_items(request: StageRequest, tokenizer: Any, *, documents: int = 0) ->
     def count(text: str) -> int:
         return len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
-    def items(samples: int, seed: int) -> list[Any]:
+    def items(samples: int, seed: int) -> list[Labelled]:
         if not documents:
             return list(stage_samples(request.stage, count, request.lengths, samples, seed))
         tasks = STAGES[request.stage].documents
