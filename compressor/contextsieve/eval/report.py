@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from statistics import mean
 from typing import Any
@@ -28,6 +28,23 @@ def _fmt_rate(rate: float) -> str:
     return f"{rate:g}"
 
 
+def _percent(recalls: Sequence[float]) -> str:
+    """Mean of recalls in [0, 1] as a whole percentage, or a dash when there are none."""
+    return f"{100 * mean(recalls):.0f}%" if recalls else "–"
+
+
+def _rate_table(
+    methods: Sequence[str], rates: Sequence[float], cell: Callable[[str, float], str], title_column: str = "method"
+) -> str:
+    """Lay out a markdown table with one row per method and one column per keep rate."""
+    lines = [
+        f"| {title_column} | " + " | ".join(f"rate {_fmt_rate(x)}" for x in rates) + " |",
+        "|---|" + "---|" * len(rates),
+    ]
+    lines += [f"| {method} | " + " | ".join(cell(method, x) for x in rates) + " |" for method in methods]
+    return "\n".join(lines)
+
+
 def recall_table(records: Sequence[Record], *, title_column: str = "method") -> str:
     """Mean evidence recall (%) per method (rows) and keep rate (columns)."""
     rates = sorted({r.rate for r in records})
@@ -35,14 +52,7 @@ def recall_table(records: Sequence[Record], *, title_column: str = "method") -> 
     cells: dict[tuple[str, float], list[float]] = defaultdict(list)
     for r in records:
         cells[(r.method, r.rate)].append(r.recall)
-    lines = [
-        f"| {title_column} | " + " | ".join(f"rate {_fmt_rate(x)}" for x in rates) + " |",
-        "|---|" + "---|" * len(rates),
-    ]
-    for method in methods:
-        row = [f"{100 * mean(cells[(method, x)]):.0f}%" if cells[(method, x)] else "–" for x in rates]
-        lines.append(f"| {method} | " + " | ".join(row) + " |")
-    return "\n".join(lines)
+    return _rate_table(methods, rates, lambda method, rate: _percent(cells[(method, rate)]), title_column)
 
 
 def length_table(records: Sequence[Record], methods: Sequence[str] = ()) -> str:
@@ -57,18 +67,10 @@ def length_table(records: Sequence[Record], methods: Sequence[str] = ()) -> str:
     for r in records:
         cells[(r.method, r.rate, r.hard)].append(r.recall)
 
-    def share(method: str, rate: float, hard: bool) -> str:
-        values = cells[(method, rate, hard)]
-        return f"{100 * mean(values):.0f}%" if values else "–"
+    def cell(method: str, rate: float) -> str:
+        return f"{_percent(cells[(method, rate, False)])} / {_percent(cells[(method, rate, True)])}"
 
-    lines = [
-        "| method | " + " | ".join(f"rate {_fmt_rate(x)}" for x in rates) + " |",
-        "|---|" + "---|" * len(rates),
-    ]
-    for method in methods:
-        row = [f"{share(method, x, False)} / {share(method, x, True)}" for x in rates]
-        lines.append(f"| {method} | " + " | ".join(row) + " |")
-    return "\n".join(lines)
+    return _rate_table(methods, rates, cell)
 
 
 def _first_call_seconds(records: Iterable[Record]) -> dict[tuple[str, str], float]:
