@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
+import json
 
 import pytest
 import torch
@@ -109,3 +111,40 @@ def test_runner_answers_full_and_compressed_contexts_and_reports_ttft(
 
 
 QUESTION = make_sample(0, 0.5).question
+
+
+def test_an_earlier_full_answer_is_reused_only_for_the_same_target_and_prompt(draft_tokenizer, tmp_path) -> None:
+    env = MethodEnv(counter=make_counter(draft_tokenizer, None), _tokenizer=draft_tokenizer)
+    sample = make_sample(0, 0.5)
+    config = EvalConfig(tasks=("needle",), lengths=(2000,), rates=(0.1,), methods=("bm25",), samples=1, answer=True)
+    model = tiny_llama(len(draft_tokenizer), layers=1, max_positions=16_384)
+    target = TargetLM(model, draft_tokenizer, max_new_tokens=8)
+    first = run_eval(config, samples=[sample], env=env, progress=False, target=target)
+    full = first[0]
+    ids = target.prompt_ids(sample.context, sample.question)
+    assert full.method == FULL and full.extra["prompt_key"] == target.prompt_key(ids)
+    assert first[1].extra["prompt_key"] != full.extra["prompt_key"]  # the compressed prompt differs
+
+    again = run_eval(config, samples=[sample], env=env, progress=False, target=target, answered={sample.id: full})
+    assert again[0] is full  # not asked again: the earlier answer and its measured prefill are kept
+    assert again[1].extra["answer"] == first[1].extra["answer"]  # compressed contexts are always asked
+
+    stale = dataclasses.replace(full, extra={**full.extra, "prompt_key": "made-from-another-prompt"})
+    asked = run_eval(config, samples=[sample], env=env, progress=False, target=target, answered={sample.id: stale})
+    assert asked[0] is not stale and asked[0].extra["prompt_key"] == full.extra["prompt_key"]
+    assert asked[0].extra["prefill_seconds"] != full.extra["prefill_seconds"]  # measured anew
+    longer = TargetLM(model, draft_tokenizer, max_new_tokens=9)
+    assert longer.prompt_key(ids) != target.prompt_key(ids)  # a longer answer could differ: not the same key
+
+
+def test_append_refuses_another_target_before_running(tmp_path, capsys) -> None:
+    from contextsieve.cli import main
+
+    config = EvalConfig(
+        tasks=("needle",), lengths=(2000,), rates=(0.1,), methods=("bm25",), target="qwen2.5-coder-0.5b"
+    )
+    before = json.dumps({"command": "earlier", "config": dataclasses.asdict(config), "records": []})
+    (tmp_path / "results.json").write_text(before)
+    assert main(["eval", "--out", str(tmp_path), "--append", "--lengths", "128k"]) == 2
+    assert "was made with another target, split or seed" in capsys.readouterr().err
+    assert (tmp_path / "results.json").read_text() == before

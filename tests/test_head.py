@@ -314,7 +314,10 @@ def test_rank_loss_is_finite_on_a_real_padded_batch(toy_features) -> None:
     query, query_mask, context, context_mask, labels = _batch(blocks)
     head = _head("bce")
     output = head(query, query_mask, context, context_mask)
-    assert torch.isinf(output.logits[~context_mask]).all()  # padded tokens carry -inf logits
+    lowest = torch.finfo(output.logits.dtype).min
+    assert (output.logits[~context_mask] == lowest).all()  # a finite floor on padding, not -inf
+    assert torch.isfinite(output.logits).all() and (output.scores[~context_mask] == 0).all()
+    assert rank_loss(output, torch.zeros_like(labels), context_mask, 8).item() == 0.0  # no evidence: 0, not NaN
     loss = rank_loss(output, labels, context_mask, 8)
     loss.backward()
     assert torch.isfinite(loss) and loss.item() > 0

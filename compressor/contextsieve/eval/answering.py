@@ -7,6 +7,7 @@ time to first token is the compressor's time plus that prefill.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import time
@@ -93,6 +94,12 @@ class TargetLM:
         else:
             ids = self._tokenizer(f"{context}\n\n{INSTRUCTION}\nQuestion: {question}\nAnswer:")["input_ids"]
         return [int(i) for i in ids]
+
+    def prompt_key(self, ids: Sequence[int]) -> str:
+        """Fingerprint what a greedy answer depends on: this target, its answer length and the prompt's ids."""
+        digest = hashlib.sha256(f"{self.name}\n{self._max_new_tokens}\n".encode())
+        digest.update(",".join(map(str, ids)).encode())
+        return digest.hexdigest()[:24]
 
     def fits(self, prompt_tokens: int) -> bool:
         """Tell whether a prompt of this many tokens plus the answer fits the target's position window."""

@@ -103,13 +103,18 @@ def build_config(args: argparse.Namespace) -> Any:
 def run_eval_command(args: argparse.Namespace, out: TextIO) -> None:
     """Run ``contextsieve eval`` and print where the report went."""
     from contextsieve.eval.report import write_report
-    from contextsieve.eval.runner import run_eval
+    from contextsieve.eval.runner import FULL, run_eval
 
     config = build_config(args)
     command = "contextsieve " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "contextsieve eval"
-    records = run_eval(config, progress=not args.no_progress)
+    path = Path(args.out) / "results.json"
+    earlier = read_results(path) if args.append else None
+    if earlier is not None:
+        _check_appendable(path, earlier[0], config)  # before the run, not after hours of it
+    answered = {r.sample: r for r in earlier[1] if r.method == FULL} if earlier and config.answer else None
+    records = run_eval(config, progress=not args.no_progress, answered=answered)
     if args.append:
-        config, records, command = merge_previous(Path(args.out) / "results.json", config, records, command)
+        config, records, command = merge_previous(path, config, records, command)
     paths = write_report(records, config, Path(args.out), command)
     out.write(f"{len(records)} runs; report: {paths['markdown']}\n")
 
@@ -117,23 +122,12 @@ def run_eval_command(args: argparse.Namespace, out: TextIO) -> None:
 def merge_previous(path: Path, config: Any, records: list[Any], command: str) -> tuple[Any, list[Any], str]:
     """Combine new records with those already in ``path`` (new ones win), widening the config to cover both."""
     import dataclasses
-    import json
 
-    from contextsieve.eval.runner import EvalConfig, Record
-
-    if not path.exists():
+    previous = read_results(path)
+    if previous is None:
         return config, records, command
-    try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
-        old = [Record(**item) for item in payload["records"]]
-        stored: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in payload["config"].items()}
-        old_config = EvalConfig(**stored)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        msg = f"cannot append to {path}: {exc}"
-        raise ConfigError(msg) from exc
-    if (old_config.target, old_config.split, old_config.seed) != (config.target, config.split, config.seed):
-        msg = f"cannot append: {path} was made with another target, split or seed"
-        raise ConfigError(msg)
+    old_config, old, old_command = previous
+    _check_appendable(path, old_config, config)
     fresh = {(r.method, r.sample, r.rate) for r in records}
     merged = [r for r in old if (r.method, r.sample, r.rate) not in fresh] + records
 
@@ -149,4 +143,30 @@ def merge_previous(path: Path, config: Any, records: list[Any], command: str) ->
         samples=max(old_config.samples, config.samples),
         answer=old_config.answer or config.answer,
     )
-    return widened, merged, f"{payload.get('command', '')}; then {command}"
+    return widened, merged, f"{old_command}; then {command}"
+
+
+def _check_appendable(path: Path, old: Any, new: Any) -> None:
+    """Refuse to merge runs whose lengths and budgets count another target's tokens, or other samples."""
+    if (old.target, old.split, old.seed) != (new.target, new.split, new.seed):
+        msg = f"cannot append: {path} was made with another target, split or seed"
+        raise ConfigError(msg)
+
+
+def read_results(path: Path) -> tuple[Any, list[Any], str] | None:
+    """Read a ``results.json`` back as (config, records, command); None when there is none yet."""
+    import json
+
+    from contextsieve.eval.runner import EvalConfig, Record
+
+    if not path.exists():
+        return None
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+        records = [Record(**item) for item in payload["records"]]
+        stored: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in payload["config"].items()}
+        config = EvalConfig(**stored)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        msg = f"cannot append to {path}: {exc}"
+        raise ConfigError(msg) from exc
+    return config, records, str(payload.get("command", ""))

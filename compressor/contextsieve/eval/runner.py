@@ -9,7 +9,7 @@ import os
 import platform
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -146,13 +146,16 @@ def run_eval(
     progress: bool = True,
     on_record: Callable[[Record], None] | None = None,
     target: TargetLM | None = None,
+    answered: Mapping[str, Record] | None = None,
 ) -> list[Record]:
     """Compress every sample with every method at every rate; budgets and lengths are in target tokens.
 
     With ``config.answer`` the target model also answers each question from the full context (one
     ``"full"`` record per sample at rate 1) and from every compressed context; the answer, its correctness
-    and the target's prefill time go into each record's ``extra``. ``samples``, ``counter``, ``env`` and
-    ``target`` default to what ``config`` describes (tests pass their own).
+    and the target's prefill time go into each record's ``extra``. ``answered`` maps sample ids to earlier
+    ``"full"`` records: one whose ``prompt_key`` matches the new prompt (same target, answer length and
+    prompt ids) is reused instead of asked again, since greedy decoding would repeat it. ``samples``,
+    ``counter``, ``env`` and ``target`` default to what ``config`` describes (tests pass their own).
     """
     from tqdm.auto import tqdm
 
@@ -176,7 +179,8 @@ def run_eval(
         if asked is not None:
             bar.set_postfix_str(f"{FULL} context")
             for sample in samples:
-                record = _full_record(sample, sizes[sample.id], asked)
+                earlier = answered.get(sample.id) if answered else None
+                record = _full_record(sample, sizes[sample.id], asked, earlier)
                 records.append(record)
                 if on_record is not None:
                     on_record(record)
@@ -218,8 +222,16 @@ def run_eval(
     return records
 
 
-def _full_record(sample: Sample, tokens: int, target: TargetLM) -> Record:
-    """Build the uncompressed reference record: the whole context at rate 1, answered by the target."""
+def _full_record(sample: Sample, tokens: int, target: TargetLM, earlier: Record | None) -> Record:
+    """Build the uncompressed reference record: the whole context at rate 1, answered by the target.
+
+    ``earlier`` is a previous run's full record of the same sample: it is returned as it is when its prompt key
+    matches, so its answer and its measured prefill time are kept.
+    """
+    ids = target.prompt_ids(sample.context, sample.question)
+    if earlier is not None and earlier.extra.get("prompt_key") == target.prompt_key(ids):
+        logger.info("Reusing the full-context answer of %s (same target and prompt)", sample.id)
+        return earlier
     return Record(
         task=sample.task,
         hard=sample.hard,
@@ -233,15 +245,16 @@ def _full_record(sample: Sample, tokens: int, target: TargetLM) -> Record:
         recall=1.0,
         seconds=0.0,
         peak_rss_mb=None,
-        extra=_ask(target, sample, sample.context),
+        extra=_ask(target, sample, sample.context, ids),
     )
 
 
-def _ask(target: TargetLM, sample: Sample, context: str) -> dict[str, Any]:
+def _ask(target: TargetLM, sample: Sample, context: str, ids: list[int] | None = None) -> dict[str, Any]:
     """Have the target answer ``sample``'s question from ``context``; say why when the prompt does not fit."""
     from contextsieve.eval.answering import is_correct
 
-    ids = target.prompt_ids(context, sample.question)
+    if ids is None:
+        ids = target.prompt_ids(context, sample.question)
     if not target.fits(len(ids)):
         return {"answer_skipped": f"prompt of {len(ids):,} tokens exceeds the target's window"}
     reply = target.answer_prompt(ids)
@@ -250,6 +263,7 @@ def _ask(target: TargetLM, sample: Sample, context: str) -> dict[str, Any]:
         "correct": is_correct(reply.text, sample.required_answers),
         "prompt_tokens": reply.prompt_tokens,
         "prefill_seconds": reply.prefill_seconds,
+        "prompt_key": target.prompt_key(ids),
     }
 
 

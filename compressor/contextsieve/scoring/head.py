@@ -69,7 +69,10 @@ class HeadConfig(BaseModel):
 
 @dataclass(frozen=True)
 class HeadOutput:
-    """Per-token relevance of a batch: ``scores`` (batch, context), ``sink`` mass (batch,), raw ``logits``."""
+    """Per-token relevance of a batch: ``scores`` (batch, context), ``sink`` mass (batch,), raw ``logits``.
+
+    Padded context tokens score 0; their ``logits`` are the dtype's lowest finite value, never -inf.
+    """
 
     scores: torch.Tensor
     sink: torch.Tensor
@@ -122,6 +125,8 @@ class CrossAttentionHead(nn.Module):
         # bce: log-mean-exp over the valid query tokens, averaged over heads, per context token.
         masked = logits[..., 1:].masked_fill(~query_mask[:, None, :, None], torch.finfo(logits.dtype).min)
         token = (torch.logsumexp(masked, dim=2) - torch.log(n_valid)).mean(dim=1) + self.token_bias
+        # The mean over heads of the fill value overflows to -inf on padded tokens: give them a finite floor.
+        token = token.masked_fill(~context_mask, torch.finfo(token.dtype).min)
         scores = torch.sigmoid(token) * context_mask
         return HeadOutput(scores=scores, sink=1.0 - scores.amax(dim=-1), logits=token)
 
@@ -178,7 +183,7 @@ def rank_loss(output: HeadOutput, labels: torch.Tensor, context_mask: torch.Tens
     batch, n_context = output.logits.shape
     width = -(-n_context // chunk) * chunk
     pad = width - n_context
-    # Padded tokens' logits are -inf (their keys are masked): select, never multiply, or they turn into NaN.
+    # Padded tokens' logits are the dtype's lowest value: select, never sum them, or the sum overflows.
     real_logits = torch.where(context_mask, output.logits, torch.zeros_like(output.logits))
     logits = nn.functional.pad(real_logits, (0, pad)).view(batch, -1, chunk)
     counts = nn.functional.pad(context_mask.to(logits.dtype), (0, pad)).view(batch, -1, chunk).sum(dim=-1)
@@ -190,7 +195,7 @@ def rank_loss(output: HeadOutput, labels: torch.Tensor, context_mask: torch.Tens
     negatives = torch.logsumexp(means.masked_fill(~negative, lowest), dim=-1)  # (B,)
     usable = positive & negative.any(dim=-1, keepdim=True)
     if not bool(usable.any()):
-        return output.logits.sum() * 0.0
+        return real_logits.sum() * 0.0  # keeps the graph; no padded value enters it
     losses = nn.functional.softplus(negatives[:, None] - means)
     return losses[usable].mean()
 
