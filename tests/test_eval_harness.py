@@ -246,3 +246,91 @@ def test_eval_cli_rejects_bad_options_before_loading_anything(args, message, tmp
     assert main(["eval", "--out", str(tmp_path), *args]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "results.json").exists()
+
+
+class _Killed(Exception):
+    """Stands in for the run being stopped (Ctrl-C, the session's end) right after a record is written."""
+
+
+def test_a_stopped_run_resumes_from_its_journal_and_measures_only_what_is_left(env, tmp_path, monkeypatch) -> None:
+    from contextsieve.eval import runner
+    from contextsieve.eval.journal import JOURNAL_NAME, Journal
+
+    samples = [make_sample(0, 0.2), make_sample(1, 0.8)]
+    config = EvalConfig(tasks=("needle",), lengths=(2000,), rates=(0.1, 0.25), methods=("bm25", "head-tail"), samples=2)
+    uninterrupted = run_eval(config, samples=samples, env=env, progress=False)
+    journal, done = Journal.start(tmp_path, config, "first", resume=False)
+    assert done == {}
+
+    def write_then_stop(record) -> None:
+        journal.write(record)
+        if record.key == ("head-tail", "needle-test-0", 0.1):  # all of bm25 and one head-tail record are on disk
+            raise _Killed
+
+    with pytest.raises(_Killed):
+        run_eval(config, samples=samples, env=env, progress=False, on_record=write_then_stop)
+    journal.close()
+    path = tmp_path / JOURNAL_NAME
+    with path.open("a") as handle:
+        handle.write('{"task": "needle", "hard": fal')  # killed while writing the next line
+
+    before = path.read_text()
+    with pytest.raises(ConfigError, match=r"holds 5 record\(s\) of an unfinished run \(first\); pass --resume"):
+        Journal.start(tmp_path, config, "second", resume=False)
+    with pytest.raises(ConfigError, match="started with other rates, methods"):
+        Journal.start(tmp_path, dataclasses.replace(config, rates=(0.5,), methods=("bm25",)), "other", resume=True)
+    assert path.read_text() == before  # refusing leaves the journal as it was
+
+    journal, done = Journal.start(tmp_path, config, "second", resume=True)
+    assert journal.command == "first; resumed with 5 of its records by second"
+    assert sorted(done) == sorted(r.key for r in uninterrupted[:5])
+    built: list[str] = []
+    real_make_method = runner.make_method
+
+    def spy(name, method_env):
+        built.append(name)
+        return real_make_method(name, method_env)
+
+    monkeypatch.setattr(runner, "make_method", spy)
+    measured: list = []
+
+    def write(record) -> None:
+        measured.append(record)
+        journal.write(record)
+
+    records = run_eval(config, samples=samples, env=env, progress=False, done=done, on_record=write)
+    assert built == ["head-tail"]  # bm25 had every record already: it was not even loaded
+    assert [r.key for r in records] == [r.key for r in uninterrupted]  # same order as a run never stopped
+    assert all(records[i] is done[records[i].key] for i in range(5))  # kept as measured, not measured again
+    assert [r.key for r in measured] == [r.key for r in uninterrupted[5:]]
+    assert [dataclasses.replace(r, seconds=0.0, peak_rss_mb=None, base_rss_mb=None) for r in records] == [
+        dataclasses.replace(r, seconds=0.0, peak_rss_mb=None, base_rss_mb=None) for r in uninterrupted
+    ]
+    lines = path.read_text().splitlines()
+    assert len(lines) == 1 + 8  # the header, then every record once; the torn line is gone
+    assert [json.loads(line)["sample"] for line in lines[1:]] == [r.sample for r in records]
+    journal.finish()
+    assert not path.exists()
+
+
+def test_eval_cli_will_not_start_over_an_unfinished_run(tmp_path, capsys) -> None:
+    from contextsieve.cli import main
+    from contextsieve.eval.journal import JOURNAL_NAME
+
+    config = EvalConfig(tasks=("needle",), lengths=(2000,), rates=(0.1,), methods=("bm25",))
+    header = json.dumps({"config": dataclasses.asdict(config), "command": "contextsieve eval --out x"})
+    record = json.dumps(dataclasses.asdict(_stored_record()))
+    (tmp_path / JOURNAL_NAME).write_text(f"{header}\n{record}\n")
+    assert main(["eval", "--out", str(tmp_path), "--methods", "bm25", "--lengths", "2k"]) == 2
+    err = capsys.readouterr().err
+    assert "holds 1 record(s) of an unfinished run (contextsieve eval --out x); pass --resume" in err
+    assert main(["eval", "--out", str(tmp_path), "--resume", "--methods", "bm25", "--lengths", "8k"]) == 2
+    assert "it was started with other tasks, lengths, rates (" in capsys.readouterr().err
+    assert (tmp_path / JOURNAL_NAME).read_text() == f"{header}\n{record}\n"
+    assert not (tmp_path / "results.json").exists()
+
+
+def _stored_record():
+    from contextsieve.eval.runner import Record
+
+    return Record("needle", False, 2000, "needle-0", "bm25", 0.1, 2000, 200, 190, 1.0, 0.5, 300.0)

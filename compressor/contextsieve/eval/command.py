@@ -44,6 +44,12 @@ def add_eval_parser(sub: Any) -> None:
         action="store_true",
         help="merge into OUT/results.json (a rerun of the same method, sample and rate replaces the old record)",
     )
+    ev.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue a stopped run of the same options from OUT/unfinished.jsonl, where every record is written "
+        "as it is measured, instead of measuring its records again",
+    )
 
 
 def _csv(value: str) -> list[str]:
@@ -102,20 +108,28 @@ def build_config(args: argparse.Namespace) -> Any:
 
 def run_eval_command(args: argparse.Namespace, out: TextIO) -> None:
     """Run ``contextsieve eval`` and print where the report went."""
+    from contextsieve.eval.journal import Journal
     from contextsieve.eval.report import write_report
     from contextsieve.eval.runner import FULL, run_eval
 
     config = build_config(args)
     command = "contextsieve " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "contextsieve eval"
-    path = Path(args.out) / "results.json"
+    folder = Path(args.out)
+    path = folder / "results.json"
     earlier = read_results(path) if args.append else None
     if earlier is not None:
         _check_appendable(path, earlier[0], config)  # before the run, not after hours of it
     answered = {r.sample: r for r in earlier[1] if r.method == FULL} if earlier and config.answer else None
-    records = run_eval(config, progress=not args.no_progress, answered=answered)
+    journal, done = Journal.start(folder, config, command, resume=args.resume)
+    try:
+        records = run_eval(config, progress=not args.no_progress, answered=answered, done=done, on_record=journal.write)
+    finally:
+        journal.close()
+    command = journal.command
     if args.append:
         config, records, command = merge_previous(path, config, records, command)
-    paths = write_report(records, config, Path(args.out), command)
+    paths = write_report(records, config, folder, command)
+    journal.finish()
     out.write(f"{len(records)} runs; report: {paths['markdown']}\n")
 
 
@@ -128,8 +142,8 @@ def merge_previous(path: Path, config: Any, records: list[Any], command: str) ->
         return config, records, command
     old_config, old, old_command = previous
     _check_appendable(path, old_config, config)
-    fresh = {(r.method, r.sample, r.rate) for r in records}
-    merged = [r for r in old if (r.method, r.sample, r.rate) not in fresh] + records
+    fresh = {r.key for r in records}
+    merged = [r for r in old if r.key not in fresh] + records
 
     def union(a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[Any, ...]:
         return tuple(dict.fromkeys(a + b))
@@ -164,8 +178,7 @@ def read_results(path: Path) -> tuple[Any, list[Any], str] | None:
     try:
         payload = json.loads(path.read_text(encoding="utf-8"))
         records = [Record(**item) for item in payload["records"]]
-        stored: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in payload["config"].items()}
-        config = EvalConfig(**stored)
+        config = EvalConfig.from_json(payload["config"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         msg = f"cannot append to {path}: {exc}"
         raise ConfigError(msg) from exc

@@ -21,9 +21,12 @@ from contextsieve.eval.samples import Sample
 if TYPE_CHECKING:
     from contextsieve.eval.answering import TargetLM
 
-__all__ = ["FULL", "EvalConfig", "Record", "machine_info", "parse_length", "run_eval"]
+__all__ = ["FULL", "EvalConfig", "Record", "RecordKey", "machine_info", "parse_length", "run_eval"]
 
 logger = logging.getLogger(__name__)
+
+RecordKey = tuple[str, str, float]
+"""(method, sample id, keep rate): what identifies one record of a run."""
 
 FULL = "full"
 """Method name of the uncompressed reference records written when the target answers (rate 1)."""
@@ -46,6 +49,11 @@ class EvalConfig:
     answer: bool = False
     answer_tokens: int = 48
 
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> EvalConfig:
+        """Rebuild a config written as JSON (lists become tuples again)."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
 
 @dataclass(frozen=True)
 class Record:
@@ -65,6 +73,11 @@ class Record:
     peak_rss_mb: float | None
     base_rss_mb: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> RecordKey:
+        """(method, sample, rate): a rerun with the same key replaces this record; a resumed run skips it."""
+        return self.method, self.sample, self.rate
 
 
 def parse_length(value: str) -> int:
@@ -147,6 +160,7 @@ def run_eval(
     on_record: Callable[[Record], None] | None = None,
     target: TargetLM | None = None,
     answered: Mapping[str, Record] | None = None,
+    done: Mapping[RecordKey, Record] | None = None,
 ) -> list[Record]:
     """Compress every sample with every method at every rate; budgets and lengths are in target tokens.
 
@@ -154,8 +168,11 @@ def run_eval(
     ``"full"`` record per sample at rate 1) and from every compressed context; the answer, its correctness
     and the target's prefill time go into each record's ``extra``. ``answered`` maps sample ids to earlier
     ``"full"`` records: one whose ``prompt_key`` matches the new prompt (same target, answer length and
-    prompt ids) is reused instead of asked again, since greedy decoding would repeat it. ``samples``,
-    ``counter``, ``env`` and ``target`` default to what ``config`` describes (tests pass their own).
+    prompt ids) is reused instead of asked again, since greedy decoding would repeat it. ``done`` maps
+    (method, sample id, rate) to records a stopped attempt of this same run already measured: they are returned
+    as they are, and a method with nothing left to measure is not even loaded. ``on_record`` sees only the
+    records measured now. ``samples``, ``counter``, ``env`` and ``target`` default to what ``config`` describes
+    (tests pass their own).
     """
     from tqdm.auto import tqdm
 
@@ -173,26 +190,37 @@ def run_eval(
 
         target = TargetLM.load(config.target, device=config.device, max_new_tokens=config.answer_tokens)
     asked = target if config.answer else None
+    done = done or {}
     records: list[Record] = []
     total = len(config.methods) * len(samples) * len(config.rates) + (len(samples) if asked else 0)
     with tqdm(total=total, desc="eval", unit="run", disable=not progress) as bar:
         if asked is not None:
             bar.set_postfix_str(f"{FULL} context")
             for sample in samples:
-                earlier = answered.get(sample.id) if answered else None
-                record = _full_record(sample, sizes[sample.id], asked, earlier)
+                record = done.get((FULL, sample.id, 1.0))
+                if record is None:
+                    earlier = answered.get(sample.id) if answered else None
+                    record = _full_record(sample, sizes[sample.id], asked, earlier)
+                    if on_record is not None:
+                        on_record(record)
                 records.append(record)
-                if on_record is not None:
-                    on_record(record)
                 bar.update()
         for name in config.methods:
             bar.set_postfix_str(name)
+            if all((name, s.id, r) in done for s in samples for r in config.rates):  # resumed, nothing left
+                records.extend(done[(name, s.id, r)] for s in samples for r in config.rates)
+                bar.update(len(samples) * len(config.rates))
+                continue
             gc.collect()
             base = _PeakRSS.rss()
             method = make_method(name, env)
             for sample in samples:
                 tokens = sizes[sample.id]
                 for rate in config.rates:
+                    if (name, sample.id, rate) in done:
+                        records.append(done[(name, sample.id, rate)])
+                        bar.update()
+                        continue
                     budget = max(1, math.floor(rate * tokens))
                     with _PeakRSS() as memory:
                         started = time.perf_counter()
