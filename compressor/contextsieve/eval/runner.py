@@ -52,7 +52,8 @@ class EvalConfig:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> EvalConfig:
         """Rebuild a config written as JSON (lists become tuples again)."""
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+        stored: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(**stored)
 
 
 @dataclass(frozen=True)
