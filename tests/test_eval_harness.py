@@ -334,3 +334,34 @@ def _stored_record():
     from contextsieve.eval.runner import Record
 
     return Record("needle", False, 2000, "needle-0", "bm25", 0.1, 2000, 200, 190, 1.0, 0.5, 300.0)
+
+
+@pytest.mark.slow
+def test_llmlingua_prefix_shim_agrees_where_llmlingua_works_and_survives_indented_documents() -> None:
+    from types import SimpleNamespace
+
+    from llmlingua import PromptCompressor
+    from transformers import AutoTokenizer
+
+    from contextsieve.eval.llmlingua_baseline import _prefix_length
+    from contextsieve.models import resolve_model
+
+    tokenizer = AutoTokenizer.from_pretrained(str(resolve_model("smollm2-135m").path))
+    lingua = SimpleNamespace(
+        tokenizer=tokenizer,
+        get_token_length=lambda text, special: len(tokenizer(text, add_special_tokens=special).input_ids),
+    )
+    prefix = "Which function returns the wrong result?\n\n"
+    prose = "The Rowland safe combination is 7-41-9, written on a card in the study."
+    expected = PromptCompressor.get_prefix_length(lingua, prefix, prose)
+    assert _prefix_length(lingua, prefix, prose) == expected
+    assert tokenizer.decode(tokenizer(prefix + prose).input_ids[expected:]) == prose
+
+    code = "    try:\n        m = self.load_module(fqname, fp, pathname, stuff)\n    finally:\n        fp.close()"
+    with pytest.raises(AssertionError):  # llmlingua 0.2.2 itself fails: "\n\n" and the indent are one token
+        PromptCompressor.get_prefix_length(lingua, prefix, code)
+    ids = tokenizer(prefix + code, add_special_tokens=False).input_ids
+    n = _prefix_length(lingua, prefix, code)
+    assert tokenizer.decode(ids[:n]) == prefix.rstrip()  # every token wholly in the question ...
+    assert tokenizer.decode(ids[n : n + 1]) == "\n\n   "  # ... and not the one that straddles the boundary
+    assert tokenizer.decode(ids[n:]).endswith(code)

@@ -1,6 +1,6 @@
-"""LongLLMLingua (the real ``llmlingua`` 0.2.2 package) as a baseline, with the smallest shims that let it run here.
+r"""LongLLMLingua (the real ``llmlingua`` 0.2.2 package) as a baseline, with the smallest shims that let it run here.
 
-Two shims, both applied only to the ``PromptCompressor`` instance this module builds:
+Three shims, all applied only to the ``PromptCompressor`` instance this module builds:
 
 1. **Token counting.** ``PromptCompressor.__init__`` calls ``tiktoken.encoding_for_model("gpt-3.5-turbo")``,
    which downloads its encoding file at run time and fails offline. While the compressor is constructed,
@@ -12,6 +12,13 @@ Two shims, both applied only to the ``PromptCompressor`` instance this module bu
    The model is wrapped in :class:`_LegacyCacheModel`, which converts the list into a ``DynamicCache`` on the
    way in and the returned cache back into a list of ``(key, value)`` tensors on the way out. The forward
    computation is unchanged.
+3. **Question/context boundary.** ``get_prefix_length`` tokenizes ``question + "\n\n" + context[0][:100]`` and
+   asserts that some token boundary falls exactly after the ``"\n\n"``. When the first kept document starts with
+   whitespace (indented code), the tokenizer merges ``"\n\n"`` with the indentation into one token and the
+   assert fails (seen on 8k code-debug samples). The instance's ``get_prefix_length`` is replaced by
+   :func:`_prefix_length`: where llmlingua's boundary exists it returns the same count; otherwise it returns the
+   tokens that lie wholly in the question, so the token that straddles the boundary counts as context (and may be
+   pruned like any context token) instead of failing.
 
 Nothing else in llmlingua is modified. Its output can exceed the budget slightly (its budgets are approximate),
 so :class:`LongLLMLinguaMethod` drops trailing words until the target count fits, as every method must.
@@ -19,6 +26,7 @@ so :class:`LongLLMLinguaMethod` drops trailing words until the target count fits
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from types import SimpleNamespace
@@ -66,6 +74,18 @@ class _LegacyCacheModel:
         if out.past_key_values is not None:
             legacy = [(layer.keys, layer.values) for layer in out.past_key_values.layers]
         return SimpleNamespace(logits=out.logits, past_key_values=legacy)
+
+
+def _prefix_length(lingua: Any, prefix: str, text: str) -> int:
+    """Count the tokens of ``prefix`` in ``prefix + text[:100]``, as llmlingua's ``get_prefix_length`` (shim 3)."""
+    ids = lingua.tokenizer(prefix + text[:100], add_special_tokens=False).input_ids
+    first = max(lingua.get_token_length(prefix, False) - 3, 1)
+    decoded = {i: lingua.tokenizer.decode(ids[:i]) for i in range(first, len(ids))}
+    exact = [i for i, head in decoded.items() if head == prefix]
+    if exact:
+        return exact[0]
+    inside = [i for i, head in decoded.items() if prefix.startswith(head)]
+    return inside[-1] if inside else first
 
 
 def split_documents(text: str, counter: TokenCounter, size: int = 200) -> list[str]:
@@ -121,6 +141,7 @@ class LongLLMLinguaMethod:
         with mock.patch.object(tiktoken, "encoding_for_model", lambda _name: _TargetEncoding(env.counter)):
             self._lingua = PromptCompressor(model_name=str(folder), device_map=device)
         self._lingua.model = _LegacyCacheModel(self._lingua.model)
+        self._lingua.get_prefix_length = functools.partial(_prefix_length, self._lingua)
 
     def compress(self, context: str, question: str, budget: int) -> str:
         """Compress with LongLLMLingua's recommended settings, then make sure the budget is met."""
