@@ -206,7 +206,7 @@ def test_real_methods_run_through_the_harness_within_budget(tmp_path) -> None:
 
 
 def test_append_merges_reruns_and_widens_the_config(env, tmp_path) -> None:
-    from contextsieve.eval.command import merge_previous
+    from contextsieve.eval.command import merge_previous, read_results
 
     samples = [make_sample(0, 0.3)]
     first = EvalConfig(tasks=("needle",), lengths=(2000,), rates=(0.1, 0.25), methods=("bm25", "random"), samples=1)
@@ -214,7 +214,8 @@ def test_append_merges_reruns_and_widens_the_config(env, tmp_path) -> None:
     write_report(old, first, tmp_path, "first")
     second = EvalConfig(tasks=("needle",), lengths=(2000,), rates=(0.25, 0.5), methods=("bm25",), samples=1)
     new = run_eval(second, samples=samples, env=env, progress=False)
-    config, merged, command = merge_previous(tmp_path / "results.json", second, new, "second")
+    path = tmp_path / "results.json"
+    config, merged, command = merge_previous(path, read_results(path), second, new, "second")
     assert config.methods == ("bm25", "random") and config.rates == (0.1, 0.25, 0.5)
     assert sorted((r.method, r.rate) for r in merged) == [
         ("bm25", 0.1),
@@ -227,7 +228,7 @@ def test_append_merges_reruns_and_widens_the_config(env, tmp_path) -> None:
     assert command == "first; then second"
     other = EvalConfig(tasks=("needle",), lengths=(2000,), rates=(0.5,), methods=("bm25",), target="qwen2.5-coder-0.5b")
     with pytest.raises(ConfigError, match="another target"):
-        merge_previous(tmp_path / "results.json", other, new, "third")
+        merge_previous(path, read_results(path), other, new, "third")
 
 
 @pytest.mark.parametrize(

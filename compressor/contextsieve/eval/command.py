@@ -127,17 +127,21 @@ def run_eval_command(args: argparse.Namespace, out: TextIO) -> None:
         journal.close()
     command = journal.command
     if args.append:
-        config, records, command = merge_previous(path, config, records, command)
+        config, records, command = merge_previous(path, earlier, config, records, command)
     paths = write_report(records, config, folder, command)
     journal.finish()
     out.write(f"{len(records)} runs; report: {paths['markdown']}\n")
 
 
-def merge_previous(path: Path, config: Any, records: list[Any], command: str) -> tuple[Any, list[Any], str]:
-    """Combine new records with those already in ``path`` (new ones win), widening the config to cover both."""
+def merge_previous(
+    path: Path, previous: tuple[Any, list[Any], str] | None, config: Any, records: list[Any], command: str
+) -> tuple[Any, list[Any], str]:
+    """Combine new records with ``previous``, what :func:`read_results` read from ``path`` (new records win).
+
+    The config is widened to cover both runs.
+    """
     import dataclasses
 
-    previous = read_results(path)
     if previous is None:
         return config, records, command
     old_config, old, old_command = previous

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from contextsieve.budget import TokenCounter, make_counter
-from contextsieve.eval.methods import MethodEnv, make_method
+from contextsieve.eval.methods import Method, MethodEnv, make_method
 from contextsieve.eval.metrics import evidence_recall
 from contextsieve.eval.samples import Sample
 
@@ -208,13 +208,8 @@ def run_eval(
                 bar.update()
         for name in config.methods:
             bar.set_postfix_str(name)
-            if all((name, s.id, r) in done for s in samples for r in config.rates):  # resumed, nothing left
-                records.extend(done[(name, s.id, r)] for s in samples for r in config.rates)
-                bar.update(len(samples) * len(config.rates))
-                continue
-            gc.collect()
-            base = _PeakRSS.rss()
-            method = make_method(name, env)
+            method: Method | None = None  # loaded at its first record left to measure (never, if all are done)
+            base: int | None = None
             for sample in samples:
                 tokens = sizes[sample.id]
                 for rate in config.rates:
@@ -222,6 +217,10 @@ def run_eval(
                         records.append(done[(name, sample.id, rate)])
                         bar.update()
                         continue
+                    if method is None:
+                        gc.collect()
+                        base = _PeakRSS.rss()
+                        method = make_method(name, env)
                     budget = max(1, math.floor(rate * tokens))
                     with _PeakRSS() as memory:
                         started = time.perf_counter()
