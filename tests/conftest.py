@@ -2,43 +2,11 @@
 
 from __future__ import annotations
 
-import pydoc_data.topics
-
 import pytest
 
+from contextsieve.testing import corpus_text, train_tokenizer
 
-def corpus_text(limit: int = 200_000) -> str:
-    """Real English prose from Python's own documentation (ships with CPython)."""
-    topics = pydoc_data.topics.topics
-    return "\n\n".join(topics[k] for k in sorted(topics))[:limit]
-
-
-def train_tokenizer(kind: str = "bpe", vocab_size: int = 600):
-    """Train a small fast tokenizer with character offsets on the Python docs."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    text = corpus_text()
-    lines = text.splitlines()
-    if kind == "bpe":
-        tok = Tokenizer(models.BPE())
-        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-        tok.decoder = decoders.ByteLevel()
-        trainer = trainers.BpeTrainer(
-            vocab_size=vocab_size,
-            special_tokens=["<|endoftext|>"],
-            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        )
-    else:
-        tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-        tok.normalizer = normalizers.BertNormalizer(lowercase=True)
-        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-        tok.decoder = decoders.WordPiece()
-        trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=["[UNK]", "[PAD]"])
-    tok.train_from_iterator(lines, trainer)
-    if kind == "bpe":
-        return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>", pad_token="<|endoftext|>")
-    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]")
+__all__ = ["corpus_text", "tiny_llama", "train_tokenizer"]
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,8 @@ import numpy as np
 from contextsieve import ChunkingConfig
 from contextsieve.aggregate import chunk_scores, pool_scores
 from contextsieve.chunking import chunk_tokens, looks_like_code
+from contextsieve.testing import corpus_text
 from contextsieve.tokens import tokenize_with_offsets
-from tests.conftest import corpus_text
 
 PROSE = (
     "The lighthouse keeper rose before dawn. He climbed the spiral stairs and trimmed the wick. "

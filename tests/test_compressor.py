@@ -8,8 +8,7 @@ import pytest
 
 from contextsieve import ChunkingConfig, Compressor
 from contextsieve.errors import BudgetError, ConfigError, EmptyInputError, InputError
-from tests.conftest import corpus_text
-from tests.keyword_scorer import KeywordScorer
+from contextsieve.testing import KeywordScorer, corpus_text
 
 NEEDLE = "The Rowland safe combination is 4-8-15-16."
 QUERY = "What is the Rowland safe combination?"

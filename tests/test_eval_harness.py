@@ -14,7 +14,7 @@ from contextsieve.eval.metrics import evidence_recall, survives
 from contextsieve.eval.report import write_report
 from contextsieve.eval.runner import EvalConfig, parse_length, run_eval
 from contextsieve.eval.samples import Sample
-from tests.conftest import corpus_text
+from contextsieve.testing import corpus_text
 
 NEEDLE = "The access code for the Halvorsen vault is onyx-falcon-5179."
 QUESTION = "What is the access code for the Halvorsen vault?"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import corpus_text
+from contextsieve.testing import corpus_text
 
 
 def test_two_hundred_thousand_tokens(make_compressor, draft_tokenizer) -> None:

@@ -16,10 +16,9 @@ from langchain_core.tools import tool
 
 from contextsieve import ChunkingConfig, Compressor
 from contextsieve.errors import ConfigError, InputError
+from contextsieve.testing import KeywordScorer, corpus_text
 from langchain_contextsieve import ContextSieveCompressor, ContextSieveMiddleware
-from tests.conftest import corpus_text
 from tests.integrations.chat_fakes import ScriptedChatModel
-from tests.keyword_scorer import KeywordScorer
 
 NEEDLE = "The Rowland safe combination is 4-8-15-16."
 QUERY = "What is the Rowland safe combination?"

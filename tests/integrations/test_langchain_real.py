@@ -9,8 +9,8 @@ from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import RunnableLambda, RunnablePassthrough
 from langchain_core.tools import tool
 
+from contextsieve.testing import corpus_text
 from langchain_contextsieve import ContextSieveCompressor, ContextSieveMiddleware
-from tests.conftest import corpus_text
 from tests.integrations.chat_fakes import ScriptedChatModel
 
 pytestmark = pytest.mark.slow

@@ -25,10 +25,9 @@ from llama_index.core.schema import (
 import contextsieve.shared
 from contextsieve import ChunkingConfig, Compressor
 from contextsieve.errors import ConfigError, InputError
+from contextsieve.testing import KeywordScorer, corpus_text
 from llama_index.postprocessor.contextsieve import ContextSievePostprocessor
 from llama_index.postprocessor.contextsieve import base as pp_base
-from tests.conftest import corpus_text
-from tests.keyword_scorer import KeywordScorer
 
 NEEDLE = "The vault access code for the Rowland archive is 7319."
 QUERY = "What is the vault access code for the Rowland archive?"

@@ -1,0 +1,101 @@
+"""Offline test doubles for code built on contextsieve: a lexical scorer, real prose, a tokenizer trained in-process.
+
+Nothing here downloads anything: the prose is Python's own documentation (``pydoc_data``, shipped with CPython) and
+the tokenizer is trained on it in a second. ``KeywordScorer`` implements :class:`~contextsieve.scoring.TokenScorer`,
+so ``Compressor(KeywordScorer(tokenizer))`` runs the whole pipeline (chunking, budgets, selection, rendering)
+without a model, deterministically.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from contextsieve.tokens import TokenizedText, tokenize_with_offsets
+
+__all__ = ["KeywordScorer", "corpus_text", "train_tokenizer"]
+
+
+class KeywordScorer:
+    """Scores a token 1.0 when its word (longer than 3 letters) appears in the query, 0.01 otherwise.
+
+    ``calls`` counts the scoring passes, so a test can tell whether a cache was used.
+    """
+
+    calibrated = False
+
+    def __init__(self, tokenizer: Any) -> None:
+        from contextsieve.config import ScoringConfig
+
+        self._tokenizer = tokenizer
+        self.config = ScoringConfig()
+        self.calls = 0
+
+    @property
+    def name(self) -> str:
+        """Always ``"keywords"``."""
+        return "keywords"
+
+    @property
+    def tokenizer(self) -> Any:
+        """The tokenizer the scorer was built with."""
+        return self._tokenizer
+
+    def tokenize(self, text: str) -> TokenizedText:
+        """Tokenize a context with character offsets."""
+        return tokenize_with_offsets(self._tokenizer, text)
+
+    def score(
+        self, requests: Sequence[tuple[TokenizedText, str]], *, progress: bool = False
+    ) -> list[npt.NDArray[np.float32]]:
+        """Score every token of every ``(context, query)`` request by query-word overlap."""
+        self.calls += 1
+        out = []
+        for tokens, query in requests:
+            words = {w.lower() for w in re.findall(r"\w+", query) if len(w) > 3}
+            scores = np.full(len(tokens), 0.01, dtype=np.float32)
+            for match in re.finditer(r"\w+", tokens.text):
+                if match.group().lower() in words:
+                    inside = (tokens.offsets[:, 0] < match.end()) & (tokens.offsets[:, 1] > match.start())
+                    scores[inside] = 1.0
+            out.append(scores)
+        return out
+
+
+def corpus_text(limit: int = 200_000) -> str:
+    """Real English prose from Python's own documentation (ships with CPython), cut to ``limit`` characters."""
+    import pydoc_data.topics
+
+    topics = pydoc_data.topics.topics
+    return "\n\n".join(topics[k] for k in sorted(topics))[:limit]
+
+
+def train_tokenizer(kind: Literal["bpe", "wordpiece"] = "bpe", vocab_size: int = 600) -> Any:
+    """Train a small fast tokenizer with character offsets on :func:`corpus_text` (byte-level BPE or WordPiece)."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    lines = corpus_text().splitlines()
+    tok = Tokenizer(models.BPE()) if kind == "bpe" else Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    trainer: Any
+    if kind == "bpe":
+        tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+        tok.decoder = decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(
+            vocab_size=vocab_size,
+            special_tokens=["<|endoftext|>"],
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        )
+    else:
+        tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        tok.decoder = decoders.WordPiece()
+        trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=["[UNK]", "[PAD]"])
+    tok.train_from_iterator(lines, trainer)
+    if kind == "bpe":
+        return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>", pad_token="<|endoftext|>")
+    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]")
