@@ -77,7 +77,7 @@ def corpus_text(limit: int = 200_000) -> str:
 def train_tokenizer(kind: Literal["bpe", "wordpiece"] = "bpe", vocab_size: int = 600) -> Any:
     """Train a small fast tokenizer with character offsets on :func:`corpus_text` (byte-level BPE or WordPiece)."""
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
+    import transformers
 
     lines = corpus_text().splitlines()
     tok = Tokenizer(models.BPE()) if kind == "bpe" else Tokenizer(models.WordPiece(unk_token="[UNK]"))
@@ -96,6 +96,7 @@ def train_tokenizer(kind: Literal["bpe", "wordpiece"] = "bpe", vocab_size: int =
         tok.decoder = decoders.WordPiece()
         trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=["[UNK]", "[PAD]"])
     tok.train_from_iterator(lines, trainer)
+    fast: Any = transformers.PreTrainedTokenizerFast  # untyped in transformers
     if kind == "bpe":
-        return PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|endoftext|>", pad_token="<|endoftext|>")
-    return PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]")
+        return fast(tokenizer_object=tok, eos_token="<|endoftext|>", pad_token="<|endoftext|>")
+    return fast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]")
