@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from contextsieve import Compressor
-from contextsieve.budget import make_counter
+from contextsieve.counting import make_counter
 from contextsieve.eval.runner import machine_info, parse_length
 from contextsieve.eval.tasks import build_samples
 from contextsieve.training.data import split_documents

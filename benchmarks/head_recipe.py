@@ -31,9 +31,10 @@ import torch
 
 from contextsieve.models import resolve_model
 from contextsieve.models.cache import cache_root
+from contextsieve.models.heads import save_head
 from contextsieve.scoring.blocks import HEADER, Block, encode, query_suffix_ids
-from contextsieve.scoring.draft import draft_pad_id, load_draft, truncate_layers
-from contextsieve.scoring.head import HeadConfig, save_head
+from contextsieve.scoring.head import HeadConfig
+from contextsieve.scoring.loading import draft_pad_id, load_draft, truncate_layers
 from contextsieve.scoring.states import block_states
 from contextsieve.training.command import StageRequest, document_features, stage_features, stage_items
 from contextsieve.training.features import SampleFeatures

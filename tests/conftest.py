@@ -58,7 +58,7 @@ def make_compressor(draft_tokenizer, tiny_model):
         chunking = options.pop("chunking", None)
         config = ScoringConfig(**options)
         scorer = DraftAttentionScorer(tiny_model, draft_tokenizer, config, name="tiny")
-        return Compressor(scorer, pool_kernel=config.pool_kernel, chunking=chunking or ChunkingConfig())
+        return Compressor(scorer, chunking=chunking or ChunkingConfig())
 
     return build
 

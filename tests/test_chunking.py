@@ -7,8 +7,8 @@ import itertools
 import numpy as np
 
 from contextsieve import ChunkingConfig
-from contextsieve.aggregate import chunk_scores, pool_scores
-from contextsieve.chunking import chunk_tokens, looks_like_code
+from contextsieve.aggregation.chunking import chunk_tokens, looks_like_code
+from contextsieve.aggregation.pooling import chunk_scores, pool_scores
 from contextsieve.testing import corpus_text
 from contextsieve.tokens import tokenize_with_offsets
 

@@ -24,7 +24,7 @@ def haystack(n_chars: int = 20000, depth: float = 0.5, seed: int = 0) -> str:
 
 @pytest.fixture
 def compressor(draft_tokenizer) -> Compressor:
-    return Compressor(KeywordScorer(draft_tokenizer), pool_kernel=1, chunking=ChunkingConfig(chunk_tokens=32))
+    return Compressor(KeywordScorer(draft_tokenizer), chunking=ChunkingConfig(chunk_tokens=32))
 
 
 def _extractive(result, text: str, separator: str = "\n...\n") -> None:
@@ -172,7 +172,7 @@ def test_documents_share_one_budget_and_all_come_back(compressor) -> None:
 
 def test_compress_batch_scores_all_requests_in_one_pass(draft_tokenizer) -> None:
     scorer = KeywordScorer(draft_tokenizer)
-    compressor = Compressor(scorer, pool_kernel=1)
+    compressor = Compressor(scorer)
     texts = [haystack(6000, seed=i) for i in range(3)]
     results = compressor.compress_batch(texts, [QUERY, "assert statement", QUERY], rate=0.1)
     assert scorer.calls == 1
@@ -268,7 +268,7 @@ def test_kept_code_lines_keep_their_indentation(draft_tokenizer) -> None:
 
     source = inspect.getsource(textwrap)
     chunking = ChunkingConfig(mode="code", chunk_tokens=48, max_chunk_factor=8)  # no line is split
-    compressor = Compressor(KeywordScorer(draft_tokenizer), pool_kernel=1, chunking=chunking)
+    compressor = Compressor(KeywordScorer(draft_tokenizer), chunking=chunking)
     result = compressor.compress(source, "dedent margin whitespace lines", rate=0.1)
     _extractive(result, source)
     for start, _ in result.spans:
@@ -278,14 +278,14 @@ def test_kept_code_lines_keep_their_indentation(draft_tokenizer) -> None:
 
 def test_score_cache_scores_a_context_once_across_budgets(draft_tokenizer) -> None:
     scorer = KeywordScorer(draft_tokenizer)
-    cached = Compressor(scorer, pool_kernel=1, score_cache=2)
+    cached = Compressor(scorer, score_cache=2)
     text = haystack()
     first = cached.compress(text, QUERY, rate=0.1)
     second = cached.compress(text, QUERY, rate=0.3)
     assert scorer.calls == 1
     assert NEEDLE in first.text and NEEDLE in second.text
     assert second.compressed_tokens > first.compressed_tokens
-    fresh = Compressor(KeywordScorer(draft_tokenizer), pool_kernel=1).compress(text, QUERY, rate=0.3)
+    fresh = Compressor(KeywordScorer(draft_tokenizer)).compress(text, QUERY, rate=0.3)
     assert fresh.text == second.text
     cached.compress(text, "another question entirely", rate=0.1)
     cached.compress(haystack(seed=1, depth=0.2), QUERY, rate=0.1)
@@ -299,7 +299,7 @@ def test_score_cache_scores_a_context_once_across_budgets(draft_tokenizer) -> No
 def _calibrated(draft_tokenizer) -> Compressor:
     scorer = KeywordScorer(draft_tokenizer)
     scorer.calibrated = True  # its scores are 1.0 on query words and 0.01 elsewhere: probabilities, in effect
-    return Compressor(scorer, pool_kernel=1, chunking=ChunkingConfig(chunk_tokens=8, max_chunk_factor=4.0))
+    return Compressor(scorer, chunking=ChunkingConfig(chunk_tokens=8, max_chunk_factor=4.0))
 
 
 LIGHTHOUSE = "Ships passed far out at sea. The lighthouse keeper trimmed the wick. Gulls cried over the rocks."

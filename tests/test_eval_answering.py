@@ -9,7 +9,7 @@ import json
 import pytest
 import torch
 
-from contextsieve.budget import make_counter
+from contextsieve.counting import make_counter
 from contextsieve.errors import ConfigError
 from contextsieve.eval.answering import TargetLM, is_correct
 from contextsieve.eval.methods import MethodEnv

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from contextsieve.budget import make_counter
+from contextsieve.counting import make_counter
 from contextsieve.errors import ConfigError
 from contextsieve.eval.methods import METHODS, MethodEnv, make_method
 from contextsieve.eval.metrics import evidence_recall, survives

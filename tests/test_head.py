@@ -11,23 +11,15 @@ import torch
 from contextsieve import Compressor, ScoringConfig
 from contextsieve.errors import ConfigError, ModelError
 from contextsieve.eval.samples import Sample
+from contextsieve.models.heads import load_head, save_head
 from contextsieve.scoring.blocks import HEADER, encode, plan_blocks, query_suffix_ids
-from contextsieve.scoring.draft import truncate_layers
-from contextsieve.scoring.head import (
-    CrossAttentionHead,
-    HeadConfig,
-    HeadOutput,
-    best_window,
-    head_loss,
-    load_head,
-    presence_loss,
-    rank_loss,
-    save_head,
-)
+from contextsieve.scoring.head import CrossAttentionHead, HeadConfig, HeadOutput
 from contextsieve.scoring.head_scorer import HeadScorer, score_blocks
+from contextsieve.scoring.loading import truncate_layers
 from contextsieve.scoring.states import block_states
 from contextsieve.training.data import document_items
 from contextsieve.training.features import evidence_labels, extract_features
+from contextsieve.training.losses import best_window, head_loss, presence_loss, rank_loss
 from contextsieve.training.trainer import TrainConfig, _batch, document_separation, train_head, validation_recall
 
 from .conftest import corpus_text, tiny_llama

@@ -7,7 +7,8 @@ import pytest
 
 from contextsieve import ScoringConfig
 from contextsieve.scoring.blocks import HEADER
-from contextsieve.scoring.draft import DraftAttentionScorer, truncate_layers
+from contextsieve.scoring.draft import DraftAttentionScorer
+from contextsieve.scoring.loading import truncate_layers
 from tests.conftest import corpus_text, tiny_llama
 
 QUERY = "How does the try statement handle exceptions?"

@@ -82,6 +82,7 @@ class AdapterOptions(BaseModel):
             force_patterns=self.force_patterns,
             separator=self.separator,
             min_score=self.min_score,
+            target_tokenizer=self.target_tokenizer,
         )
 
     def get_compressor(self) -> Compressor:

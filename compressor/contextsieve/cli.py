@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from importlib import resources
 from typing import TextIO
 
-from contextsieve.config import SelectionConfig, validated
+from contextsieve.cli_options import add_model_flags, given_values
+from contextsieve.config import HubOptions, ScoringConfig, SelectionConfig, validated
 from contextsieve.errors import ContextSieveError, InputError
 
 __all__ = ["main"]
@@ -71,25 +72,24 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _selection_args(parser: argparse.ArgumentParser, default_rate: float | None = None) -> None:
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--budget", type=int, help="maximum target tokens to keep")
-    group.add_argument("--rate", type=float, default=default_rate, help="fraction of target tokens to keep")
-    parser.add_argument("--top-p", type=float, help="stop once this share of the score mass is kept")
-    parser.add_argument(
-        "--min-score",
-        type=float,
-        help="never keep a chunk scoring below this (0-1, trained head only); may keep nothing",
+    selection = parser.add_argument_group("selection (what is kept)")
+    add_model_flags(
+        selection,
+        SelectionConfig,
+        flags={"force_patterns": "--force"},
+        types_={"target_tokenizer": str},
+        defaults={"rate": default_rate} if default_rate is not None else None,
     )
-    parser.add_argument(
+    model = parser.add_argument_group("model (how it is scored)")
+    model.add_argument(
         "--model",
         default=None,
         help="model name, folder or hub id (default auto: smollm2-135m-head on CPU, else smollm2-135m)",
     )
-    parser.add_argument("--target-tokenizer", default=None, help="tokenizer counting the budget (name or folder)")
-    parser.add_argument("--order", choices=["original", "relevance", "edges"], default="original")
-    parser.add_argument("--layers", type=int, default=None, help="use only the first N draft layers")
-    parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
-    parser.add_argument("--force", action="append", default=[], metavar="REGEX", help="always keep matches")
+    model.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
+    model.add_argument("--dtype", default=None, help="float32, float16 or bfloat16 (default: float32 on CPU)")
+    add_model_flags(model, ScoringConfig)
+    add_model_flags(parser.add_argument_group("hub loading (hub ids and folders only)"), HubOptions)
     parser.add_argument("--encoding", default="utf-8", help="input file encoding (default utf-8)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
@@ -97,22 +97,19 @@ def _selection_args(parser: argparse.ArgumentParser, default_rate: float | None 
 def _compress(args: argparse.Namespace, context: str, query: str, out: TextIO, as_json: bool) -> None:
     from contextsieve.compressor import Compressor
 
-    # Validate the selection options before paying for a model load.
-    selection = validated(
-        SelectionConfig,
-        budget=args.budget,
-        rate=args.rate,
-        top_p=args.top_p,
-        order=args.order,
-        force_patterns=tuple(args.force),
-        min_score=args.min_score,
-    )
-
-    options = {"layers": args.layers} if args.layers is not None else {}
+    # Validate every option before paying for a model load.
+    selection = validated(SelectionConfig, **given_values(args, SelectionConfig))
+    scoring = validated(ScoringConfig, **given_values(args, ScoringConfig))
+    hub = validated(HubOptions, **given_values(args, HubOptions))
     compressor = Compressor.from_pretrained(
-        args.model or "auto", device=args.device, progress=not args.no_progress, **options
+        args.model or "auto",
+        device=args.device,
+        dtype=args.dtype,
+        scoring=scoring,
+        hub=hub,
+        progress=not args.no_progress,
     )
-    result = compressor.compress(context, query, target_tokenizer=args.target_tokenizer, **selection.model_dump())
+    result = compressor.compress(context, query, **selection.options())
     if as_json:
         payload = {
             "text": result.text,

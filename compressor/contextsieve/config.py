@@ -1,54 +1,75 @@
-"""Frozen configuration models for scoring, chunking and selection."""
+"""Every option, declared once: frozen configs for scoring, chunking, selection and hub loading.
+
+Each field's docstring is its documentation everywhere: the API reference, the framework adapters and the
+command-line flags (``contextsieve compress --help``) are all derived from these models. The keyword arguments
+of :class:`~contextsieve.Compressor`'s methods are typed by :class:`SelectionOptions` and
+:class:`ScoringOptions`, whose keys are these models' fields (a test keeps them equal).
+"""
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Sequence
-from typing import Literal, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+from typing_extensions import TypedDict
 
 from contextsieve.errors import ConfigError
 
 __all__ = [
     "DEFAULT_RATE",
+    "DRAFT_ONLY_OPTIONS",
     "ChunkingConfig",
+    "HubOptions",
     "Order",
     "ScoringConfig",
+    "ScoringOptions",
     "SelectionConfig",
+    "SelectionOptions",
+    "TargetTokenizer",
     "as_config_error",
     "selection_config",
-    "selection_or_default",
     "validated",
 ]
 
 Order = Literal["original", "relevance", "edges"]
+TargetTokenizer = str | os.PathLike[str] | Callable[[str], int] | Any
+"""A Hugging Face tokenizer object, name or folder, a registered model name, or any ``str -> int`` callable."""
+
+DEFAULT_RATE = 0.5
+"""Keep rate the framework adapters use when neither ``budget``, ``rate``, ``top_p`` nor ``min_score`` is given."""
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
 class ScoringConfig(_Frozen):
-    """How the draft model turns attention into per-token importance.
-
-    Attributes:
-        query_rows: How many trailing prompt tokens act as queries over the context.
-        lookahead: Greedily decoded tokens whose attention is added to the query rows. ``None`` picks 8 for
-            the full draft and 0 when ``layers`` truncates it (a truncated draft decodes noise).
-        pool_kernel: Width of the 1-D average pooling over token scores (odd; 1 disables pooling).
-        layers: Use only the first ``layers`` transformer layers of the draft (``None``: all).
-        block_tokens: Contexts longer than this many draft tokens are scored block by block.
-        batch_size: How many blocks or documents share one forward pass.
-
-    """
+    """How the scorer turns a context and a query into per-token importance."""
 
     query_rows: int = Field(default=16, ge=1, le=512)
+    """How many trailing prompt tokens act as queries over the context (draft attention only)."""
     lookahead: int | None = Field(default=None, ge=0, le=64)
+    """Greedily decoded tokens whose attention joins the query rows (draft attention only); ``None`` picks 8 for
+    the full draft and 0 when ``layers`` truncates it (a truncated draft decodes noise)."""
     pool_kernel: int = Field(default=13, ge=1, le=255)
+    """Width of the centred average pooling over token scores (odd; 1 disables pooling)."""
     layers: int | None = Field(default=None, ge=1)
+    """Run only the first ``layers`` draft layers (``None``: all; a trained head fixes its own)."""
     block_tokens: int = Field(default=1024, ge=64)
+    """Contexts longer than this many draft tokens are scored block by block."""
     batch_size: int = Field(default=8, ge=1)
+    """How many blocks or documents share one forward pass."""
 
     @model_validator(mode="after")
     def _odd_kernel(self) -> ScoringConfig:
@@ -64,44 +85,50 @@ class ScoringConfig(_Frozen):
         return 0 if truncated else 8
 
 
+DRAFT_ONLY_OPTIONS = frozenset({"layers", "lookahead", "query_rows"})
+"""Scoring options of draft attention; setting any of them makes ``"auto"`` choose the draft, not the head."""
+
+
 class ChunkingConfig(_Frozen):
-    """How the context is cut into selectable units.
-
-    Attributes:
-        chunk_tokens: Target size of a unit in draft tokens; sentences are packed up to it.
-        max_chunk_factor: A single sentence longer than ``chunk_tokens * max_chunk_factor`` is split at words.
-        mode: ``"auto"`` detects code (line units) versus prose (sentence units).
-
-    """
+    """How the context is cut into selectable units."""
 
     chunk_tokens: int = Field(default=32, ge=4, le=4096)
+    """Target size of a unit in draft tokens; sentences are packed up to it."""
     max_chunk_factor: float = Field(default=2.0, ge=1.0, le=16.0)
+    """A single sentence longer than ``chunk_tokens * max_chunk_factor`` is split at words."""
     mode: Literal["auto", "prose", "code"] = "auto"
+    """``"auto"`` detects code (line units) versus prose (sentence units)."""
 
 
 class SelectionConfig(_Frozen):
-    """Which chunks are kept and how the kept text is rendered.
+    """Which chunks are kept, counted in which tokenizer, and how the kept text is rendered."""
 
-    Attributes:
-        budget: Maximum target tokens in the output.
-        rate: Fraction of the input's target tokens to keep, in (0, 1].
-        top_p: Keep chunks by descending score until this share of the score mass is kept.
-        order: ``"original"`` input order, ``"relevance"`` best first, ``"edges"`` best at both ends.
-        separator: Joins non-adjacent kept spans.
-        force_patterns: Regular expressions whose matches are always kept.
-        min_score: Never keep a chunk scoring below this; a document whose chunks all score below it keeps
-            nothing (it is dropped). Needs a scorer whose scores are calibrated probabilities, such as the
-            trained head ``smollm2-135m-head`` (draft attention scores are only relative).
-
-    """
+    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     budget: int | None = None
+    """Maximum target tokens in the output."""
     rate: float | None = None
+    """Fraction of the input's target tokens to keep, in (0, 1]."""
     top_p: float | None = None
+    """Keep chunks by descending score until this share of the score mass is kept (still capped by the budget)."""
+    target_tokenizer: TargetTokenizer | None = None
+    """Tokenizer the budget is counted in: a registered model name, a Hugging Face id, folder or tokenizer
+    object, or a ``str -> int`` callable; ``None`` counts in the scorer's own tokenizer."""
     order: Order = "original"
+    """Order of the kept spans: ``"original"`` input order, ``"relevance"`` best first, ``"edges"`` best at
+    both ends."""
     separator: str = "\n...\n"
+    """Joins non-adjacent kept spans."""
     force_patterns: tuple[str, ...] = ()
+    """Regular expressions whose matches are always kept."""
     min_score: float | None = None
+    """Never keep a chunk scoring below this; a document whose chunks all score below it keeps nothing. Needs a
+    scorer with calibrated scores, such as the trained head ``smollm2-135m-head``."""
+
+    @field_validator("force_patterns", mode="before")
+    @classmethod
+    def _one_pattern(cls, value: object) -> object:
+        return (value,) if isinstance(value, str) else value
 
     @field_validator("force_patterns")
     @classmethod
@@ -113,6 +140,14 @@ class SelectionConfig(_Frozen):
                 msg = f"force pattern {pattern!r} is not a valid regular expression: {exc}"
                 raise ValueError(msg) from exc
         return patterns
+
+    @field_serializer("target_tokenizer", when_used="json")
+    def _tokenizer_name(self, value: TargetTokenizer | None) -> str | None:
+        """Save a tokenizer object by its name (``name_or_path``), a bare callable as ``None``."""
+        if value is None or isinstance(value, (str, os.PathLike)):
+            return None if value is None else os.fspath(value)
+        name = getattr(value, "name_or_path", None)
+        return name if isinstance(name, str) and name else None
 
     @model_validator(mode="after")
     def _check(self) -> SelectionConfig:
@@ -136,12 +171,70 @@ class SelectionConfig(_Frozen):
             raise ValueError(msg)
         return self
 
+    @property
+    def limited(self) -> bool:
+        """Whether a budget, rate, top_p or min_score is set (one of them is required)."""
+        return any(v is not None for v in (self.budget, self.rate, self.top_p, self.min_score))
+
+    def options(self) -> SelectionOptions:
+        """Return these options as keyword arguments for :meth:`~contextsieve.Compressor.compress` and its siblings."""
+        values: SelectionOptions = {
+            "budget": self.budget,
+            "rate": self.rate,
+            "top_p": self.top_p,
+            "target_tokenizer": self.target_tokenizer,
+            "order": self.order,
+            "separator": self.separator,
+            "force_patterns": self.force_patterns,
+            "min_score": self.min_score,
+        }
+        return values
+
+
+class HubOptions(_Frozen):
+    """Hugging Face loading options for hub ids and local folders (registered names refuse them)."""
+
+    revision: str | None = None
+    """Branch, tag or commit of a hub model."""
+    cache_dir: str | None = None
+    """Where the Hugging Face cache lives (``None``: its default)."""
+    token: str | None = Field(default=None, repr=False)
+    """Access token for private or gated hub models."""
+    local_files_only: bool = False
+    """Never download: use only files already in the cache or folder."""
+    trust_remote_code: bool = False
+    """Run the model repository's own Python code (off by default; only for sources you trust)."""
+
+    def kwargs(self) -> dict[str, Any]:
+        """Return the options that differ from the defaults, as ``from_pretrained`` keyword arguments."""
+        return self.model_dump(exclude_defaults=True)
+
+
+class SelectionOptions(TypedDict, total=False):
+    """Keyword arguments of the compress methods: the fields of :class:`SelectionConfig`."""
+
+    budget: int | None
+    rate: float | None
+    top_p: float | None
+    target_tokenizer: TargetTokenizer | None
+    order: Order
+    separator: str
+    force_patterns: str | Sequence[str]
+    min_score: float | None
+
+
+class ScoringOptions(TypedDict, total=False):
+    """Keyword arguments of :meth:`~contextsieve.Compressor.from_pretrained`: the fields of :class:`ScoringConfig`."""
+
+    query_rows: int
+    lookahead: int | None
+    pool_kernel: int
+    layers: int | None
+    block_tokens: int
+    batch_size: int
+
 
 _Config = TypeVar("_Config", bound=BaseModel)
-
-
-DEFAULT_RATE = 0.5
-"""Keep rate the framework adapters use when neither ``budget``, ``rate`` nor ``top_p`` is given."""
 
 
 def validated(model: type[_Config], **values: object) -> _Config:
@@ -150,6 +243,11 @@ def validated(model: type[_Config], **values: object) -> _Config:
         return model(**values)
     except ValidationError as exc:
         raise as_config_error(exc, model.__name__) from exc
+
+
+def selection_config(**options: Any) -> SelectionConfig:
+    """Validate compress keyword arguments (:class:`SelectionOptions`) into a :class:`SelectionConfig`."""
+    return validated(SelectionConfig, **options)
 
 
 def as_config_error(exc: ValidationError, owner: str) -> ConfigError:
@@ -163,59 +261,14 @@ def as_config_error(exc: ValidationError, owner: str) -> ConfigError:
     return ConfigError(f"invalid {owner}: {'; '.join(problems)}")
 
 
-def selection_config(
-    *,
-    budget: int | None = None,
-    rate: float | None = None,
-    top_p: float | None = None,
-    order: str = "original",
-    force_patterns: str | Sequence[str] = (),
-    separator: str = "\n...\n",
-    min_score: float | None = None,
-) -> SelectionConfig:
-    """Validate selection options into a :class:`SelectionConfig` (raising :class:`ConfigError`).
-
-    A single ``force_patterns`` string is taken as one pattern.
-    """
-    if isinstance(force_patterns, str):
-        force_patterns = (force_patterns,)
-    return validated(
-        SelectionConfig,
-        budget=budget,
-        rate=rate,
-        top_p=top_p,
-        order=order,
-        force_patterns=tuple(force_patterns),
-        separator=separator,
-        min_score=min_score,
-    )
-
-
-def selection_or_default(
-    *,
-    budget: int | None = None,
-    rate: float | None = None,
-    top_p: float | None = None,
-    order: str = "original",
-    force_patterns: str | Sequence[str] = (),
-    separator: str = "\n...\n",
-    min_score: float | None = None,
-) -> SelectionConfig:
-    """Like :func:`selection_config`, keeping :data:`DEFAULT_RATE` when no budget, rate, top_p or min_score is given."""
-    if budget is None and rate is None and top_p is None and min_score is None:
-        rate = DEFAULT_RATE
-    return selection_config(
-        budget=budget,
-        rate=rate,
-        top_p=top_p,
-        order=order,
-        force_patterns=force_patterns,
-        separator=separator,
-        min_score=min_score,
-    )
-
-
 def _describe(loc: tuple[int | str, ...], message: str) -> str:
     message = message.removeprefix("Value error, ")
     where = ".".join(str(part) for part in loc)
     return f"{where}: {message}" if where else message
+
+
+def selection_or_default(**options: Any) -> SelectionConfig:
+    """TEMPORARY: :func:`selection_config` with :data:`DEFAULT_RATE` when nothing limits the output."""
+    if all(options.get(k) is None for k in ("budget", "rate", "top_p", "min_score")):
+        options["rate"] = DEFAULT_RATE
+    return selection_config(**options)

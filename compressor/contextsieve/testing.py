@@ -23,16 +23,17 @@ __all__ = ["KeywordScorer", "corpus_text", "train_tokenizer"]
 class KeywordScorer:
     """Scores a token 1.0 when its word (longer than 3 letters) appears in the query, 0.01 otherwise.
 
-    ``calls`` counts the scoring passes, so a test can tell whether a cache was used.
+    Token scores are not pooled unless ``pool_kernel`` says so. ``calls`` counts the scoring passes, so a test
+    can tell whether a cache was used.
     """
 
     calibrated = False
 
-    def __init__(self, tokenizer: Any) -> None:
+    def __init__(self, tokenizer: Any, *, pool_kernel: int = 1) -> None:
         from contextsieve.config import ScoringConfig
 
         self._tokenizer = tokenizer
-        self.config = ScoringConfig()
+        self.config = ScoringConfig(pool_kernel=pool_kernel)
         self.calls = 0
 
     @property
@@ -76,8 +77,8 @@ def corpus_text(limit: int = 200_000) -> str:
 
 def train_tokenizer(kind: Literal["bpe", "wordpiece"] = "bpe", vocab_size: int = 600) -> Any:
     """Train a small fast tokenizer with character offsets on :func:`corpus_text` (byte-level BPE or WordPiece)."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
     import transformers
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
     lines = corpus_text().splitlines()
     tok = Tokenizer(models.BPE()) if kind == "bpe" else Tokenizer(models.WordPiece(unk_token="[UNK]"))

@@ -56,7 +56,6 @@ class ContextSieveCompressor(AdapterOptions, BaseDocumentCompressor):
         result = compressor.compress_documents(
             [doc.page_content for doc in documents],
             query,
-            target_tokenizer=self.target_tokenizer,
             **selection.model_dump(),
         )
         name = compressor.scorer.name

@@ -96,7 +96,13 @@ class ContextSieveMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
             msg = f"cache_size must be >= 0, got {cache_size}"
             raise ConfigError(msg)
         self._selection = selection_or_default(
-            budget=budget, rate=rate, top_p=top_p, order=order, force_patterns=force_patterns, separator=separator
+            budget=budget,
+            rate=rate,
+            top_p=top_p,
+            order=order,
+            force_patterns=force_patterns,
+            separator=separator,
+            target_tokenizer=target_tokenizer,
         )
         self._model = model
         self._device = device
@@ -187,7 +193,6 @@ class ContextSieveMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
             fresh = compressor.compress_batch(
                 [texts[i] for i in todo],
                 query,
-                target_tokenizer=self.target_tokenizer,
                 **self._selection.model_dump(),
             )
             with self._cache_lock:

@@ -41,7 +41,7 @@ def documents() -> list[Document]:
 
 @pytest.fixture
 def core(draft_tokenizer) -> Compressor:
-    return Compressor(KeywordScorer(draft_tokenizer), pool_kernel=1, chunking=ChunkingConfig(chunk_tokens=32))
+    return Compressor(KeywordScorer(draft_tokenizer), chunking=ChunkingConfig(chunk_tokens=32))
 
 
 # ---------------------------------------------------------------------- document compressor
@@ -128,7 +128,7 @@ class SlowScorer(KeywordScorer):
 
 @pytest.mark.asyncio
 async def test_async_does_not_block_the_event_loop_and_concurrent_calls_agree(draft_tokenizer) -> None:
-    core = Compressor(SlowScorer(draft_tokenizer), pool_kernel=1)
+    core = Compressor(SlowScorer(draft_tokenizer))
     sieve = ContextSieveCompressor(compressor=core, budget=120)
     docs = documents()
     ticks = 0
@@ -239,7 +239,7 @@ def test_agent_middleware_compresses_tool_results_before_the_model_sees_them(cor
 
 def test_middleware_leaves_short_messages_alone_and_caches_results(draft_tokenizer) -> None:
     scorer = KeywordScorer(draft_tokenizer)
-    core = Compressor(scorer, pool_kernel=1)
+    core = Compressor(scorer)
     middleware = ContextSieveMiddleware(compressor=core, trigger_tokens=500, rate=0.1)
     history = [
         HumanMessage("Summarise the report."),

@@ -82,7 +82,7 @@ def scorer(draft_tokenizer) -> ThreadRecordingScorer:
 
 @pytest.fixture
 def compressor(scorer) -> Compressor:
-    return Compressor(scorer, pool_kernel=1, chunking=ChunkingConfig(chunk_tokens=32))
+    return Compressor(scorer, chunking=ChunkingConfig(chunk_tokens=32))
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 from unittest import mock
 
-from contextsieve.budget import TokenCounter
+from contextsieve.counting import TokenCounter
 from contextsieve.errors import DataNotInstalledError
 
 if TYPE_CHECKING:

@@ -15,11 +15,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from contextsieve.budget import TokenCounter
-from contextsieve.chunking import Chunk, chunk_tokens
+from contextsieve.aggregation import Candidate
+from contextsieve.aggregation.chunking import Chunk, chunk_tokens
 from contextsieve.config import ChunkingConfig
+from contextsieve.counting import TokenCounter
 from contextsieve.errors import ConfigError
-from contextsieve.selection import Candidate, select
+from contextsieve.selection import select
 from contextsieve.tokens import tokenize_with_offsets
 
 __all__ = ["METHODS", "ChunkScorer", "Method", "MethodEnv", "make_method"]

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from contextsieve.budget import TokenCounter, make_counter
+from contextsieve.counting import TokenCounter, make_counter
 from contextsieve.eval.methods import Method, MethodEnv, make_method
 from contextsieve.eval.metrics import evidence_recall
 from contextsieve.eval.samples import Sample

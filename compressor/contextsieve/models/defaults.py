@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from contextsieve.config import DRAFT_ONLY_OPTIONS
 from contextsieve.models.heads import HEADS
 from contextsieve.models.registry import DEFAULT_MODEL
 
@@ -14,8 +15,6 @@ logger = logging.getLogger(__name__)
 
 AUTO = "auto"
 DEFAULT_HEAD = "smollm2-135m-head"
-DRAFT_ONLY_OPTIONS = frozenset({"layers", "lookahead", "query_rows"})
-"""Options of draft-attention scoring; asking for any of them selects the draft, not the head."""
 
 
 def auto_model(device_type: str, options: Iterable[str] = ()) -> str:

@@ -1,19 +1,35 @@
-"""Trained scoring heads shipped inside the package, each tied to a registered draft model."""
+"""Trained scoring heads: the ones shipped inside the package (each tied to a registered draft) and head folders."""
 
 from __future__ import annotations
 
 import json
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
 from contextsieve.errors import ModelError
 
-__all__ = ["HEADS", "HeadSpec", "head_folder", "is_head_folder", "shipped_head"]
+if TYPE_CHECKING:
+    import torch
 
-_CONFIG = "head_config.json"
-_WEIGHTS = "head.safetensors"
+    from contextsieve.scoring.head import CrossAttentionHead
+
+__all__ = [
+    "CONFIG_FILE",
+    "HEADS",
+    "WEIGHTS_FILE",
+    "HeadSpec",
+    "head_folder",
+    "is_head_folder",
+    "load_head",
+    "save_head",
+    "shipped_head",
+]
+
+CONFIG_FILE = "head_config.json"
+WEIGHTS_FILE = "head.safetensors"
 
 
 class HeadSpec(BaseModel):
@@ -53,7 +69,7 @@ HEADS: dict[str, HeadSpec] = {
 def is_head_folder(path: str | Path) -> bool:
     """Tell whether ``path`` is a folder holding a saved scoring head."""
     folder = Path(path).expanduser()
-    return (folder / _CONFIG).is_file() and (folder / _WEIGHTS).is_file()
+    return (folder / CONFIG_FILE).is_file() and (folder / WEIGHTS_FILE).is_file()
 
 
 def head_folder(spec: HeadSpec) -> Path:
@@ -72,9 +88,48 @@ def shipped_head(name_or_path: str) -> tuple[str, Path] | None:
     if is_head_folder(name_or_path):
         folder = Path(name_or_path).expanduser().resolve()
         try:
-            draft = json.loads((folder / _CONFIG).read_text(encoding="utf-8"))["config"]["draft"]
+            draft = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))["config"]["draft"]
         except (OSError, ValueError, KeyError) as exc:
-            msg = f"{folder / _CONFIG} does not name the head's draft: {exc}"
+            msg = f"{folder / CONFIG_FILE} does not name the head's draft: {exc}"
             raise ModelError(msg) from exc
         return str(draft), folder
     return None
+
+
+def save_head(head: CrossAttentionHead, folder: str | Path, *, extra: dict[str, object] | None = None) -> Path:
+    """Write ``head.safetensors`` and ``head_config.json`` (plus ``extra`` metadata) into ``folder``."""
+    from safetensors.torch import save_file
+
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    import torch
+
+    state = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in head.state_dict().items()}
+    save_file(state, str(path / WEIGHTS_FILE))
+    payload = {"config": head.config.model_dump(), **(extra or {})}
+    (path / CONFIG_FILE).write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+def load_head(folder: str | Path, *, device: torch.device | None = None) -> CrossAttentionHead:
+    """Load a head saved by :func:`save_head`; raises :class:`ModelError` if the folder is incomplete."""
+    from safetensors.torch import load_file
+
+    from contextsieve.scoring.head import CrossAttentionHead, HeadConfig
+
+    path = Path(folder)
+    weights, config_file = path / WEIGHTS_FILE, path / CONFIG_FILE
+    if not weights.is_file() or not config_file.is_file():
+        msg = f"{path} is not a scoring head folder: it needs {WEIGHTS_FILE} and {CONFIG_FILE}"
+        raise ModelError(msg)
+    try:
+        config = HeadConfig(**json.loads(config_file.read_text(encoding="utf-8"))["config"])
+        head = CrossAttentionHead(config)
+        head.load_state_dict(load_file(str(weights)))
+    except (KeyError, ValueError, RuntimeError) as exc:
+        msg = f"could not load the scoring head in {path}: {exc}"
+        raise ModelError(msg) from exc
+    head.eval()
+    if device is not None:
+        head.to(device)
+    return head

@@ -8,6 +8,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from contextsieve.config import ScoringConfig
 from contextsieve.tokens import TokenizedText
 
 __all__ = ["ScoreRequest", "TokenScorer"]
@@ -17,7 +18,7 @@ ScoreRequest = tuple[TokenizedText, str]
 
 @runtime_checkable
 class TokenScorer(Protocol):
-    """Scores every context token's importance for a query."""
+    """Scores every context token's importance for a query; everything the pipeline reads of a backend."""
 
     @property
     def name(self) -> str:
@@ -27,6 +28,16 @@ class TokenScorer(Protocol):
     @property
     def tokenizer(self) -> object:
         """The scorer's own (fast, offset-capable) tokenizer; used as the default target tokenizer."""
+        ...
+
+    @property
+    def config(self) -> ScoringConfig:
+        """The scoring options; the pipeline pools token scores with ``config.pool_kernel``."""
+        ...
+
+    @property
+    def calibrated(self) -> bool:
+        """True when token scores are probabilities comparable across inputs (``min_score`` needs it)."""
         ...
 
     def tokenize(self, text: str) -> TokenizedText:

@@ -10,20 +10,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from contextsieve.tokens import TokenizedText
 
+if TYPE_CHECKING:
+    import torch
+
 __all__ = [
     "HEADER",
     "MAX_QUERY_TOKENS",
     "SUFFIX",
     "Block",
+    "Padded",
     "block_size",
     "encode",
+    "left_pad",
     "plan_blocks",
     "position_window",
     "query_suffix_ids",
@@ -57,6 +62,33 @@ class Block:
     def query_offset(self) -> int:
         """Index in ``ids`` of the first query-suffix token."""
         return self.context_offset + self.context_len
+
+
+@dataclass(frozen=True)
+class Padded:
+    """A left-padded batch of blocks: ids, attention mask, positions (0 at each block's first real token), pads."""
+
+    input_ids: torch.Tensor
+    mask: torch.Tensor
+    positions: torch.Tensor
+    pads: list[int]
+
+    @property
+    def padded(self) -> bool:
+        """Whether any block was padded (without padding no attention mask is needed)."""
+        return any(self.pads)
+
+
+def left_pad(blocks: Sequence[Block], pad_id: int, device: torch.device) -> Padded:
+    """Left-pad ``blocks`` to the longest one, so every block's query suffix ends at the last position."""
+    import torch
+
+    longest = max(len(b.ids) for b in blocks)
+    pads = [longest - len(b.ids) for b in blocks]
+    input_ids = torch.tensor([[pad_id] * p + b.ids for b, p in zip(blocks, pads, strict=True)], device=device)
+    mask = torch.tensor([[0] * p + [1] * len(b.ids) for b, p in zip(blocks, pads, strict=True)], device=device)
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    return Padded(input_ids, mask, positions, pads)
 
 
 def encode(tokenizer: Any, text: str, *, special: bool) -> list[int]:

@@ -11,51 +11,35 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from contextsieve.config import ScoringConfig
+from contextsieve.config import HubOptions, ScoringConfig
 from contextsieve.errors import ConfigError
-from contextsieve.scoring.base import ScoreRequest
-from contextsieve.scoring.blocks import (
-    HEADER,
-    Block,
-    block_size,
-    encode,
-    plan_blocks,
-    position_window,
-    query_suffix_ids,
-    score_by_length,
-)
-from contextsieve.scoring.draft import draft_pad_id, load_draft, truncate_layers
-from contextsieve.scoring.head import CrossAttentionHead, load_head
+from contextsieve.scoring.block_scorer import BlockScorer
+from contextsieve.scoring.blocks import Block
+from contextsieve.scoring.head import CrossAttentionHead
+from contextsieve.scoring.loading import load_draft, num_layers, truncate_layers
 from contextsieve.scoring.states import block_states
-from contextsieve.tokens import TokenizedText, tokenize_with_offsets
 
 __all__ = ["HeadScorer", "score_blocks"]
 
 logger = logging.getLogger(__name__)
 
 
-class HeadScorer:
+class HeadScorer(BlockScorer):
     """Scores context tokens with a trained cross-attention head over a truncated draft's hidden states."""
 
     def __init__(
         self, model: Any, tokenizer: Any, head: CrossAttentionHead, config: ScoringConfig, *, name: str = "head"
     ) -> None:
         layers = head.config.layers
-        available = len(model.get_decoder().layers)
+        available = num_layers(model)
         if available < layers:
             msg = f"the head reads draft layer {layers} but the draft has only {available} layers"
             raise ConfigError(msg)
         if config.layers is not None and config.layers != layers:
             msg = f"this head was trained on the first {layers} draft layers; layers={config.layers} cannot change it"
             raise ConfigError(msg)
-        self._model = model
-        self._tokenizer = tokenizer
+        super().__init__(model, tokenizer, config, name=name)
         self._head = head
-        self._config = config
-        self._name = name
-        self._header_ids = encode(tokenizer, HEADER, special=True)
-        self._window = position_window(model)
-        self._pad = draft_pad_id(tokenizer, model)
 
     @classmethod
     def from_pretrained(
@@ -67,24 +51,17 @@ class HeadScorer:
         device: torch.device,
         dtype: torch.dtype,
         name: str | None = None,
+        hub: HubOptions | None = None,
     ) -> HeadScorer:
         """Load the draft folder truncated to the head's layers, and the head from ``head_folder``."""
+        from contextsieve.models.heads import load_head
+
         head = load_head(head_folder)
-        model, tokenizer = load_draft(draft_path, dtype=dtype, attn_implementation="sdpa")
+        model, tokenizer = load_draft(draft_path, dtype=dtype, attn_implementation="sdpa", hub=hub)
         truncate_layers(model, head.config.layers)
         model.to(device).eval()
         head.to(device=device, dtype=dtype)
         return cls(model, tokenizer, head, config, name=name or str(head_folder))
-
-    @property
-    def name(self) -> str:
-        """The registered name (or folder) of this head."""
-        return self._name
-
-    @property
-    def tokenizer(self) -> Any:
-        """The draft's tokenizer."""
-        return self._tokenizer
 
     @property
     def head(self) -> CrossAttentionHead:
@@ -96,21 +73,8 @@ class HeadScorer:
         """True for a ``bce`` head, whose token scores are probabilities (so ``min_score`` means the same anywhere)."""
         return self._head.config.objective == "bce"
 
-    def tokenize(self, text: str) -> TokenizedText:
-        """Tokenize a context with character offsets."""
-        return tokenize_with_offsets(self._tokenizer, text)
-
-    def score(self, requests: Sequence[ScoreRequest], *, progress: bool = False) -> list[npt.NDArray[np.float32]]:
-        """Score every token of every ``(context, query)`` request; blocks are batched by length."""
-        blocks: list[Block] = []
-        for index, (context, query) in enumerate(requests):
-            query_ids = query_suffix_ids(self._tokenizer, query)
-            size = block_size(self._window, len(self._header_ids), len(query_ids), self._config.block_tokens)
-            blocks.extend(plan_blocks(index, context, query_ids, self._header_ids, size))
-        lengths = [len(context) for context, _ in requests]
-        return score_by_length(blocks, lengths, self._config.batch_size, self._score_batch, progress=progress)
-
-    def _score_batch(self, blocks: Sequence[Block]) -> list[npt.NDArray[np.float32]]:
+    def score_batch(self, blocks: Sequence[Block]) -> list[npt.NDArray[np.float32]]:
+        """Head scores of each block's context tokens."""
         return score_blocks(self._model, self._head, blocks, pad_id=self._pad)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from contextsieve.scoring.blocks import Block
+from contextsieve.scoring.blocks import Block, left_pad
 
 __all__ = ["BlockStates", "block_states"]
 
@@ -52,21 +52,17 @@ def block_states(
     """
     decoder = model.get_decoder()
     device = next(model.parameters()).device
-    longest = max(len(b.ids) for b in blocks)
-    pads = [longest - len(b.ids) for b in blocks]
-    input_ids = torch.tensor([[pad_id] * p + b.ids for b, p in zip(blocks, pads, strict=True)], device=device)
-    mask = torch.tensor([[0] * p + [1] * len(b.ids) for b, p in zip(blocks, pads, strict=True)], device=device)
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    batch = left_pad(blocks, pad_id, device)
     with _layer_outputs(decoder, layers) as seen:
         decoder(
-            input_ids=input_ids,
-            attention_mask=mask if any(pads) else None,
-            position_ids=positions,
+            input_ids=batch.input_ids,
+            attention_mask=batch.mask if batch.padded else None,
+            position_ids=batch.positions,
             use_cache=False,
         )
     normed = {layer: decoder.norm(seen[layer]) for layer in layers}
     out = []
-    for row, (block, pad) in enumerate(zip(blocks, pads, strict=True)):
+    for row, (block, pad) in enumerate(zip(blocks, batch.pads, strict=True)):
         first = pad + block.context_offset
         split = pad + block.query_offset
         out.append(

@@ -137,7 +137,7 @@ def _extract(
 
     from contextsieve.device import resolve_device
     from contextsieve.models import resolve_model
-    from contextsieve.scoring.draft import draft_pad_id, load_draft, truncate_layers
+    from contextsieve.scoring.loading import draft_pad_id, load_draft, truncate_layers
     from contextsieve.training.features import extract_features
 
     model, tokenizer = load_draft(resolve_model(request.draft).path, dtype=torch.float32, attn_implementation="sdpa")
@@ -177,7 +177,8 @@ def run_train_command(args: argparse.Namespace, out: TextIO) -> None:
     from contextsieve.config import validated
     from contextsieve.eval.runner import parse_length
     from contextsieve.models.cache import cache_root
-    from contextsieve.scoring.head import HeadConfig, load_head, save_head
+    from contextsieve.models.heads import load_head, save_head
+    from contextsieve.scoring.head import HeadConfig
     from contextsieve.training.data import STAGES
     from contextsieve.training.trainer import TrainConfig, train_head
 

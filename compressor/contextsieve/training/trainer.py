@@ -12,11 +12,12 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from contextsieve.aggregate import chunk_scores, pool_scores
-from contextsieve.chunking import chunk_tokens
+from contextsieve.aggregation.chunking import chunk_tokens
+from contextsieve.aggregation.pooling import chunk_scores, pool_scores
 from contextsieve.config import ChunkingConfig
-from contextsieve.scoring.head import CrossAttentionHead, HeadConfig, best_window, head_loss, presence_loss, rank_loss
+from contextsieve.scoring.head import CrossAttentionHead, HeadConfig
 from contextsieve.training.features import BlockFeatures, SampleFeatures
+from contextsieve.training.losses import best_window, head_loss, presence_loss, rank_loss
 
 __all__ = [
     "TrainConfig",

@@ -86,7 +86,6 @@ class ContextSievePostprocessor(AdapterOptions, BaseNodePostprocessor):
         result = compressor.compress_documents(
             list(texts.values()),
             query_bundle.query_str,
-            target_tokenizer=self.target_tokenizer,
             **selection.model_dump(),
         )
         model_name = compressor.scorer.name

@@ -10,49 +10,17 @@ exceeded.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
-from contextsieve.budget import TokenCounter
-from contextsieve.chunking import Chunk
+from contextsieve.aggregation import Candidate
 from contextsieve.config import Order
+from contextsieve.counting import TokenCounter
 from contextsieve.errors import BudgetError
-from contextsieve.render import kept_runs, order_runs, render_runs
+from contextsieve.rendering import Rendered, render
 
-__all__ = ["Candidate", "Rendered", "render", "select"]
-
-
-@dataclass
-class Candidate:
-    """One document ready for selection: its chunks, their scores and score masses, and forced flags."""
-
-    text: str
-    chunks: list[Chunk]
-    scores: npt.NDArray[np.float64]
-    masses: npt.NDArray[np.float64]
-    forced: npt.NDArray[np.bool_]
-    kept: npt.NDArray[np.bool_] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.kept = self.forced.copy()
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """A document's rendered output."""
-
-    text: str
-    spans: tuple[tuple[int, int], ...]
-    tokens: int
-
-
-def render(candidate: Candidate, order: Order, separator: str, counter: TokenCounter) -> Rendered:
-    """Render a candidate's kept chunks and count the result in target tokens."""
-    runs = order_runs(kept_runs(candidate.text, candidate.chunks, candidate.kept, candidate.scores), order)
-    text, spans = render_runs(candidate.text, runs, separator)
-    return Rendered(text, spans, counter(text))
+__all__ = ["select"]
 
 
 def select(

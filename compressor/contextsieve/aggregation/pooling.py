@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from contextsieve.chunking import Chunk
+from contextsieve.aggregation.chunking import Chunk
 
 __all__ = ["chunk_scores", "pool_scores"]
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from contextsieve.chunking import Chunk
+from contextsieve.aggregation import Candidate, Chunk
 from contextsieve.config import Order
+from contextsieve.counting import TokenCounter
 
-__all__ = ["Run", "kept_runs", "order_runs", "render_runs"]
+__all__ = ["Rendered", "Run", "kept_runs", "order_runs", "render", "render_runs"]
 
 Run = tuple[int, int, float]
 """A kept span ``(start, end, score)``: contiguous kept chunks merged, outer whitespace trimmed."""
@@ -78,3 +80,19 @@ def render_runs(text: str, runs: Sequence[Run], separator: str) -> tuple[str, tu
     """Join the runs' text with ``separator``; return the text and its ``(start, end)`` spans."""
     spans = tuple((start, end) for start, end, _ in runs)
     return separator.join(text[a:b] for a, b in spans), spans
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A document's rendered output: its text, the input spans it is made of, and its target-token count."""
+
+    text: str
+    spans: tuple[tuple[int, int], ...]
+    tokens: int
+
+
+def render(candidate: Candidate, order: Order, separator: str, counter: TokenCounter) -> Rendered:
+    """Render a candidate's kept chunks and count the result in target tokens."""
+    runs = order_runs(kept_runs(candidate.text, candidate.chunks, candidate.kept, candidate.scores), order)
+    text, spans = render_runs(candidate.text, runs, separator)
+    return Rendered(text, spans, counter(text))

@@ -6,11 +6,10 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from contextsieve.config import TargetTokenizer
 from contextsieve.errors import ConfigError, ModelError
 
 __all__ = ["TargetTokenizer", "TokenCounter", "make_counter"]
-
-TargetTokenizer = str | os.PathLike[str] | Callable[[str], int] | Any
 
 
 class TokenCounter:

