@@ -8,11 +8,11 @@ TORCH  := torch==2.13.0
 
 .PHONY: install model data demo test test-fast lint bench docs eval-quick eval train-head clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml evaluation/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH)
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev]' -e ./evaluation
 	touch $@
 
 install: $(VENV)/.installed
@@ -37,8 +37,8 @@ test-fast: data
 	$(PY) -m pytest -q -m "not slow"
 
 lint: install
-	$(VENV)/bin/ruff check compressor integrations tests benchmarks
-	$(VENV)/bin/ruff format --check compressor integrations tests benchmarks
+	$(VENV)/bin/ruff check compressor integrations evaluation tests benchmarks conftest.py
+	$(VENV)/bin/ruff format --check compressor integrations evaluation tests benchmarks conftest.py
 	$(VENV)/bin/mypy
 
 bench: model

@@ -20,7 +20,7 @@ QUERY = "What is the secret code of the Halvorsen vault?"
 
 def _one_throughput(length: int, layers: int | None, options: dict[str, int | str]) -> dict[str, float]:
     from contextsieve import Compressor
-    from contextsieve.eval import prose_corpus
+    from contextsieve_eval import prose_corpus
 
     options = dict(options)
     model = str(options.pop("model", "smollm2-135m"))
@@ -79,7 +79,7 @@ def _throughput(lengths: list[int], layers: int | None, options: dict[str, int |
 
 def _recall(lengths: list[int], rates: list[float], layers: int | None, options: dict[str, int]) -> list[dict]:
     from contextsieve import Compressor
-    from contextsieve.eval import needle_samples
+    from contextsieve_eval import needle_samples
 
     compressor = Compressor.from_pretrained(layers=layers, **options)
     tokenizer = compressor.scorer.tokenizer

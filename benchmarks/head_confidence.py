@@ -22,9 +22,9 @@ import torch
 
 from contextsieve import Compressor
 from contextsieve.counting import make_counter
-from contextsieve.eval.runner import machine_info, parse_length
-from contextsieve.eval.tasks import build_samples
 from contextsieve.training.data import split_documents
+from contextsieve_eval.runner import machine_info, parse_length
+from contextsieve_eval.tasks import build_samples
 
 THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 

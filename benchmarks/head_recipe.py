@@ -36,9 +36,9 @@ from contextsieve.scoring.blocks import HEADER, Block, encode, query_suffix_ids
 from contextsieve.scoring.head import HeadConfig
 from contextsieve.scoring.loading import draft_pad_id, load_draft, truncate_layers
 from contextsieve.scoring.states import block_states
-from contextsieve.training.command import StageRequest, document_features, stage_features, stage_items
 from contextsieve.training.features import SampleFeatures
 from contextsieve.training.trainer import TrainConfig, TrainResult, document_separation, train_head, validation_recall
+from contextsieve_eval.recipe.command import StageRequest, document_features, stage_features, stage_items
 
 LAYER = 8
 LENGTHS = (512, 1024, 2048, 4096)

@@ -18,8 +18,8 @@ import torch
 
 from contextsieve.models.cache import cache_root
 from contextsieve.scoring.head import HeadConfig
-from contextsieve.training.command import StageRequest, stage_features
 from contextsieve.training.trainer import TrainConfig, train_head, validation_recall
+from contextsieve_eval.recipe.command import StageRequest, stage_features
 
 
 def main() -> None:

@@ -6,12 +6,12 @@ import pytest
 import torch
 
 from contextsieve.scoring.capture import capturing, query_row_probs, register_capture_attention
-from tests.conftest import tiny_llama
+from contextsieve.testing import tiny_draft
 
 
 @pytest.mark.parametrize("rows", [1, 6, 40])
 def test_capture_matches_eager_with_left_padding(rows: int) -> None:
-    model = tiny_llama(300, layers=3, seed=1)
+    model = tiny_draft(300, layers=3, seed=1)
     ids = torch.randint(1, 300, (3, 40), generator=torch.Generator().manual_seed(2))
     mask = torch.ones_like(ids)
     mask[1, :5] = 0
@@ -35,7 +35,7 @@ def test_capture_matches_eager_with_left_padding(rows: int) -> None:
 
 
 def test_capture_without_mask_is_causal() -> None:
-    model = tiny_llama(300, layers=2, seed=3)
+    model = tiny_draft(300, layers=2, seed=3)
     ids = torch.randint(1, 300, (1, 25), generator=torch.Generator().manual_seed(4))
     model.set_attn_implementation("eager")
     with torch.no_grad():

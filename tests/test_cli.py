@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from contextsieve.cli import main
-from tests.conftest import corpus_text, tiny_llama
+from contextsieve.testing import corpus_text, tiny_draft
 
 NEEDLE = "The secret code of the Halvorsen vault is 7391-amber."
 
@@ -19,7 +19,7 @@ NEEDLE = "The secret code of the Halvorsen vault is 7391-amber."
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory, draft_tokenizer) -> Path:
     folder = tmp_path_factory.mktemp("tiny-draft")
-    model = tiny_llama(len(draft_tokenizer), layers=2)
+    model = tiny_draft(len(draft_tokenizer), layers=2)
     model.config._attn_implementation = "sdpa"
     model.save_pretrained(folder)
     draft_tokenizer.save_pretrained(folder)

@@ -10,19 +10,17 @@ import torch
 
 from contextsieve import Compressor, ScoringConfig
 from contextsieve.errors import ConfigError, ModelError
-from contextsieve.eval.samples import Sample
 from contextsieve.models.heads import load_head, save_head
 from contextsieve.scoring.blocks import HEADER, encode, plan_blocks, query_suffix_ids
 from contextsieve.scoring.head import CrossAttentionHead, HeadConfig, HeadOutput
 from contextsieve.scoring.head_scorer import HeadScorer, score_blocks
 from contextsieve.scoring.loading import truncate_layers
 from contextsieve.scoring.states import block_states
-from contextsieve.training.data import document_items
+from contextsieve.testing import corpus_text, tiny_draft
+from contextsieve.training.data import LabelledText, document_items
 from contextsieve.training.features import evidence_labels, extract_features
 from contextsieve.training.losses import best_window, head_loss, presence_loss, rank_loss
 from contextsieve.training.trainer import TrainConfig, _batch, document_separation, train_head, validation_recall
-
-from .conftest import corpus_text, tiny_llama
 
 NAMES = [
     "Okonkwo", "Varga", "Harcourt", "Dunmore", "Quill", "Okafor", "Mwangi", "Fenwick", "Rowland", "Castell",
@@ -39,12 +37,12 @@ def _paragraphs() -> list[str]:
     return [p for p in corpus_text(60_000).split("\n\n") if 80 < len(p) < 600]
 
 
-def _toy_samples(count: int, seed: int, *, paragraphs: int = 3) -> list[Sample]:
+def _toy_samples(count: int, seed: int, *, paragraphs: int = 3) -> list[LabelledText]:
     """Real prose with one planted fact; the question repeats the fact's name (a lexical needle)."""
     rng = random.Random(seed)
     pool = _paragraphs()
     out = []
-    for i in range(count):
+    for _ in range(count):
         name = rng.choice(NAMES)
         fact = f"The vault code of the {name} family is {rng.randint(1000, 9999)}."
         parts = rng.sample(pool, paragraphs)
@@ -52,16 +50,11 @@ def _toy_samples(count: int, seed: int, *, paragraphs: int = 3) -> list[Sample]:
         context = "\n\n".join(parts)
         start = context.index(fact)
         out.append(
-            Sample(
+            LabelledText(
                 task="toy",
-                id=f"toy-{seed}-{i}",
                 context=context,
                 question=f"What is the vault code of the {name} family?",
-                gold=(fact,),
                 gold_spans=((start, start + len(fact)),),
-                answer=fact.split()[-1].rstrip("."),
-                hard=False,
-                length=0,
             )
         )
     return out
@@ -69,7 +62,7 @@ def _toy_samples(count: int, seed: int, *, paragraphs: int = 3) -> list[Sample]:
 
 @pytest.fixture(scope="module")
 def toy_documents(draft_tokenizer):
-    model = tiny_llama(len(draft_tokenizer), seed=3)
+    model = tiny_draft(len(draft_tokenizer), seed=3)
     train = extract_features(document_items(_toy_samples(48, seed=1), negatives=2), model, draft_tokenizer, layers=(2,))
     val = extract_features(document_items(_toy_samples(16, seed=2), negatives=2), model, draft_tokenizer, layers=(2,))
     return train[2], val[2]
@@ -77,7 +70,7 @@ def toy_documents(draft_tokenizer):
 
 @pytest.fixture(scope="module")
 def toy_features(draft_tokenizer):
-    model = tiny_llama(len(draft_tokenizer), seed=3)
+    model = tiny_draft(len(draft_tokenizer), seed=3)
     train = extract_features(_toy_samples(48, seed=1), model, draft_tokenizer, layers=(2,), block_tokens=256)
     val = extract_features(_toy_samples(16, seed=2), model, draft_tokenizer, layers=(2,), block_tokens=256)
     return train[2], val[2]
@@ -164,7 +157,7 @@ def test_evidence_labels_mark_tokens_overlapping_gold(draft_tokenizer) -> None:
 def test_hooked_layer_states_equal_a_truncated_draft(draft_tokenizer) -> None:
     import copy
 
-    model = tiny_llama(len(draft_tokenizer), seed=4)
+    model = tiny_draft(len(draft_tokenizer), seed=4)
     tokens = _tokens(draft_tokenizer, corpus_text(3000))
     header = encode(draft_tokenizer, HEADER, special=True)
     (block,) = plan_blocks(0, tokens, query_suffix_ids(draft_tokenizer, "What is a with statement?"), header, 4096)
@@ -184,7 +177,7 @@ def _tokens(tokenizer, text):
 
 
 def _scorer(draft_tokenizer, head, **config) -> HeadScorer:
-    model = tiny_llama(len(draft_tokenizer), seed=5)
+    model = tiny_draft(len(draft_tokenizer), seed=5)
     truncate_layers(model, head.config.layers)
     return HeadScorer(model, draft_tokenizer, head.eval(), ScoringConfig(**config), name="tiny-head")
 
@@ -243,9 +236,11 @@ def test_document_items_split_answering_and_other_documents() -> None:
     assert len(items) == 9  # per sample: the answering document and 2 others
     for sample, group in zip(samples, (items[0:3], items[3:6], items[6:9]), strict=True):
         answering, *others = group
-        assert [answering.context[a:b] for a, b in answering.gold_spans] == list(sample.gold)
+        assert [answering.context[a:b] for a, b in answering.gold_spans] == [
+            sample.context[a:b] for a, b in sample.gold_spans
+        ]
         assert all(o.gold_spans == () and o.context in sample.context.split("\n\n") for o in others)
-        assert all(sample.gold[0] not in o.context for o in others)
+        assert all(sample.context[slice(*sample.gold_spans[0])] not in o.context for o in others)
         assert {i.question for i in group} == {sample.question}
     assert document_items(samples, negatives=2, seed=0) == items
 
@@ -367,7 +362,7 @@ def test_load_head_from_an_incomplete_folder_is_a_model_error(tmp_path) -> None:
 
 @pytest.fixture
 def saved_draft(tmp_path, draft_tokenizer):
-    model = tiny_llama(len(draft_tokenizer), seed=6)
+    model = tiny_draft(len(draft_tokenizer), seed=6)
     folder = tmp_path / "draft"
     model.save_pretrained(folder)
     draft_tokenizer.save_pretrained(folder)

@@ -9,7 +9,7 @@ from contextsieve import ScoringConfig
 from contextsieve.scoring.blocks import HEADER
 from contextsieve.scoring.draft import DraftAttentionScorer
 from contextsieve.scoring.loading import truncate_layers
-from tests.conftest import corpus_text, tiny_llama
+from contextsieve.testing import corpus_text, tiny_draft
 
 QUERY = "How does the try statement handle exceptions?"
 
@@ -77,7 +77,7 @@ def test_lookahead_changes_scores_and_zero_disables_it(tiny_model, draft_tokeniz
 
 
 def test_blocks_respect_the_position_window(draft_tokenizer) -> None:
-    model = tiny_llama(len(draft_tokenizer), layers=2, max_positions=256)
+    model = tiny_draft(len(draft_tokenizer), layers=2, max_positions=256)
     scorer = _scorer(model, draft_tokenizer, block_tokens=4096, lookahead=2)
     tokens = scorer.tokenize(corpus_text(3000))
     size = scorer.block_size(draft_tokenizer("\n\nQuestion: " + QUERY + "\nAnswer:")["input_ids"])
@@ -88,7 +88,7 @@ def test_blocks_respect_the_position_window(draft_tokenizer) -> None:
 
 
 def test_truncated_draft_uses_first_layers_and_no_lookahead(draft_tokenizer) -> None:
-    model = tiny_llama(len(draft_tokenizer), layers=4, seed=5)
+    model = tiny_draft(len(draft_tokenizer), layers=4, seed=5)
     truncate_layers(model, 2)
     assert len(model.get_decoder().layers) == 2
     assert model.config.num_hidden_layers == 2
@@ -99,6 +99,6 @@ def test_truncated_draft_uses_first_layers_and_no_lookahead(draft_tokenizer) -> 
 def test_truncating_beyond_depth_is_a_config_error(draft_tokenizer) -> None:
     from contextsieve.errors import ConfigError
 
-    model = tiny_llama(len(draft_tokenizer), layers=2)
+    model = tiny_draft(len(draft_tokenizer), layers=2)
     with pytest.raises(ConfigError, match="only 2 layers"):
         truncate_layers(model, 5)

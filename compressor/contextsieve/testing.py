@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from contextsieve.tokens import TokenizedText, tokenize_with_offsets
 
-__all__ = ["KeywordScorer", "corpus_text", "train_tokenizer"]
+__all__ = ["KeywordScorer", "corpus_text", "tiny_draft", "train_tokenizer"]
 
 
 class KeywordScorer:
@@ -101,3 +101,29 @@ def train_tokenizer(kind: Literal["bpe", "wordpiece"] = "bpe", vocab_size: int =
     if kind == "bpe":
         return fast(tokenizer_object=tok, eos_token="<|endoftext|>", pad_token="<|endoftext|>")
     return fast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]")
+
+
+def tiny_draft(vocab_size: int, *, layers: int = 3, seed: int = 0, max_positions: int = 4096) -> Any:
+    """Build a randomly initialised tiny Llama (hidden 64, 4 heads) with the capturing attention, for offline tests."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from contextsieve.scoring.capture import register_capture_attention
+
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=vocab_size,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=max_positions,
+        eos_token_id=0,
+        pad_token_id=0,
+        bos_token_id=0,
+    )
+    model: Any = LlamaForCausalLM(config)
+    model.eval()
+    model.set_attn_implementation(register_capture_attention())
+    return model

@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from contextsieve.cli import SubCommand
 from contextsieve.errors import ConfigError
 
-__all__ = ["add_eval_parser", "run_eval_command"]
+__all__ = ["COMMAND", "add_eval_parser", "run_eval_command"]
 
 DEFAULT_METHODS = (
     "contextsieve,contextsieve-l8,contextsieve-head,random,head-tail,bm25,bm25-windows,minilm,minilm-windows"
@@ -57,10 +58,10 @@ def _csv(value: str) -> list[str]:
 
 
 def build_config(args: argparse.Namespace) -> Any:
-    """Validate the options into an :class:`~contextsieve.eval.runner.EvalConfig` (raising ConfigError)."""
-    from contextsieve.eval.methods import METHODS
-    from contextsieve.eval.runner import EvalConfig, parse_length
-    from contextsieve.eval.tasks import TASKS
+    """Validate the options into an :class:`~contextsieve_eval.runner.EvalConfig` (raising ConfigError)."""
+    from contextsieve_eval.methods import METHODS
+    from contextsieve_eval.runner import EvalConfig, parse_length
+    from contextsieve_eval.tasks import TASKS
 
     tasks = list(TASKS) if args.tasks == "all" else _csv(args.tasks)
     unknown = [t for t in tasks if t not in TASKS]
@@ -108,9 +109,9 @@ def build_config(args: argparse.Namespace) -> Any:
 
 def run_eval_command(args: argparse.Namespace, out: TextIO) -> None:
     """Run ``contextsieve eval`` and print where the report went."""
-    from contextsieve.eval.journal import Journal
-    from contextsieve.eval.report import write_report
-    from contextsieve.eval.runner import FULL, run_eval
+    from contextsieve_eval.journal import Journal
+    from contextsieve_eval.report import write_report
+    from contextsieve_eval.runner import FULL, run_eval
 
     config = build_config(args)
     command = "contextsieve " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "contextsieve eval"
@@ -175,7 +176,7 @@ def read_results(path: Path) -> tuple[Any, list[Any], str] | None:
     """Read a ``results.json`` back as (config, records, command); None when there is none yet."""
     import json
 
-    from contextsieve.eval.runner import EvalConfig, Record
+    from contextsieve_eval.runner import EvalConfig, Record
 
     if not path.exists():
         return None
@@ -187,3 +188,7 @@ def read_results(path: Path) -> tuple[Any, list[Any], str] | None:
         msg = f"cannot append to {path}: {exc}"
         raise ConfigError(msg) from exc
     return config, records, str(payload.get("command", ""))
+
+
+COMMAND = SubCommand(add_parser=add_eval_parser, run=run_eval_command)
+"""The ``eval`` subcommand, registered under the ``contextsieve.commands`` entry points."""

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from contextsieve.errors import ConfigError
-from contextsieve.eval.runner import EvalConfig, Record, RecordKey
+from contextsieve_eval.runner import EvalConfig, Record, RecordKey
 
 __all__ = ["JOURNAL_NAME", "Journal"]
 

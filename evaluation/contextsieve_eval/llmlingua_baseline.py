@@ -37,7 +37,7 @@ from contextsieve.counting import TokenCounter
 from contextsieve.errors import DataNotInstalledError
 
 if TYPE_CHECKING:
-    from contextsieve.eval.methods import MethodEnv
+    from contextsieve_eval.methods import MethodEnv
 
 __all__ = ["LongLLMLinguaMethod", "split_documents"]
 

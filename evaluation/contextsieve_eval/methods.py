@@ -228,7 +228,7 @@ METHODS: dict[str, Callable[[MethodEnv], Method]] = {
 
 
 def _longllmlingua(env: MethodEnv) -> Method:
-    from contextsieve.eval.llmlingua_baseline import LongLLMLinguaMethod
+    from contextsieve_eval.llmlingua_baseline import LongLLMLinguaMethod
 
     return LongLLMLinguaMethod(env)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from statistics import mean
 from typing import Any
 
-from contextsieve.eval.runner import FULL, EvalConfig, Record, machine_info, records_as_dicts
+from contextsieve_eval.runner import FULL, EvalConfig, Record, machine_info, records_as_dicts
 
 __all__ = [
     "answer_table",

@@ -14,12 +14,12 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from contextsieve.counting import TokenCounter, make_counter
-from contextsieve.eval.methods import Method, MethodEnv, make_method
-from contextsieve.eval.metrics import evidence_recall
-from contextsieve.eval.samples import Sample
+from contextsieve_eval.methods import Method, MethodEnv, make_method
+from contextsieve_eval.metrics import evidence_recall
+from contextsieve_eval.samples import Sample
 
 if TYPE_CHECKING:
-    from contextsieve.eval.answering import TargetLM
+    from contextsieve_eval.answering import TargetLM
 
 __all__ = ["FULL", "EvalConfig", "Record", "RecordKey", "machine_info", "parse_length", "run_eval"]
 
@@ -179,7 +179,7 @@ def run_eval(
 
     counter = counter or (env.counter if env is not None else make_counter(config.target, None))
     if samples is None:
-        from contextsieve.eval.tasks import build_samples
+        from contextsieve_eval.tasks import build_samples
 
         started = time.perf_counter()
         samples = build_samples(config.tasks, counter, config.lengths, config.samples, config.seed, config.split)
@@ -187,7 +187,7 @@ def run_eval(
     sizes = {s.id: counter(s.context) for s in samples}
     env = env or MethodEnv(counter=counter, draft=config.draft, device=config.device)
     if config.answer and target is None:
-        from contextsieve.eval.answering import TargetLM
+        from contextsieve_eval.answering import TargetLM
 
         target = TargetLM.load(config.target, device=config.device, max_new_tokens=config.answer_tokens)
     asked = target if config.answer else None
@@ -279,7 +279,7 @@ def _full_record(sample: Sample, tokens: int, target: TargetLM, earlier: Record 
 
 def _ask(target: TargetLM, sample: Sample, context: str, ids: list[int] | None = None) -> dict[str, Any]:
     """Have the target answer ``sample``'s question from ``context``; say why when the prompt does not fit."""
-    from contextsieve.eval.answering import is_correct
+    from contextsieve_eval.answering import is_correct
 
     if ids is None:
         ids = target.prompt_ids(context, sample.question)

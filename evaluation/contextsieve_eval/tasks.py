@@ -1,11 +1,11 @@
 """Deterministic long-context evaluation tasks built from real offline text.
 
-Every task has the same signature (see :class:`BuildFn`) and returns :class:`~contextsieve.eval.samples.Sample`
+Every task has the same signature (see :class:`BuildFn`) and returns :class:`~contextsieve_eval.samples.Sample`
 objects whose context is at least ``length`` tokens as counted by the given ``count_tokens``:
 
 * ``needle``, ``multikey``, ``multivalue``, ``multihop`` and the hard probes plant invented facts at sentence or
   paragraph boundaries of a haystack of whole paragraphs (eval-split Wikipedia summaries mixed with Python
-  documentation prose, see :mod:`contextsieve.eval.corpora`) joined by blank lines;
+  documentation prose, see :mod:`contextsieve_eval.corpora`) joined by blank lines;
 * ``rag`` lists Wikipedia summaries as retrieved documents (``"Title: extract"`` paragraphs) and asks which one
   matches a short description;
 * ``code`` concatenates real standard-library functions, one of them with a one-line injected bug.
@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from contextsieve.errors import ConfigError
-from contextsieve.eval import corpora
-from contextsieve.eval.samples import CountTokens, Sample
+from contextsieve_eval import corpora
+from contextsieve_eval.samples import CountTokens, Sample
 
 __all__ = [
     "CHAIN_TEMPLATES",

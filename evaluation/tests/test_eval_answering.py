@@ -8,15 +8,15 @@ import json
 
 import pytest
 import torch
+from test_eval_harness import make_sample
 
 from contextsieve.counting import make_counter
 from contextsieve.errors import ConfigError
-from contextsieve.eval.answering import TargetLM, is_correct
-from contextsieve.eval.methods import MethodEnv
-from contextsieve.eval.report import write_report
-from contextsieve.eval.runner import FULL, EvalConfig, run_eval
-from tests.conftest import tiny_llama
-from tests.test_eval_harness import make_sample
+from contextsieve.testing import tiny_draft
+from contextsieve_eval.answering import TargetLM, is_correct
+from contextsieve_eval.methods import MethodEnv
+from contextsieve_eval.report import write_report
+from contextsieve_eval.runner import FULL, EvalConfig, run_eval
 
 
 def test_correct_answers_contain_every_required_string() -> None:
@@ -30,7 +30,7 @@ def test_correct_answers_contain_every_required_string() -> None:
 
 
 def test_multivalue_samples_require_every_value() -> None:
-    from contextsieve.eval.tasks import build_samples
+    from contextsieve_eval.tasks import build_samples
 
     counter = make_counter(lambda text: len(text.split()), None)
     (sample,) = build_samples(["multivalue"], counter, [600], 1, seed=2, split="train")
@@ -66,7 +66,7 @@ def test_chat_template_wraps_the_prompt(draft_tokenizer, tiny_model) -> None:
 
 
 def test_prompt_longer_than_the_window_is_refused_and_recorded_as_skipped(draft_tokenizer, tmp_path) -> None:
-    short = tiny_llama(len(draft_tokenizer), layers=1, max_positions=256)
+    short = tiny_draft(len(draft_tokenizer), layers=1, max_positions=256)
     target = TargetLM(short, draft_tokenizer, max_new_tokens=8)
     sample = make_sample(0, 0.5)
     with pytest.raises(ConfigError, match="reads at most 256"):
@@ -89,7 +89,7 @@ def test_runner_answers_full_and_compressed_contexts_and_reports_ttft(
     config = EvalConfig(
         tasks=("needle",), lengths=(2000,), rates=(0.05, 0.25), methods=("bm25",), samples=2, answer=True
     )
-    target = TargetLM(tiny_llama(len(draft_tokenizer), layers=1, max_positions=16_384), draft_tokenizer)
+    target = TargetLM(tiny_draft(len(draft_tokenizer), layers=1, max_positions=16_384), draft_tokenizer)
     records = run_eval(config, samples=samples, env=env, progress=False, target=target)
     assert [(r.method, r.rate) for r in records] == [(FULL, 1.0)] * 2 + [("bm25", 0.05), ("bm25", 0.25)] * 2
     by_id = {s.id: s for s in samples}
@@ -117,7 +117,7 @@ def test_an_earlier_full_answer_is_reused_only_for_the_same_target_and_prompt(dr
     env = MethodEnv(counter=make_counter(draft_tokenizer, None), _tokenizer=draft_tokenizer)
     sample = make_sample(0, 0.5)
     config = EvalConfig(tasks=("needle",), lengths=(2000,), rates=(0.1,), methods=("bm25",), samples=1, answer=True)
-    model = tiny_llama(len(draft_tokenizer), layers=1, max_positions=16_384)
+    model = tiny_draft(len(draft_tokenizer), layers=1, max_positions=16_384)
     target = TargetLM(model, draft_tokenizer, max_new_tokens=8)
     first = run_eval(config, samples=[sample], env=env, progress=False, target=target)
     full = first[0]

@@ -9,12 +9,12 @@ import pytest
 
 from contextsieve.counting import make_counter
 from contextsieve.errors import ConfigError
-from contextsieve.eval.methods import METHODS, MethodEnv, make_method
-from contextsieve.eval.metrics import evidence_recall, survives
-from contextsieve.eval.report import write_report
-from contextsieve.eval.runner import EvalConfig, parse_length, run_eval
-from contextsieve.eval.samples import Sample
 from contextsieve.testing import corpus_text
+from contextsieve_eval.methods import METHODS, MethodEnv, make_method
+from contextsieve_eval.metrics import evidence_recall, survives
+from contextsieve_eval.report import write_report
+from contextsieve_eval.runner import EvalConfig, parse_length, run_eval
+from contextsieve_eval.samples import Sample
 
 NEEDLE = "The access code for the Halvorsen vault is onyx-falcon-5179."
 QUESTION = "What is the access code for the Halvorsen vault?"
@@ -117,8 +117,8 @@ def test_runner_records_every_method_rate_and_sample_and_writes_a_report(env, tm
 
 
 def test_report_splits_recall_by_length_with_standard_and_hard_cells() -> None:
-    from contextsieve.eval.report import length_table, markdown_report
-    from contextsieve.eval.runner import Record
+    from contextsieve_eval.report import length_table, markdown_report
+    from contextsieve_eval.runner import Record
 
     def record(task: str, hard: bool, length: int, rate: float, recall: float) -> Record:
         return Record(
@@ -151,7 +151,7 @@ def test_report_splits_recall_by_length_with_standard_and_hard_cells() -> None:
 def test_legacy_cache_shim_matches_the_model_with_its_own_cache(tiny_model) -> None:
     import torch
 
-    from contextsieve.eval.llmlingua_baseline import _LegacyCacheModel
+    from contextsieve_eval.llmlingua_baseline import _LegacyCacheModel
 
     ids = torch.randint(0, tiny_model.config.vocab_size, (1, 24), generator=torch.Generator().manual_seed(0))
     mask = torch.ones_like(ids)
@@ -170,7 +170,7 @@ def test_legacy_cache_shim_matches_the_model_with_its_own_cache(tiny_model) -> N
 
 
 def test_trimming_and_document_split(foreign_tokenizer) -> None:
-    from contextsieve.eval.llmlingua_baseline import _fit, split_documents
+    from contextsieve_eval.llmlingua_baseline import _fit, split_documents
 
     counter = make_counter(foreign_tokenizer, None)
     text = corpus_text(6000)
@@ -184,7 +184,7 @@ def test_trimming_and_document_split(foreign_tokenizer) -> None:
 
 @pytest.mark.slow
 def test_real_methods_run_through_the_harness_within_budget(tmp_path) -> None:
-    from contextsieve.eval.tasks import build_samples
+    from contextsieve_eval.tasks import build_samples
 
     counter = make_counter("gemma3-270m", None)
     samples = build_samples(["needle", "multihop-gap"], counter, [1024], 1, seed=3)
@@ -206,7 +206,7 @@ def test_real_methods_run_through_the_harness_within_budget(tmp_path) -> None:
 
 
 def test_append_merges_reruns_and_widens_the_config(env, tmp_path) -> None:
-    from contextsieve.eval.command import merge_previous, read_results
+    from contextsieve_eval.command import merge_previous, read_results
 
     samples = [make_sample(0, 0.3)]
     first = EvalConfig(tasks=("needle",), lengths=(2000,), rates=(0.1, 0.25), methods=("bm25", "random"), samples=1)
@@ -254,8 +254,8 @@ class _Killed(Exception):
 
 
 def test_a_stopped_run_resumes_from_its_journal_and_measures_only_what_is_left(env, tmp_path, monkeypatch) -> None:
-    from contextsieve.eval import runner
-    from contextsieve.eval.journal import JOURNAL_NAME, Journal
+    from contextsieve_eval import runner
+    from contextsieve_eval.journal import JOURNAL_NAME, Journal
 
     samples = [make_sample(0, 0.2), make_sample(1, 0.8)]
     config = EvalConfig(tasks=("needle",), lengths=(2000,), rates=(0.1, 0.25), methods=("bm25", "head-tail"), samples=2)
@@ -316,7 +316,7 @@ def test_a_stopped_run_resumes_from_its_journal_and_measures_only_what_is_left(e
 
 def test_eval_cli_will_not_start_over_an_unfinished_run(tmp_path, capsys) -> None:
     from contextsieve.cli import main
-    from contextsieve.eval.journal import JOURNAL_NAME
+    from contextsieve_eval.journal import JOURNAL_NAME
 
     config = EvalConfig(tasks=("needle",), lengths=(2000,), rates=(0.1,), methods=("bm25",))
     header = json.dumps({"config": dataclasses.asdict(config), "command": "contextsieve eval --out x"})
@@ -332,7 +332,7 @@ def test_eval_cli_will_not_start_over_an_unfinished_run(tmp_path, capsys) -> Non
 
 
 def _stored_record():
-    from contextsieve.eval.runner import Record
+    from contextsieve_eval.runner import Record
 
     return Record("needle", False, 2000, "needle-0", "bm25", 0.1, 2000, 200, 190, 1.0, 0.5, 300.0)
 
@@ -344,8 +344,8 @@ def test_llmlingua_prefix_shim_agrees_where_llmlingua_works_and_survives_indente
     from llmlingua import PromptCompressor
     from transformers import AutoTokenizer
 
-    from contextsieve.eval.llmlingua_baseline import _prefix_length
     from contextsieve.models import resolve_model
+    from contextsieve_eval.llmlingua_baseline import _prefix_length
 
     tokenizer = AutoTokenizer.from_pretrained(str(resolve_model("smollm2-135m").path))
     lingua = SimpleNamespace(

@@ -11,9 +11,9 @@ import zlib
 import pytest
 
 from contextsieve.errors import ConfigError, DataNotInstalledError
-from contextsieve.eval import corpora, tasks
-from contextsieve.eval.samples import Sample
-from contextsieve.eval.tasks import TASKS, build_samples, content_words, shared_content_words
+from contextsieve_eval import corpora, tasks
+from contextsieve_eval.samples import Sample
+from contextsieve_eval.tasks import TASKS, build_samples, content_words, shared_content_words
 
 
 def count_words(text: str) -> int:
@@ -284,7 +284,7 @@ def test_build_samples_and_errors() -> None:
 
 
 def test_counts_with_a_real_tokenizer() -> None:
-    from tests.conftest import train_tokenizer
+    from contextsieve.testing import train_tokenizer
 
     tokenizer = train_tokenizer("bpe", 400)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from contextsieve import Compressor
-from contextsieve.eval import needle_samples
 from contextsieve.scoring.head_scorer import HeadScorer
+from contextsieve_eval import needle_samples
 
 pytestmark = pytest.mark.slow
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from contextsieve import Compressor
-from contextsieve.eval import needle_samples
+from contextsieve_eval import needle_samples
 
 pytestmark = pytest.mark.slow
 

@@ -1,17 +1,25 @@
-"""Two-stage training of the cross-attention scoring head on cached frozen-draft hidden states."""
+"""Train a cross-attention scoring head on your own labelled data, over cached frozen-draft hidden states.
 
-from contextsieve.training.data import STAGES, StageData, stage_samples
-from contextsieve.training.features import SampleFeatures, extract_features
+Items are anything with ``task``, ``context``, ``question`` and ``gold_spans`` (e.g. :class:`LabelledText`);
+:func:`extract_features` runs the frozen draft once, :func:`train_head` fits the head, and
+:func:`contextsieve.models.heads.save_head` writes a folder ``Compressor.from_pretrained`` loads. The two-stage
+recipe behind the shipped head (generated tasks, cached stages, ``contextsieve train``) lives in the research
+package ``contextsieve_eval.recipe``.
+"""
+
+from contextsieve.training.data import LabelledText, document_items, split_documents
+from contextsieve.training.features import Labelled, SampleFeatures, extract_features
 from contextsieve.training.trainer import TrainConfig, TrainResult, train_head, validation_recall
 
 __all__ = [
-    "STAGES",
+    "Labelled",
+    "LabelledText",
     "SampleFeatures",
-    "StageData",
     "TrainConfig",
     "TrainResult",
+    "document_items",
     "extract_features",
-    "stage_samples",
+    "split_documents",
     "train_head",
     "validation_recall",
 ]

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from contextsieve.cli import SubCommand
 from contextsieve.errors import ConfigError
 
 if TYPE_CHECKING:
     from contextsieve.training.features import Labelled
 
 __all__ = [
+    "COMMAND",
     "StageFeatures",
     "StageRequest",
     "add_train_parser",
@@ -156,8 +158,9 @@ def stage_items(request: StageRequest, tokenizer: Any, *, documents: int = 0) ->
 
     With ``documents`` > 0, the single-document items of the stage's multi-document tasks.
     """
-    from contextsieve.eval.tasks import build_samples
-    from contextsieve.training.data import STAGES, document_items, stage_samples
+    from contextsieve.training.data import document_items
+    from contextsieve_eval.recipe.stages import STAGES, stage_samples
+    from contextsieve_eval.tasks import build_samples
 
     def count(text: str) -> int:
         return len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
@@ -175,12 +178,12 @@ def stage_items(request: StageRequest, tokenizer: Any, *, documents: int = 0) ->
 def run_train_command(args: argparse.Namespace, out: TextIO) -> None:
     """Run one training stage and save the head (best validation epoch) with its log."""
     from contextsieve.config import validated
-    from contextsieve.eval.runner import parse_length
     from contextsieve.models.cache import cache_root
     from contextsieve.models.heads import load_head, save_head
     from contextsieve.scoring.head import HeadConfig
-    from contextsieve.training.data import STAGES
     from contextsieve.training.trainer import TrainConfig, train_head
+    from contextsieve_eval.recipe.stages import STAGES
+    from contextsieve_eval.runner import parse_length
 
     try:
         lengths = [parse_length(v) for v in args.lengths.split(",") if v.strip()]
@@ -310,3 +313,7 @@ def _cores() -> int:
     import os
 
     return os.cpu_count() or 1
+
+
+COMMAND = SubCommand(add_parser=add_train_parser, run=run_train_command)
+"""The ``train`` subcommand, registered under the ``contextsieve.commands`` entry points."""
