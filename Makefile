@@ -8,11 +8,14 @@ TORCH  := torch==2.13.0
 
 .PHONY: install model data demo test test-fast lint bench docs eval-quick eval train-head clean
 
-$(VENV)/.installed: pyproject.toml evaluation/pyproject.toml
+INTEGRATIONS := integrations/langchain-contextsieve integrations/llama-index-postprocessor-contextsieve
+
+$(VENV)/.installed: pyproject.toml evaluation/pyproject.toml $(addsuffix /pyproject.toml,$(INTEGRATIONS))
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH)
-	$(PY) -m pip install --quiet -e '.[dev]' -e ./evaluation
+	# One pip call: the extras resolve to the local integration and evaluation folders, never to PyPI.
+	$(PY) -m pip install --quiet -e '.[dev]' -e ./evaluation $(addprefix -e ./,$(INTEGRATIONS))
 	touch $@
 
 install: $(VENV)/.installed

@@ -82,3 +82,26 @@ def test_lru_evicts_the_least_recently_used_and_counts() -> None:
     assert (info.hits, info.misses, info.size, info.maxsize) == (2, 1, 2, 2)
     with pytest.raises(ValueError, match=">= 0"):
         LRUCache(-1)
+
+
+def test_component_options_take_every_field_flat_or_grouped() -> None:
+    from contextsieve.adapters import CompressorOptions
+
+    flat = CompressorOptions(budget=50, order="edges", layers=4, lookahead=0, revision="v1", dtype="float32")
+    grouped = CompressorOptions(
+        selection=SelectionConfig(budget=50, order="edges"),
+        scoring=ScoringConfig(layers=4, lookahead=0),
+        hub=HubOptions(revision="v1"),
+        dtype="float32",
+    )
+    assert flat.selection == grouped.selection == SelectionConfig(budget=50, order="edges")
+    assert flat.scoring == grouped.scoring and flat.scoring.model_fields_set == {"layers", "lookahead"}
+    assert flat.hub == grouped.hub == HubOptions(revision="v1")
+    assert CompressorOptions().selection == SelectionConfig(rate=0.5)
+    assert CompressorOptions(selection=SelectionConfig(budget=9), top_p=0.5).selection == SelectionConfig(
+        budget=9, top_p=0.5
+    )
+    with pytest.raises(ConfigError, match="selection: give either budget or rate, not both"):
+        CompressorOptions(budget=10, rate=0.2)
+    with pytest.raises(ConfigError, match="ratio: Extra inputs are not permitted"):
+        CompressorOptions(ratio=0.2)

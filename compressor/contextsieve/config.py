@@ -265,10 +265,3 @@ def _describe(loc: tuple[int | str, ...], message: str) -> str:
     message = message.removeprefix("Value error, ")
     where = ".".join(str(part) for part in loc)
     return f"{where}: {message}" if where else message
-
-
-def selection_or_default(**options: Any) -> SelectionConfig:
-    """TEMPORARY: :func:`selection_config` with :data:`DEFAULT_RATE` when nothing limits the output."""
-    if all(options.get(k) is None for k in ("budget", "rate", "top_p", "min_score")):
-        options["rate"] = DEFAULT_RATE
-    return selection_config(**options)

@@ -6,13 +6,16 @@ import logging
 import threading
 from typing import Any
 
-from contextsieve.compressor import Compressor
+from typing_extensions import Unpack
 
-__all__ = ["clear_shared", "load_shared", "shared_compressor"]
+from contextsieve.compressor import Compressor
+from contextsieve.config import HubOptions, ScoringConfig, ScoringOptions
+
+__all__ = ["clear_shared", "shared_compressor"]
 
 logger = logging.getLogger(__name__)
 
-_Key = tuple[str, str | None, str | None, tuple[tuple[str, Any], ...]]
+_Key = tuple[str, str | None, str | None, tuple[tuple[str, Any], ...], HubOptions]
 
 _guard = threading.Lock()
 _loading: dict[_Key, threading.Lock] = {}
@@ -24,14 +27,20 @@ def shared_compressor(
     *,
     device: str | None = None,
     dtype: str | None = None,
-    **scoring_options: Any,
+    scoring: ScoringConfig | None = None,
+    hub: HubOptions | None = None,
+    **scoring_options: Unpack[ScoringOptions],
 ) -> Compressor:
     """Return the process-wide compressor for these load options, loading it on first use.
 
-    Concurrent first calls with the same options load the model once; the others wait for it. The returned
-    :class:`Compressor` serialises inference internally, so it is safe to use from many threads.
+    The options are those of :meth:`Compressor.from_pretrained`. Concurrent first calls with the same options load
+    the model once; the others wait for it. The returned :class:`Compressor` serialises inference internally, so
+    it is safe to use from many threads.
     """
-    key: _Key = (model, device, dtype, tuple(sorted(scoring_options.items())))
+    base = scoring or ScoringConfig()
+    given = {**base.model_dump(include=base.model_fields_set), **scoring_options}
+    hub = hub or HubOptions()
+    key: _Key = (model, device, dtype, tuple(sorted(given.items())), hub)
     with _guard:
         ready = _loaded.get(key)
         if ready is not None:
@@ -42,18 +51,13 @@ def shared_compressor(
             ready = _loaded.get(key)
         if ready is not None:
             return ready
-        logger.info("Loading shared compressor %s (device=%s, options=%s)", model, device, scoring_options)
-        compressor = Compressor.from_pretrained(model, device=device, dtype=dtype, **scoring_options)
+        logger.info("Loading shared compressor %s (device=%s, options=%s)", model, device, given)
+        config = ScoringConfig(**given)
+        compressor = Compressor.from_pretrained(model, device=device, dtype=dtype, scoring=config, hub=hub)
         with _guard:
             _loaded[key] = compressor
             _loading.pop(key, None)
         return compressor
-
-
-def load_shared(model: str, device: str | None, layers: int | None) -> Compressor:
-    """Return the shared compressor the framework adapters use: ``layers`` is passed only when set."""
-    options: dict[str, Any] = {"layers": layers} if layers is not None else {}
-    return shared_compressor(model, device=device, **options)
 
 
 def clear_shared() -> None:

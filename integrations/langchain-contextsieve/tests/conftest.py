@@ -1,10 +1,11 @@
-"""A scripted chat model that records every message list it is sent (for asserting what reached the model)."""
+"""Fixtures of the LangChain integration's tests: a scripted chat model that records every message list it is sent."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
+import pytest
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
@@ -35,3 +36,9 @@ class ScriptedChatModel(BaseChatModel):
 
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> ScriptedChatModel:
         return self
+
+
+@pytest.fixture
+def scripted_chat() -> type[ScriptedChatModel]:
+    """The scripted chat model class: ``scripted_chat(responses=[...])``, then read ``.seen``."""
+    return ScriptedChatModel

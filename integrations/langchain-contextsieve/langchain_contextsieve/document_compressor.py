@@ -9,9 +9,8 @@ from typing import Any
 
 from langchain_core.callbacks import Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
-from langchain_core.runnables.config import run_in_executor
 
-from contextsieve.adapters import AdapterOptions
+from contextsieve.adapters import CompressorOptions
 from contextsieve.results import DocumentCompression
 
 __all__ = ["ContextSieveCompressor"]
@@ -21,14 +20,15 @@ logger = logging.getLogger(__name__)
 METADATA_KEY = "contextsieve"
 
 
-class ContextSieveCompressor(AdapterOptions, BaseDocumentCompressor):
+class ContextSieveCompressor(CompressorOptions, BaseDocumentCompressor):
     """Compress retrieved documents against the query with one shared budget of target-model tokens.
 
     Every document is scored by a small draft model; only its relevant spans are kept, in their original order.
     The new documents keep their ``id`` and ``metadata`` and gain ``metadata["contextsieve"]`` (relevance score,
     original and kept token counts, kept character spans). Documents that keep nothing are left out (logged),
     unless ``keep_all=True``. The options (model, budget, rate, top_p, ...) are those of
-    :class:`contextsieve.adapters.AdapterOptions`; invalid ones raise :class:`~contextsieve.errors.ConfigError`.
+    :class:`contextsieve.adapters.CompressorOptions` (flat, e.g. ``budget=500``, or grouped); invalid ones raise
+    :class:`~contextsieve.errors.ConfigError`.
 
     Example:
         ```python
@@ -51,12 +51,9 @@ class ContextSieveCompressor(AdapterOptions, BaseDocumentCompressor):
         """Return new documents holding only the spans relevant to ``query``, in input order."""
         if not documents:
             return []
-        selection = self.selection()
         compressor = self.get_compressor()
         result = compressor.compress_documents(
-            [doc.page_content for doc in documents],
-            query,
-            **selection.model_dump(),
+            [doc.page_content for doc in documents], query, **self.selection.options()
         )
         name = compressor.scorer.name
         out = [_compressed(doc, part, name) for doc, part in zip(documents, result.documents, strict=True)]
@@ -77,18 +74,6 @@ class ContextSieveCompressor(AdapterOptions, BaseDocumentCompressor):
         if self.keep_all:
             return out
         return [doc for doc, part in zip(out, result.documents, strict=True) if not part.dropped]
-
-    async def acompress_documents(
-        self,
-        documents: Sequence[Document],
-        query: str,
-        callbacks: Callbacks | None = None,
-    ) -> Sequence[Document]:
-        """Like :meth:`compress_documents`, run in a worker thread so the event loop is never blocked.
-
-        Concurrent calls share one model; its inference is serialised by the compressor's lock.
-        """
-        return await run_in_executor(None, self.compress_documents, documents, query, callbacks)
 
 
 def _compressed(doc: Document, part: DocumentCompression, model: str) -> Document:

@@ -11,7 +11,6 @@ from langchain_core.tools import tool
 
 from contextsieve.testing import corpus_text
 from langchain_contextsieve import ContextSieveCompressor, ContextSieveMiddleware
-from tests.integrations.chat_fakes import ScriptedChatModel
 
 pytestmark = pytest.mark.slow
 
@@ -64,7 +63,7 @@ def test_rag_chain_with_bm25_and_a_gemma_budget(real_compressor) -> None:
         assert doc.metadata["contextsieve"]["model"] == "smollm2-135m"
 
 
-def test_agent_loop_with_the_real_draft(real_compressor) -> None:
+def test_agent_loop_with_the_real_draft(real_compressor, scripted_chat) -> None:
     from langchain.agents import create_agent
 
     text = corpus_text(24_000)
@@ -77,7 +76,7 @@ def test_agent_loop_with_the_real_draft(real_compressor) -> None:
         return report
 
     call = {"name": "read_archive", "args": {"name": "Rowland"}, "id": "call-7", "type": "tool_call"}
-    model = ScriptedChatModel(responses=[AIMessage("", tool_calls=[call]), AIMessage("7319")])
+    model = scripted_chat(responses=[AIMessage("", tool_calls=[call]), AIMessage("7319")])
     middleware = ContextSieveMiddleware(compressor=real_compressor, trigger_tokens=1000, rate=0.1)
     agent = create_agent(model, tools=[read_archive], middleware=[middleware])
     agent.invoke({"messages": [HumanMessage(QUERY)]})

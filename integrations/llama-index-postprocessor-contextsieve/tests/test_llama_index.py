@@ -23,7 +23,8 @@ from llama_index.core.schema import (
 )
 
 import contextsieve.shared
-from contextsieve import ChunkingConfig, Compressor
+from contextsieve import ChunkingConfig, Compressor, ScoringConfig, SelectionConfig
+from contextsieve.config import HubOptions
 from contextsieve.errors import ConfigError, InputError
 from contextsieve.testing import KeywordScorer, corpus_text
 from llama_index.postprocessor.contextsieve import ContextSievePostprocessor
@@ -145,8 +146,8 @@ def test_one_budget_is_shared_by_all_nodes(compressor, nodes, budget) -> None:
 
 def test_default_rate_is_one_half(compressor, nodes) -> None:
     pp = ContextSievePostprocessor(compressor=compressor)
-    assert pp.rate is None
-    assert pp.selection().rate == 0.5
+    assert pp.selection == SelectionConfig(rate=0.5)
+    assert pp.selection.rate == 0.5
     out = pp.postprocess_nodes(nodes, query_str=QUERY)
     total = sum(compressor.count_tokens(n.node.text) for n in nodes)
     assert sum(compressor.count_tokens(o.node.text) for o in out) <= total // 2
@@ -330,7 +331,11 @@ def test_lazy_loading_through_the_shared_compressor(monkeypatch, compressor, nod
     truncated.postprocess_nodes(nodes, query_str=QUERY)
     truncated.postprocess_nodes(nodes, query_str=QUERY)
     full.postprocess_nodes(nodes, query_str=QUERY)
-    assert calls == [("smollm2-135m", {"device": "cpu", "layers": 6}), ("smollm2-135m", {"device": None})]
+    hub = HubOptions()
+    assert calls == [
+        ("smollm2-135m", {"device": "cpu", "dtype": None, "scoring": ScoringConfig(layers=6), "hub": hub}),
+        ("smollm2-135m", {"device": None, "dtype": None, "scoring": ScoringConfig(), "hub": hub}),
+    ]
 
 
 def test_serialisation_names_the_class_and_skips_the_compressor(compressor) -> None:
@@ -340,7 +345,8 @@ def test_serialisation_names_the_class_and_skips_the_compressor(compressor) -> N
     assert data["class_name"] == "ContextSievePostprocessor"
     assert "compressor" not in data
     restored = ContextSievePostprocessor.from_json(pp.to_json())
-    assert restored.budget == 300 and restored.force_patterns == (r"\d{4}",) and restored.order == "edges"
+    assert restored.selection == SelectionConfig(budget=300, force_patterns=(r"\d{4}",), order="edges")
+    assert data["selection"]["budget"] == 300 and data["scoring"] == ScoringConfig().model_dump()
     assert restored.compressor is None
 
 
@@ -478,7 +484,7 @@ def test_real_query_engine_sends_a_shorter_context_with_the_needle(real_compress
 def test_min_score_alone_returns_only_the_nodes_that_answer(scorer, compressor, nodes) -> None:
     scorer.calibrated = True  # keyword scores are 1.0 on query words and 0.01 elsewhere
     postprocessor = ContextSievePostprocessor(compressor=compressor, min_score=0.3)
-    assert postprocessor.selection().rate is None and postprocessor.selection().min_score == 0.3
+    assert postprocessor.selection.rate is None and postprocessor.selection.min_score == 0.3
     out = postprocessor.postprocess_nodes(nodes, query_str=QUERY)
     assert [o.node.node_id for o in out] == ["node-2"]
     assert NEEDLE in out[0].node.text and record(out[0])["score"] >= 0.3

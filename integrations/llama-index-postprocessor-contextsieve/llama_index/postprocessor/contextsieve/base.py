@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 
-from contextsieve.adapters import AdapterOptions
+from contextsieve.adapters import CompressorOptions
 from contextsieve.errors import InputError
 from contextsieve.results import DocumentCompression
 
@@ -21,7 +20,7 @@ METADATA_KEY = "contextsieve"
 """Metadata key of the per-node compression record (hidden from the LLM and the embedder)."""
 
 
-class ContextSievePostprocessor(AdapterOptions, BaseNodePostprocessor):
+class ContextSievePostprocessor(CompressorOptions, BaseNodePostprocessor):
     """Compress retrieved nodes against the query with one shared budget of target-model tokens.
 
     A small draft model scores every token of the retrieved nodes for the query; only the relevant spans of
@@ -36,7 +35,7 @@ class ContextSievePostprocessor(AdapterOptions, BaseNodePostprocessor):
     ``keep_all=True``; nodes without text (e.g. image-only nodes) pass through unchanged.
 
     The draft model is loaded lazily on first use and shared by every component of the process. The options
-    are those of :class:`contextsieve.adapters.AdapterOptions`; invalid ones raise
+    are those of :class:`contextsieve.adapters.CompressorOptions`; invalid ones raise
     :class:`~contextsieve.errors.ConfigError`.
 
     Example:
@@ -71,7 +70,6 @@ class ContextSievePostprocessor(AdapterOptions, BaseNodePostprocessor):
                 "or use it inside a query engine (node_postprocessors=[...])"
             )
             raise InputError(msg)
-        selection = self.selection()
         if not nodes:
             return []
         texts: dict[int, str] = {}
@@ -86,7 +84,7 @@ class ContextSievePostprocessor(AdapterOptions, BaseNodePostprocessor):
         result = compressor.compress_documents(
             list(texts.values()),
             query_bundle.query_str,
-            **selection.model_dump(),
+            **self.selection.options(),
         )
         model_name = compressor.scorer.name
         records = dict(zip(texts, result.documents, strict=True))
@@ -110,17 +108,6 @@ class ContextSievePostprocessor(AdapterOptions, BaseNodePostprocessor):
             len(nodes),
         )
         return out
-
-    async def _apostprocess_nodes(
-        self,
-        nodes: list[NodeWithScore],
-        query_bundle: QueryBundle | None = None,
-    ) -> list[NodeWithScore]:
-        """Like the sync path, run in a worker thread so the event loop is never blocked.
-
-        Concurrent calls are safe: the core compressor serialises model inference.
-        """
-        return await asyncio.to_thread(self._postprocess_nodes, nodes, query_bundle)
 
 
 def _node_text(item: NodeWithScore) -> str | None:

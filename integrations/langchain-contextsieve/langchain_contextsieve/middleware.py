@@ -5,18 +5,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import threading
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Literal
+from typing import Any
 
 from langchain.agents.middleware import AgentMiddleware, AgentState, ModelRequest, ModelResponse
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 
 from contextsieve import CompressionResult, Compressor
-from contextsieve.config import selection_or_default
-from contextsieve.errors import ConfigError
-from contextsieve.shared import load_shared
+from contextsieve.adapters import CompressorOptions
+from contextsieve.errors import ConfigError, InputError
+from contextsieve.lru import LRUCache
 
 __all__ = ["ContextSieveMiddleware"]
 
@@ -53,39 +51,25 @@ class ContextSieveMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
     def __init__(
         self,
         *,
-        model: str = "auto",
-        device: str | None = None,
-        layers: int | None = None,
-        compressor: Compressor | None = None,
         trigger_tokens: int = 1000,
-        budget: int | None = None,
-        rate: float | None = None,
-        top_p: float | None = None,
-        target_tokenizer: str | None = None,
         compress_history: bool = False,
-        order: Literal["original", "relevance", "edges"] = "original",
-        force_patterns: Sequence[str] = (),
-        separator: str = "\n...\n",
         cache_size: int = 256,
+        **options: Any,
     ) -> None:
-        """Configure the middleware; the draft model loads on the first model call that needs it.
+        """Configure the middleware; the model loads on the first model call that needs it.
 
         Args:
-            model: Model name or folder; ``"auto"`` picks the trained head on CPU, the full draft on an
-                accelerator (ignored when ``compressor`` is given).
-            device: ``"cpu"``, ``"cuda"``, ``"mps"`` or ``None`` for the best available.
-            layers: Use only the first ``layers`` layers of the draft.
-            compressor: A ready :class:`contextsieve.Compressor` to use.
             trigger_tokens: Only messages longer than this many target tokens are compressed.
-            budget: Target tokens kept per compressed message.
-            rate: Fraction kept per compressed message; 0.5 when no budget, rate or top_p is given.
-            top_p: Stop once this share of a message's relevance mass is kept.
-            target_tokenizer: Tokenizer that thresholds and budgets are counted in (the draft's when ``None``).
             compress_history: Also compress long human and AI turns before the latest human message.
-            order: Order of the kept spans inside a message.
-            force_patterns: Regular expressions whose matches are always kept.
-            separator: Joins non-adjacent kept spans.
             cache_size: How many compressed messages to remember.
+            **options: The options of :class:`contextsieve.adapters.CompressorOptions`: ``model``, ``device``,
+                ``dtype``, ``hub``, ``compressor`` and every selection and scoring field (``budget``, ``rate``,
+                ``top_p``, ``target_tokenizer``, ``order``, ``force_patterns``, ``separator``, ``min_score``,
+                ``layers``, ...), flat or grouped. The budget applies to each compressed message; ``rate`` is 0.5
+                when no budget, rate, top_p or min_score is given.
+
+        Raises:
+            ConfigError: When an option is unknown, invalid or contradictory.
 
         """
         super().__init__()
@@ -95,25 +79,10 @@ class ContextSieveMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         if cache_size < 0:
             msg = f"cache_size must be >= 0, got {cache_size}"
             raise ConfigError(msg)
-        self._selection = selection_or_default(
-            budget=budget,
-            rate=rate,
-            top_p=top_p,
-            order=order,
-            force_patterns=force_patterns,
-            separator=separator,
-            target_tokenizer=target_tokenizer,
-        )
-        self._model = model
-        self._device = device
-        self._layers = layers
-        self._compressor = compressor
+        self.options = CompressorOptions(**options)
         self.trigger_tokens = trigger_tokens
-        self.target_tokenizer = target_tokenizer
         self.compress_history = compress_history
-        self._cache_size = cache_size
-        self._cache: OrderedDict[tuple[str, str], CompressionResult] = OrderedDict()
-        self._cache_lock = threading.Lock()
+        self._cache: LRUCache[tuple[str, str], CompressionResult] = LRUCache(cache_size)
 
     # ------------------------------------------------------------------ agent hooks
 
@@ -143,7 +112,7 @@ class ContextSieveMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         targets = [i for i, message in enumerate(messages) if self._eligible(message, i, last_human)]
         if not targets:
             return messages
-        compressor = self._get_compressor()
+        compressor = self.options.get_compressor()
         long_ones = [i for i in targets if self._is_long(compressor, _content(messages[i]))]
         if not long_ones:
             return messages
@@ -177,37 +146,22 @@ class ContextSieveMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         return self.compress_history and index < last_human and isinstance(message, (HumanMessage, AIMessage))
 
     def _is_long(self, compressor: Compressor, text: str) -> bool:
-        return compressor.count_tokens(text, self.target_tokenizer) > self.trigger_tokens
-
-    def _get_compressor(self) -> Compressor:
-        if self._compressor is None:
-            self._compressor = load_shared(self._model, self._device, self._layers)
-        return self._compressor
+        return compressor.count_tokens(text, self.options.selection.target_tokenizer) > self.trigger_tokens
 
     def _compress(self, texts: list[str], query: str, compressor: Compressor) -> list[CompressionResult]:
         keys = [(_digest(text), query) for text in texts]
-        with self._cache_lock:
-            cached = {key: self._cache[key] for key in keys if key in self._cache}
-        todo = [i for i, key in enumerate(keys) if key not in cached]
+        found: dict[int, CompressionResult] = {}
+        for i, key in enumerate(keys):
+            hit = self._cache.get(key)
+            if hit is not None:
+                found[i] = hit
+        todo = [i for i in range(len(keys)) if i not in found]
         if todo:
-            fresh = compressor.compress_batch(
-                [texts[i] for i in todo],
-                query,
-                **self._selection.model_dump(),
-            )
-            with self._cache_lock:
-                for i, result in zip(todo, fresh, strict=True):
-                    cached[keys[i]] = result
-                    self._remember(keys[i], result)
-        return [cached[key] for key in keys]
-
-    def _remember(self, key: tuple[str, str], result: CompressionResult) -> None:
-        if self._cache_size == 0:
-            return
-        self._cache[key] = result
-        self._cache.move_to_end(key)
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+            fresh = compressor.compress_batch([texts[i] for i in todo], query, **self.options.selection.options())
+            for i, result in zip(todo, fresh, strict=True):
+                found[i] = result
+                self._cache.put(keys[i], result)
+        return [found[i] for i in range(len(keys))]
 
 
 def _last_human(messages: Sequence[AnyMessage]) -> int | None:
@@ -219,9 +173,9 @@ def _last_human(messages: Sequence[AnyMessage]) -> int | None:
 
 def _content(message: AnyMessage) -> str:
     content = message.content
-    if not isinstance(content, str):
-        msg = "only string contents are compressed"
-        raise TypeError(msg)
+    if not isinstance(content, str):  # _eligible admits string contents only
+        msg = f"message {message.id!r} has {type(content).__name__} content; only string contents are compressed"
+        raise InputError(msg)
     return content
 
 

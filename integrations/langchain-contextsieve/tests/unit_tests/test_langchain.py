@@ -6,6 +6,7 @@ import asyncio
 import copy
 import logging
 import time
+from typing import Any
 
 import pytest
 from langchain_core.documents import Document
@@ -18,7 +19,6 @@ from contextsieve import ChunkingConfig, Compressor
 from contextsieve.errors import ConfigError, InputError
 from contextsieve.testing import KeywordScorer, corpus_text
 from langchain_contextsieve import ContextSieveCompressor, ContextSieveMiddleware
-from tests.integrations.chat_fakes import ScriptedChatModel
 
 NEEDLE = "The Rowland safe combination is 4-8-15-16."
 QUERY = "What is the Rowland safe combination?"
@@ -201,9 +201,9 @@ def fetch_report(topic: str) -> str:
     return long_report()
 
 
-def scripted_agent_model() -> ScriptedChatModel:
+def scripted_agent_model(scripted_chat: Any) -> Any:
     call = {"name": "fetch_report", "args": {"topic": "Rowland"}, "id": "call-42", "type": "tool_call"}
-    return ScriptedChatModel(
+    return scripted_chat(
         responses=[
             AIMessage(content="", tool_calls=[call]),
             AIMessage(content="The combination is 4-8-15-16."),
@@ -211,10 +211,10 @@ def scripted_agent_model() -> ScriptedChatModel:
     )
 
 
-def test_agent_middleware_compresses_tool_results_before_the_model_sees_them(core) -> None:
+def test_agent_middleware_compresses_tool_results_before_the_model_sees_them(core, scripted_chat) -> None:
     from langchain.agents import create_agent
 
-    model = scripted_agent_model()
+    model = scripted_agent_model(scripted_chat)
     middleware = ContextSieveMiddleware(compressor=core, trigger_tokens=500, budget=200)
     agent = create_agent(model, tools=[fetch_report], system_prompt="You are an archivist.", middleware=[middleware])
     state = agent.invoke({"messages": [HumanMessage(QUERY)]})
@@ -266,3 +266,11 @@ def test_middleware_leaves_short_messages_alone_and_caches_results(draft_tokeniz
     assert middleware.compress_messages([SystemMessage("x"), AIMessage("y")]) == [SystemMessage("x"), AIMessage("y")]
     with pytest.raises(ConfigError, match="trigger_tokens must be >= 0, got -1"):
         ContextSieveMiddleware(compressor=core, trigger_tokens=-1)
+
+
+def test_middleware_takes_the_shared_options(core) -> None:
+    middleware = ContextSieveMiddleware(compressor=core, trigger_tokens=10, min_score=0.3, order="edges", layers=4)
+    assert middleware.options.selection.min_score == 0.3 and middleware.options.selection.order == "edges"
+    assert middleware.options.selection.rate is None and middleware.options.scoring.layers == 4
+    with pytest.raises(ConfigError, match="ratio"):
+        ContextSieveMiddleware(ratio=0.5)
