@@ -105,3 +105,13 @@ def test_component_options_take_every_field_flat_or_grouped() -> None:
         CompressorOptions(budget=10, rate=0.2)
     with pytest.raises(ConfigError, match="ratio: Extra inputs are not permitted"):
         CompressorOptions(ratio=0.2)
+
+
+def test_assigning_a_field_keeps_the_configs_typed() -> None:
+    from contextsieve.adapters import CompressorOptions
+
+    options = CompressorOptions(budget=40, layers=4)
+    options.keep_all = True  # frameworks assign fields after construction (validate_assignment)
+    options.device = "cpu"
+    assert options.selection == SelectionConfig(budget=40) and options.scoring == ScoringConfig(layers=4)
+    assert options.keep_all and options.device == "cpu"

@@ -21,6 +21,7 @@ __all__ = ["CompressorOptions"]
 logger = logging.getLogger(__name__)
 
 _GROUPS: dict[str, type[BaseModel]] = {"selection": SelectionConfig, "scoring": ScoringConfig, "hub": HubOptions}
+_LIMITS = ("budget", "rate", "top_p", "min_score")
 
 
 class CompressorOptions(BaseModel):
@@ -67,15 +68,14 @@ class CompressorOptions(BaseModel):
         for group, model in _GROUPS.items():
             flat = {name: data.pop(name) for name in list(data) if name in model.model_fields}
             nested = data.get(group)
+            if not flat and not isinstance(nested, dict):
+                continue  # absent (the default applies) or already a config: keep it as it is
             if isinstance(nested, BaseModel):
                 nested = nested.model_dump(include=nested.model_fields_set)
             values = {**(nested or {}), **flat}
-            if group == "selection":
-                limits = ("budget", "rate", "top_p", "min_score")
-                if all(values.get(name) is None for name in limits):
-                    values["rate"] = DEFAULT_RATE
-            if values or group in data:
-                data[group] = values
+            if group == "selection" and all(values.get(name) is None for name in _LIMITS):
+                values["rate"] = DEFAULT_RATE
+            data[group] = values
         return data
 
     def get_compressor(self) -> Compressor:
