@@ -8,7 +8,7 @@ import pytest
 from pydantic import BaseModel
 
 from contextsieve.errors import EmptyInputError, InputError, QueryNotFoundError
-from contextsieve.prompt_parser import ContextPart, ParsedPrompt, parse_prompt
+from contextsieve.prompts import ContextPart, ParsedPrompt, parse_prompt
 
 INSTRUCTION = "Answer the question based on the context."
 DOCS = (

@@ -186,7 +186,7 @@ class Compressor:
         The budget (or rate) applies to the compressible context; the question, instruction lines and system
         messages are kept verbatim.
         """
-        from contextsieve.prompt_parser import parse_prompt
+        from contextsieve.prompts import parse_prompt
 
         started = time.perf_counter()
         selection = self._selection(options)
