@@ -153,3 +153,14 @@ def test_folder_that_is_not_a_causal_lm_is_a_model_error(tmp_path, text_file, ca
     err = capsys.readouterr().err
     assert "could not load the draft model" in err
     assert "Traceback" not in err
+
+
+def test_research_commands_name_their_package_when_it_is_absent(monkeypatch, capsys) -> None:
+    import contextsieve.cli as cli
+
+    assert {"eval", "train"} <= set(cli._plugins())  # the checkout installs the research bench
+    monkeypatch.setattr(cli, "_plugins", dict)
+    assert main(["eval", "--lengths", "2k"]) == 2
+    assert "pip install -e ./evaluation" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["evaluate"])

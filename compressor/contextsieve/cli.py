@@ -24,6 +24,8 @@ __all__ = ["COMMAND_GROUP", "SubCommand", "main"]
 logger = logging.getLogger(__name__)
 
 COMMAND_GROUP = "contextsieve.commands"
+RESEARCH_COMMANDS = frozenset({"eval", "train"})
+"""Subcommands the research bench (``evaluation/``, distribution ``contextsieve-eval``) adds."""
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,14 @@ def _models(out: TextIO) -> None:
 def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
     """Run the command line; return the exit code (2 for a user error, with the message on stderr)."""
     plugins = _plugins()
+    words = list(sys.argv[1:] if argv is None else argv)
+    missing = next((w for w in words if not w.startswith("-")), None)
+    if missing in RESEARCH_COMMANDS and missing not in plugins:
+        sys.stderr.write(
+            f"contextsieve: error: '{missing}' comes with the research bench, which is not installed; "
+            "from a checkout: pip install -e ./evaluation\n"
+        )
+        return 2
     args = _parser(plugins).parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     out = stdout or sys.stdout
