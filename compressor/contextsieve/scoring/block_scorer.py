@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from contextsieve.config import ScoringConfig
+from contextsieve.errors import ModelError
 from contextsieve.scoring.base import ScoreRequest
 from contextsieve.scoring.blocks import (
     HEADER,
@@ -97,7 +98,11 @@ class BlockScorer(ABC):
         """Score every token of every ``(context, query)`` request; blocks are batched by length."""
         blocks = [block for i, (context, query) in enumerate(requests) for block in self.plan(i, context, query)]
         lengths = [len(context) for context, _ in requests]
-        return score_by_length(blocks, lengths, self._config.batch_size, self.score_batch, progress=progress)
+        try:
+            return score_by_length(blocks, lengths, self._config.batch_size, self.score_batch, progress=progress)
+        except RuntimeError as exc:  # torch reports shape, dtype and memory failures as RuntimeError
+            msg = f"the model {self._name!r} could not score {len(blocks)} block(s): {exc}"
+            raise ModelError(msg) from exc
 
     @abstractmethod
     def score_batch(self, blocks: Sequence[Block]) -> Sequence[npt.NDArray[np.floating]]:

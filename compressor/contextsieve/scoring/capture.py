@@ -16,7 +16,14 @@ from typing import Any
 
 import torch
 
-__all__ = ["ATTENTION_NAME", "QueryRowCapture", "capturing", "register_capture_attention"]
+__all__ = [
+    "ATTENTION_NAME",
+    "QueryRowCapture",
+    "capturing",
+    "query_row_probs",
+    "register_capture_attention",
+    "right_aligned",
+]
 
 ATTENTION_NAME = "contextsieve_capture"
 
@@ -35,11 +42,16 @@ class QueryRowCapture:
     probs: torch.Tensor | None = field(default=None)
 
     def add(self, layer_probs: torch.Tensor) -> None:
-        """Fold one layer's ``(batch, rows, keys)`` head-maxed probabilities into the running max."""
+        """Fold one layer's ``(batch, rows, keys)`` head-maxed probabilities into the running max.
+
+        A sliding-window layer reading a cache sees only its most recent keys: its columns are the last ones of
+        the widest layer's, so both are right-aligned (zeros where a layer saw no key) before the max.
+        """
         if self.probs is None:
             self.probs = layer_probs
-        else:
-            self.probs = torch.maximum(self.probs, layer_probs)
+            return
+        width = max(self.probs.shape[-1], layer_probs.shape[-1])
+        self.probs = torch.maximum(right_aligned(self.probs, width), right_aligned(layer_probs, width))
 
 
 @contextlib.contextmanager
@@ -51,6 +63,15 @@ def capturing(rows: int) -> Iterator[QueryRowCapture]:
         yield capture
     finally:
         _ACTIVE.reset(token)
+
+
+def right_aligned(probs: torch.Tensor, width: int) -> torch.Tensor:
+    """``probs`` over the last ``probs.shape[-1]`` of ``width`` key positions, zero on the earlier ones."""
+    missing = width - probs.shape[-1]
+    if missing < 0:
+        msg = f"attention over {probs.shape[-1]} keys cannot be placed on {width} key positions"
+        raise ValueError(msg)
+    return torch.nn.functional.pad(probs, (missing, 0)) if missing else probs
 
 
 def query_row_probs(

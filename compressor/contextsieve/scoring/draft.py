@@ -20,7 +20,7 @@ from contextsieve.config import HubOptions, ScoringConfig
 from contextsieve.errors import ModelError
 from contextsieve.scoring.block_scorer import BlockScorer
 from contextsieve.scoring.blocks import Block, left_pad
-from contextsieve.scoring.capture import capturing, register_capture_attention
+from contextsieve.scoring.capture import capturing, register_capture_attention, right_aligned
 from contextsieve.scoring.loading import draft_eos_ids, load_draft, num_layers, truncate_layers
 
 __all__ = ["DraftAttentionScorer"]
@@ -85,7 +85,8 @@ class DraftAttentionScorer(BlockScorer):
         if capture.probs is None:
             msg = f"the draft {self._name!r} did not run the capturing attention; is it a supported causal LM?"
             raise ModelError(msg)
-        totals = capture.probs.sum(dim=1).double()  # (batch, keys)
+        # Every prompt key is visible in a prefill, even to sliding-window layers; align in case none is global.
+        totals = right_aligned(capture.probs, mask.shape[1]).sum(dim=1).double()  # (batch, keys)
         counts = torch.full((len(blocks),), float(rows), dtype=torch.float64, device=totals.device)
         if use_cache:
             totals, counts = self._lookahead_rows(out, mask, positions, totals, counts, padded=padded)
@@ -130,7 +131,9 @@ class DraftAttentionScorer(BlockScorer):
             if capture.probs is None:  # pragma: no cover - defensive
                 break
             weight = active.double()[:, None]
-            totals = totals + capture.probs[:, 0, :keys].double() * weight
+            # Sliding-window layers read only the cache's last keys: place them on absolute positions.
+            step_probs = right_aligned(capture.probs, mask.shape[1])
+            totals = totals + step_probs[:, 0, :keys].double() * weight
             counts = counts + active.double()
             cache, logits, next_pos = step.past_key_values, step.logits[:, -1, :], next_pos + 1
         return totals, counts
