@@ -32,8 +32,10 @@ data: install
 demo: model
 	$(CLI) demo --rate 0.2
 
+# Every registered model is installed: the slow matrix compresses real text with each of them.
 test: model data lint
 	$(CLI) download gemma3-270m
+	$(CLI) download qwen2.5-coder-0.5b
 	$(PY) -m pytest -q
 
 test-fast: data
