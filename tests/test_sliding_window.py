@@ -139,3 +139,28 @@ def test_a_model_that_cannot_score_is_a_model_error_naming_it(draft_tokenizer, m
     monkeypatch.setattr(model, "forward", fail)
     with pytest.raises(ModelError, match=r"'broken-draft' could not score 1 block\(s\): The size of tensor a"):
         Compressor(scorer).compress(corpus_text(2_000), "What is it?", rate=0.5)
+
+
+def test_skip_reads_only_the_global_layers_and_falls_back_without_one(draft_tokenizer) -> None:
+    text = corpus_text(600)
+    (block,) = _blocks(draft_tokenizer, text, "What does the statement do?")
+    gemma = tiny_sliding("gemma3", len(draft_tokenizer), seed=2)
+    window = DraftAttentionScorer(gemma, draft_tokenizer, ScoringConfig(lookahead=0), name="g").score_batch([block])
+    skip = DraftAttentionScorer(gemma, draft_tokenizer, ScoringConfig(lookahead=0, sliding_layers="skip"), name="g")
+    (global_only,) = skip.score_batch([block])
+    gemma.set_attn_implementation("eager")
+    with torch.no_grad():
+        out = gemma(input_ids=torch.tensor([block.ids]), output_attentions=True)
+    gemma.set_attn_implementation(register_capture_attention())
+    (full,) = [i for i, kind in enumerate(gemma.config.layer_types) if kind == "full_attention"]
+    reference = out.attentions[full][0, :, -16:, :].amax(dim=0).mean(dim=0).double().numpy()
+    first = block.context_offset
+    np.testing.assert_allclose(global_only, reference[first : first + block.context_len], atol=1e-5, rtol=0)
+    assert not np.allclose(global_only, window[0])
+    mistral = tiny_sliding("mistral", len(draft_tokenizer), seed=2)
+    config = ScoringConfig(lookahead=0, sliding_layers="skip")
+    (fallback,) = DraftAttentionScorer(mistral, draft_tokenizer, config, name="m").score_batch([block])
+    (windowed,) = DraftAttentionScorer(mistral, draft_tokenizer, ScoringConfig(lookahead=0), name="m").score_batch(
+        [block]
+    )
+    np.testing.assert_allclose(fallback, windowed, atol=1e-7, rtol=0)

@@ -70,6 +70,10 @@ class ScoringConfig(_Frozen):
     """Contexts longer than this many draft tokens are scored block by block."""
     batch_size: int = Field(default=8, ge=1)
     """How many blocks or documents share one forward pass."""
+    sliding_layers: Literal["window", "skip"] = "window"
+    """How sliding-window (local) attention layers count in draft attention: ``"window"`` places their attention
+    on the keys they saw (zero elsewhere); ``"skip"`` reads only the global layers (a draft with none falls back
+    to its local ones)."""
 
     @model_validator(mode="after")
     def _odd_kernel(self) -> ScoringConfig:
@@ -85,7 +89,7 @@ class ScoringConfig(_Frozen):
         return 0 if truncated else 8
 
 
-DRAFT_ONLY_OPTIONS = frozenset({"layers", "lookahead", "query_rows"})
+DRAFT_ONLY_OPTIONS = frozenset({"layers", "lookahead", "query_rows", "sliding_layers"})
 """Scoring options of draft attention; setting any of them makes ``"auto"`` choose the draft, not the head."""
 
 
@@ -232,6 +236,7 @@ class ScoringOptions(TypedDict, total=False):
     layers: int | None
     block_tokens: int
     batch_size: int
+    sliding_layers: Literal["window", "skip"]
 
 
 _Config = TypeVar("_Config", bound=BaseModel)

@@ -35,29 +35,45 @@ _registered = False
 class QueryRowCapture:
     """Collects max-over-layers-and-heads attention of the last ``rows`` query positions.
 
-    After a forward pass, ``probs`` has shape ``(batch, rows, keys)`` (rows clipped to the query length).
+    After a forward pass, ``probs`` has shape ``(batch, rows, keys)`` (rows clipped to the query length). With
+    ``skip_local``, sliding-window layers are folded into ``local_probs`` instead, which :attr:`result` uses only
+    when no global layer ran.
     """
 
     rows: int
+    skip_local: bool = False
     probs: torch.Tensor | None = field(default=None)
+    local_probs: torch.Tensor | None = field(default=None)
 
-    def add(self, layer_probs: torch.Tensor) -> None:
+    @property
+    def result(self) -> torch.Tensor | None:
+        """The captured attention: the global layers', or the local ones' when the draft has no global layer."""
+        return self.probs if self.probs is not None else self.local_probs
+
+    def add(self, layer_probs: torch.Tensor, *, local: bool = False) -> None:
         """Fold one layer's ``(batch, rows, keys)`` head-maxed probabilities into the running max.
 
         A sliding-window layer reading a cache sees only its most recent keys: its columns are the last ones of
         the widest layer's, so both are right-aligned (zeros where a layer saw no key) before the max.
         """
-        if self.probs is None:
-            self.probs = layer_probs
-            return
-        width = max(self.probs.shape[-1], layer_probs.shape[-1])
-        self.probs = torch.maximum(right_aligned(self.probs, width), right_aligned(layer_probs, width))
+        if local and self.skip_local:
+            self.local_probs = _fold(self.local_probs, layer_probs)
+        else:
+            self.probs = _fold(self.probs, layer_probs)
+
+
+def _fold(running: torch.Tensor | None, layer_probs: torch.Tensor) -> torch.Tensor:
+    """Fold one map into the running max of right-aligned attention maps."""
+    if running is None:
+        return layer_probs
+    width = max(running.shape[-1], layer_probs.shape[-1])
+    return torch.maximum(right_aligned(running, width), right_aligned(layer_probs, width))
 
 
 @contextlib.contextmanager
-def capturing(rows: int) -> Iterator[QueryRowCapture]:
+def capturing(rows: int, *, skip_local: bool = False) -> Iterator[QueryRowCapture]:
     """Activate a capture for the forward passes run inside the block."""
-    capture = QueryRowCapture(rows=rows)
+    capture = QueryRowCapture(rows=rows, skip_local=skip_local)
     token = _ACTIVE.set(capture)
     try:
         yield capture
@@ -121,7 +137,9 @@ def _capture_attention(
         scaling = kwargs.get("scaling")
         if scaling is None:
             scaling = query.shape[-1] ** -0.5
-        capture.add(query_row_probs(query, repeat_kv(key, groups), attention_mask, float(scaling), capture.rows))
+        local = kwargs.get("sliding_window", getattr(module, "sliding_window", None)) is not None
+        probs = query_row_probs(query, repeat_kv(key, groups), attention_mask, float(scaling), capture.rows)
+        capture.add(probs, local=local)
     return output, None
 
 

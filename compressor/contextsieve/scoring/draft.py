@@ -74,7 +74,8 @@ class DraftAttentionScorer(BlockScorer):
         mask, positions, padded = batch.mask, batch.positions, batch.padded
         rows = min(self._config.query_rows, min(len(b.ids) for b in blocks))
         use_cache = self._lookahead > 0
-        with capturing(rows) as capture:
+        skip_local = self._config.sliding_layers == "skip"
+        with capturing(rows, skip_local=skip_local) as capture:
             out = self._model(
                 input_ids=batch.input_ids,
                 attention_mask=mask if padded else None,
@@ -82,11 +83,12 @@ class DraftAttentionScorer(BlockScorer):
                 use_cache=use_cache,
                 logits_to_keep=1,
             )
-        if capture.probs is None:
+        captured = capture.result
+        if captured is None:
             msg = f"the draft {self._name!r} did not run the capturing attention; is it a supported causal LM?"
             raise ModelError(msg)
         # Every prompt key is visible in a prefill, even to sliding-window layers; align in case none is global.
-        totals = right_aligned(capture.probs, mask.shape[1]).sum(dim=1).double()  # (batch, keys)
+        totals = right_aligned(captured, mask.shape[1]).sum(dim=1).double()  # (batch, keys)
         counts = torch.full((len(blocks),), float(rows), dtype=torch.float64, device=totals.device)
         if use_cache:
             totals, counts = self._lookahead_rows(out, mask, positions, totals, counts, padded=padded)
@@ -119,7 +121,7 @@ class DraftAttentionScorer(BlockScorer):
             if not bool(active.any()):
                 break
             mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
-            with capturing(1) as capture:
+            with capturing(1, skip_local=self._config.sliding_layers == "skip") as capture:
                 step = self._model(
                     input_ids=token[:, None],
                     attention_mask=mask if padded else None,
@@ -128,11 +130,11 @@ class DraftAttentionScorer(BlockScorer):
                     use_cache=True,
                     logits_to_keep=1,
                 )
-            if capture.probs is None:  # pragma: no cover - defensive
+            if capture.result is None:  # pragma: no cover - defensive
                 break
             weight = active.double()[:, None]
             # Sliding-window layers read only the cache's last keys: place them on absolute positions.
-            step_probs = right_aligned(capture.probs, mask.shape[1])
+            step_probs = right_aligned(capture.result, mask.shape[1])
             totals = totals + step_probs[:, 0, :keys].double() * weight
             counts = counts + active.double()
             cache, logits, next_pos = step.past_key_values, step.logits[:, -1, :], next_pos + 1
