@@ -108,7 +108,9 @@ def test_capture_equals_eager_attention_on_absolute_positions(draft_tokenizer, f
     text = corpus_text(600)
     (block,) = _blocks(draft_tokenizer, text, "What does the statement do?")
     assert block.context_len > 4 * WINDOW
-    scorer = DraftAttentionScorer(model, draft_tokenizer, ScoringConfig(lookahead=lookahead), name="tiny-gemma3")
+    scorer = DraftAttentionScorer(
+        model, draft_tokenizer, ScoringConfig(lookahead=lookahead, sliding_layers="window"), name="tiny"
+    )
     (scores,) = scorer.score_batch([block])
     reference = _eager_scores(model, block, rows=16, lookahead=lookahead, eos={len(draft_tokenizer) - 1})
     np.testing.assert_allclose(scores, reference, atol=1e-5, rtol=0)
@@ -145,7 +147,8 @@ def test_skip_reads_only_the_global_layers_and_falls_back_without_one(draft_toke
     text = corpus_text(600)
     (block,) = _blocks(draft_tokenizer, text, "What does the statement do?")
     gemma = tiny_sliding("gemma3", len(draft_tokenizer), seed=2)
-    window = DraftAttentionScorer(gemma, draft_tokenizer, ScoringConfig(lookahead=0), name="g").score_batch([block])
+    windowed_config = ScoringConfig(lookahead=0, sliding_layers="window")
+    window = DraftAttentionScorer(gemma, draft_tokenizer, windowed_config, name="g").score_batch([block])
     skip = DraftAttentionScorer(gemma, draft_tokenizer, ScoringConfig(lookahead=0, sliding_layers="skip"), name="g")
     (global_only,) = skip.score_batch([block])
     gemma.set_attn_implementation("eager")
@@ -160,7 +163,5 @@ def test_skip_reads_only_the_global_layers_and_falls_back_without_one(draft_toke
     mistral = tiny_sliding("mistral", len(draft_tokenizer), seed=2)
     config = ScoringConfig(lookahead=0, sliding_layers="skip")
     (fallback,) = DraftAttentionScorer(mistral, draft_tokenizer, config, name="m").score_batch([block])
-    (windowed,) = DraftAttentionScorer(mistral, draft_tokenizer, ScoringConfig(lookahead=0), name="m").score_batch(
-        [block]
-    )
+    (windowed,) = DraftAttentionScorer(mistral, draft_tokenizer, windowed_config, name="m").score_batch([block])
     np.testing.assert_allclose(fallback, windowed, atol=1e-7, rtol=0)

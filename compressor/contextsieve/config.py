@@ -70,10 +70,10 @@ class ScoringConfig(_Frozen):
     """Contexts longer than this many draft tokens are scored block by block."""
     batch_size: int = Field(default=8, ge=1)
     """How many blocks or documents share one forward pass."""
-    sliding_layers: Literal["window", "skip"] = "window"
-    """How sliding-window (local) attention layers count in draft attention: ``"window"`` places their attention
-    on the keys they saw (zero elsewhere); ``"skip"`` reads only the global layers (a draft with none falls back
-    to its local ones)."""
+    sliding_layers: Literal["skip", "window"] = "skip"
+    """How sliding-window (local) attention layers count in draft attention: ``"skip"`` reads only the global
+    layers (a draft with none falls back to its local ones); ``"window"`` also folds in the local layers'
+    attention, placed on the keys they saw. ``"skip"`` kept more evidence with Gemma 3 (docs/scoring.md)."""
 
     @model_validator(mode="after")
     def _odd_kernel(self) -> ScoringConfig:
@@ -236,7 +236,7 @@ class ScoringOptions(TypedDict, total=False):
     layers: int | None
     block_tokens: int
     batch_size: int
-    sliding_layers: Literal["window", "skip"]
+    sliding_layers: Literal["skip", "window"]
 
 
 _Config = TypeVar("_Config", bound=BaseModel)
