@@ -21,7 +21,10 @@ def __getattr__(name: str) -> Any:
         try:
             from langchain_contextsieve.middleware import ContextSieveMiddleware
         except ModuleNotFoundError as exc:
-            msg = "ContextSieveMiddleware needs LangChain 1.x agents: pip install 'contextsieve[langchain-agents]'"
+            msg = (
+                "ContextSieveMiddleware needs LangChain 1.x agents: "
+                "pip install 'langchain-contextsieve[agents]' (or 'contextsieve[langchain-agents]')"
+            )
             raise ImportError(msg) from exc
         return ContextSieveMiddleware
     msg = f"module {__name__!r} has no attribute {name!r}"
