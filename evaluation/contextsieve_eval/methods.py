@@ -37,6 +37,10 @@ class Method(Protocol):
         """Compress ``context`` for ``question`` to at most ``budget`` target tokens."""
         ...
 
+    def compress_documents(self, documents: Sequence[str], question: str, budget: int) -> list[str]:
+        """Compress every document for ``question``, all of them within one budget of target tokens together."""
+        ...
+
 
 @dataclass
 class MethodEnv:
@@ -87,12 +91,17 @@ class ContextSieveMethod:
         self.name = name
         self._counter = env.counter
         self._compressor = Compressor.from_pretrained(
-            model or env.draft, device=env.device, score_cache=4, **scoring_options
+            model or env.draft, device=env.device, score_cache=1024, **scoring_options
         )
 
     def compress(self, context: str, question: str, budget: int) -> str:
         """Keep the spans the draft's attention ranks highest."""
         return self._compressor.compress(context, question, budget=budget, target_tokenizer=self._counter).text
+
+    def compress_documents(self, documents: Sequence[str], question: str, budget: int) -> list[str]:
+        """Spend one budget across the documents, as the framework adapters do."""
+        result = self._compressor.compress_documents(documents, question, budget=budget, target_tokenizer=self._counter)
+        return [d.text for d in result.documents]
 
 
 class ChunkScorer:
@@ -106,7 +115,7 @@ class ChunkScorer:
         self._counter = env.counter
         self._tokenizer = env.chunking_tokenizer()
         self._chunking = ChunkingConfig()
-        self._last: tuple[str, str, list[Chunk], np.ndarray] | None = None
+        self._last_documents: tuple[tuple[str, str], list[tuple[list[Chunk], np.ndarray]]] | None = None
 
     def score_texts(self, texts: Sequence[str], question: str) -> np.ndarray:
         """Return one relevance score per text (a chunk or a window of chunks)."""
@@ -114,35 +123,75 @@ class ChunkScorer:
 
     def compress(self, context: str, question: str, budget: int) -> str:
         """Greedily keep the best-scored chunks within the budget, in input order."""
-        chunks, scores = self._scored(context, question)
-        masses = scores * np.array([c.tokens for c in chunks], dtype=np.float64)
-        candidate = Candidate(context, chunks, scores, masses, np.zeros(len(chunks), dtype=bool))
-        rendered = select([candidate], self._counter, budget=budget, top_p=None, order="original", separator=SEPARATOR)
-        return rendered[0].text
+        return self.compress_documents([context], question, budget)[0]
 
-    def _scored(self, context: str, question: str) -> tuple[list[Chunk], np.ndarray]:
-        if self._last is not None and self._last[0] == context and self._last[1] == question:
-            return self._last[2], self._last[3]
-        tokens = tokenize_with_offsets(self._tokenizer, context)
-        chunks = chunk_tokens(tokens, self._chunking)
-        if self.window <= 1:
-            scores = self.score_texts([context[c.start : c.end] for c in chunks], question)
+    def compress_documents(self, documents: Sequence[str], question: str, budget: int) -> list[str]:
+        """Score every document's chunks together (one ranking, one budget) and render each document."""
+        joined = "\x00".join(documents)  # one cache key; scores are computed per chunk of each document
+        if self._last_documents is not None and self._last_documents[0] == (joined, question):
+            candidates_data = self._last_documents[1]
         else:
-            scores = self._window_scores(context, chunks, question)
-        scores = np.asarray(scores, dtype=np.float64)
-        self._last = (context, question, chunks, scores)
-        return chunks, scores
+            pieces = [self._chunked(text) for text in documents]
+            places = [(d, c.start, c.end) for d, chunks in enumerate(pieces) for c in chunks]
+            flat = self._score_chunks(documents, places, question) if places else np.zeros(0)
+            candidates_data, offset = [], 0
+            for chunks in pieces:
+                candidates_data.append((chunks, flat[offset : offset + len(chunks)]))
+                offset += len(chunks)
+            self._last_documents = ((joined, question), candidates_data)
+        candidates = [
+            Candidate(
+                text,
+                chunks,
+                scores,
+                scores * np.array([c.tokens for c in chunks], dtype=np.float64),
+                np.zeros(len(chunks), dtype=bool),
+            )
+            for text, (chunks, scores) in zip(documents, candidates_data, strict=True)
+        ]
+        rendered = select(candidates, self._counter, budget=budget, top_p=None, order="original", separator=SEPARATOR)
+        return [r.text for r in rendered]
 
-    def _window_scores(self, context: str, chunks: list[Chunk], question: str) -> np.ndarray:
-        """Score overlapping windows of ``window`` chunks (stride 1); a chunk gets its best window's score."""
-        width = min(self.window, len(chunks))
-        starts = range(len(chunks) - width + 1)
-        texts = [context[chunks[i].start : chunks[i + width - 1].end] for i in starts]
+    def _chunked(self, text: str) -> list[Chunk]:
+        """Cut ``text`` into the core's sentence-aligned chunks."""
+        return chunk_tokens(tokenize_with_offsets(self._tokenizer, text), self._chunking)
+
+    def _score_chunks(
+        self, documents: Sequence[str], places: Sequence[tuple[int, int, int]], question: str
+    ) -> np.ndarray:
+        """Score chunks given as (document, start, end) in reading order (windows of ``window`` chunks when set)."""
+        if self.window <= 1:
+            texts = [documents[d][a:b] for d, a, b in places]
+            return np.asarray(self.score_texts(texts, question), dtype=np.float64)
+        return self._window_scores(documents, places, question)
+
+    def _window_scores(
+        self, documents: Sequence[str], places: Sequence[tuple[int, int, int]], question: str
+    ) -> np.ndarray:
+        """Score overlapping windows of ``window`` chunks (stride 1); a chunk gets its best window's score.
+
+        A window is the text from its first chunk to its last; one that crosses documents joins their parts with
+        a blank line.
+        """
+        width = min(self.window, len(places))
+        starts = range(len(places) - width + 1)
+        texts = [_window_text(documents, places[i : i + width]) for i in starts]
         window_scores = np.asarray(self.score_texts(texts, question), dtype=np.float64)
-        scores = np.full(len(chunks), -np.inf)
+        scores = np.full(len(places), -np.inf)
         for i, value in zip(starts, window_scores, strict=True):
             scores[i : i + width] = np.maximum(scores[i : i + width], value)
         return scores
+
+
+def _window_text(documents: Sequence[str], window: Sequence[tuple[int, int, int]]) -> str:
+    """Return the text a window of chunks covers, document by document."""
+    parts: list[str] = []
+    first = 0
+    for i in range(1, len(window) + 1):
+        if i == len(window) or window[i][0] != window[first][0]:
+            parts.append(documents[window[first][0]][window[first][1] : window[i - 1][2]])
+            first = i
+    return "\n\n".join(parts)
 
 
 class RandomChunks(ChunkScorer):

@@ -210,8 +210,12 @@ def _budget_check(records: Sequence[Record]) -> str:
 
 def markdown_report(records: Sequence[Record], config: EvalConfig, machine: dict[str, Any], command: str) -> str:
     """Return the markdown report: headline tables, per-task tables, hard probes, speed, budget, answers."""
-    answers = _answer_section(records, config)
-    records = [r for r in records if r.method != FULL]
+    from contextsieve_eval.report_real import is_real, real_section
+
+    real = real_section(records)
+    answers = _answer_section([r for r in records if not is_real(r)], config)
+    everything = [r for r in records if r.method != FULL]
+    records = [r for r in everything if not is_real(r)]
     standard = [r for r in records if not r.hard]
     hard = [r for r in records if r.hard]
     parts = [
@@ -225,7 +229,10 @@ def markdown_report(records: Sequence[Record], config: EvalConfig, machine: dict
         "",
         "Evidence recall = share of gold evidence strings that survive intact in the compressed context.",
         "",
+        *real,
     ]
+    if records:
+        parts += ["## Synthetic tasks", ""]
     if standard:
         parts += ["## All standard tasks", "", recall_table(standard), ""]
     if hard:
@@ -253,23 +260,28 @@ def markdown_report(records: Sequence[Record], config: EvalConfig, machine: dict
         "the peak resident memory while the method ran minus the process's memory before it was loaded (weights",
         "included); memory freed by earlier methods and reused by the allocator can make it read low.",
         "",
-        speed_table(records),
+        speed_table(everything),
         "",
-        _budget_check(records),
+        _budget_check(everything),
         "",
         *answers,
     ]
     return "\n".join(parts)
 
 
+def _panel(record: Record) -> str:
+    """Name the plot panel of a record: its task, and its path when that is the documents path."""
+    return record.task + (" (documents)" if record.path == "documents" else "")
+
+
 def plot_recall(records: Sequence[Record], path: Path) -> None:
-    """Plot recall against keep rate, one panel per task, one line per method."""
+    """Plot recall against keep rate, one panel per task and path, one line per method (HotpotQA: both hops)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    tasks = list(dict.fromkeys(r.task for r in records))
+    tasks = list(dict.fromkeys(_panel(r) for r in records))
     methods = list(dict.fromkeys(r.method for r in records))
     rates = sorted({r.rate for r in records})
     styles = ["-", "--", "-.", ":"]
@@ -281,8 +293,8 @@ def plot_recall(records: Sequence[Record], path: Path) -> None:
         for k, method in enumerate(methods):
             points: dict[float, list[float]] = defaultdict(list)
             for r in records:
-                if r.task == task and r.method == method:
-                    points[r.rate].append(r.recall)
+                if _panel(r) == task and r.method == method:
+                    points[r.rate].append(r.recall if r.all_kept is None or r.task != "hotpotqa" else float(r.all_kept))
             xs = sorted(points)
             ax.plot(
                 xs,

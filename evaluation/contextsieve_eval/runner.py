@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import logging
 import math
@@ -14,8 +15,9 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from contextsieve.counting import TokenCounter, make_counter
-from contextsieve_eval.methods import Method, MethodEnv, make_method
-from contextsieve_eval.metrics import evidence_recall
+from contextsieve_eval.documents import DOCUMENTS_SUFFIX
+from contextsieve_eval.methods import SEPARATOR, Method, MethodEnv, make_method
+from contextsieve_eval.metrics import kept
 from contextsieve_eval.samples import Sample
 
 if TYPE_CHECKING:
@@ -48,6 +50,7 @@ class EvalConfig:
     split: str = "eval"
     answer: bool = False
     answer_tokens: int = 48
+    paths: tuple[str, ...] = ("context",)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> EvalConfig:
@@ -74,6 +77,9 @@ class Record:
     peak_rss_mb: float | None
     base_rss_mb: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    path: str = "context"
+    all_kept: bool | None = None
+    answer_kept: bool | None = None
 
     @property
     def key(self) -> RecordKey:
@@ -182,7 +188,9 @@ def run_eval(
         from contextsieve_eval.tasks import build_samples
 
         started = time.perf_counter()
-        samples = build_samples(config.tasks, counter, config.lengths, config.samples, config.seed, config.split)
+        samples = build_samples(
+            config.tasks, counter, config.lengths, config.samples, config.seed, config.split, paths=config.paths
+        )
         logger.info("Built %d samples in %.1fs", len(samples), time.perf_counter() - started)
     sizes = {s.id: counter(s.context) for s in samples}
     env = env or MethodEnv(counter=counter, draft=config.draft, device=config.device)
@@ -193,6 +201,7 @@ def run_eval(
     asked = target if config.answer else None
     done = done or {}
     records: list[Record] = []
+    full_of: dict[str, Record] = {}
     total = len(config.methods) * len(samples) * len(config.rates) + (len(samples) if asked else 0)
     with tqdm(total=total, desc="eval", unit="run", disable=not progress) as bar:
         if asked is not None:
@@ -201,9 +210,13 @@ def run_eval(
                 record = done.get((FULL, sample.id, 1.0))
                 if record is None:
                     earlier = answered.get(sample.id) if answered else None
+                    twin = full_of.get(sample.id.removesuffix(DOCUMENTS_SUFFIX))  # the same text, other path
+                    if earlier is None and twin is not None:
+                        earlier = dataclasses.replace(twin, sample=sample.id, path=sample.path)
                     record = _full_record(sample, sizes[sample.id], asked, earlier)
                     if on_record is not None:
                         on_record(record)
+                full_of[sample.id] = record
                 records.append(record)
                 bar.update()
         for name in config.methods:
@@ -224,8 +237,9 @@ def run_eval(
                     budget = max(1, math.floor(rate * tokens))
                     with _PeakRSS() as memory:
                         started = time.perf_counter()
-                        text = method.compress(sample.context, sample.question, budget)
+                        text, kept_tokens = _compress(method, sample, budget, counter)
                         seconds = time.perf_counter() - started
+                    survived = kept(sample, text)
                     record = Record(
                         task=sample.task,
                         hard=sample.hard,
@@ -235,12 +249,15 @@ def run_eval(
                         rate=rate,
                         tokens=tokens,
                         budget=budget,
-                        kept_tokens=counter(text),
-                        recall=evidence_recall(text, sample.gold),
+                        kept_tokens=kept_tokens,
+                        recall=survived.recall,
                         seconds=seconds,
                         peak_rss_mb=memory.peak_mb,
                         base_rss_mb=None if base is None else base / 2**20,
                         extra={} if asked is None else _ask(asked, sample, text),
+                        path=sample.path,
+                        all_kept=survived.all_kept,
+                        answer_kept=survived.answer_kept,
                     )
                     records.append(record)
                     if on_record is not None:
@@ -248,6 +265,19 @@ def run_eval(
                     bar.update()
             del method
     return records
+
+
+def _compress(method: Method, sample: Sample, budget: int, counter: TokenCounter) -> tuple[str, int]:
+    """Compress a sample on its path; return the text the target reads and its target tokens.
+
+    On the documents path the kept documents are joined by the separator, and the budget counts the documents'
+    own tokens (what :meth:`~contextsieve.Compressor.compress_documents` budgets).
+    """
+    if not sample.documents:
+        text = method.compress(sample.context, sample.question, budget)
+        return text, counter(text)
+    texts = [t for t in method.compress_documents(sample.document_texts, sample.question, budget) if t.strip()]
+    return SEPARATOR.join(texts), sum(counter(t) for t in texts)
 
 
 def _full_record(sample: Sample, tokens: int, target: TargetLM, earlier: Record | None) -> Record:
@@ -274,12 +304,13 @@ def _full_record(sample: Sample, tokens: int, target: TargetLM, earlier: Record 
         seconds=0.0,
         peak_rss_mb=None,
         extra=_ask(target, sample, sample.context, ids),
+        path=sample.path,
     )
 
 
 def _ask(target: TargetLM, sample: Sample, context: str, ids: list[int] | None = None) -> dict[str, Any]:
     """Have the target answer ``sample``'s question from ``context``; say why when the prompt does not fit."""
-    from contextsieve_eval.answering import is_correct
+    from contextsieve_eval.metrics import answer_scores
 
     if ids is None:
         ids = target.prompt_ids(context, sample.question)
@@ -288,7 +319,7 @@ def _ask(target: TargetLM, sample: Sample, context: str, ids: list[int] | None =
     reply = target.answer_prompt(ids)
     return {
         "answer": reply.text,
-        "correct": is_correct(reply.text, sample.required_answers),
+        **answer_scores(sample, reply.text),
         "prompt_tokens": reply.prompt_tokens,
         "prefill_seconds": reply.prefill_seconds,
         "prompt_key": target.prompt_key(ids),

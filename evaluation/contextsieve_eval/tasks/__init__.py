@@ -36,7 +36,16 @@ from contextsieve_eval.tasks.needles import (
 )
 from contextsieve_eval.tasks.overlap import STOPWORDS, content_words, shared_content_words
 from contextsieve_eval.tasks.rag import build_rag
-from contextsieve_eval.tasks.registry import TASKS, BuildFn, TaskSpec, build_samples, clear_caches
+from contextsieve_eval.tasks.registry import (
+    PATHS,
+    SUITES,
+    TASKS,
+    BuildFn,
+    TaskSpec,
+    build_samples,
+    clear_caches,
+    expand_tasks,
+)
 from contextsieve_eval.tasks.templates import (
     CHAIN_TEMPLATES,
     DECOY_TEMPLATES,
@@ -50,7 +59,9 @@ __all__ = [
     "DECOY_TEMPLATES",
     "GAP_TEMPLATES",
     "PARAPHRASE_TEMPLATES",
+    "PATHS",
     "STOPWORDS",
+    "SUITES",
     "TASKS",
     "BuildFn",
     "ProbeTemplate",
@@ -67,6 +78,7 @@ __all__ = [
     "build_samples",
     "clear_caches",
     "content_words",
+    "expand_tasks",
     "filler_paragraphs",
     "shared_content_words",
 ]

@@ -1,0 +1,143 @@
+"""Report sections of the real benchmarks: HotpotQA and SQuAD (gold kept, answer kept), RULER (its metric).
+
+Each table comes once per context length and per path: one long context (``compress``) or documents under one
+shared budget (``compress_documents``), side by side.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from statistics import mean
+
+from contextsieve_eval.runner import FULL, Record
+from contextsieve_eval.tasks import TASKS
+
+__all__ = ["is_real", "qa_table", "real_section", "ruler_table", "ruler_task_table"]
+
+_PATH_TITLES = {"context": "one long context", "documents": "documents, one shared budget"}
+
+
+def is_real(record: Record) -> bool:
+    """Tell whether a record belongs to a real suite (HotpotQA, SQuAD or RULER)."""
+    spec = TASKS.get(record.task)
+    return spec is not None and spec.suite != "synthetic"
+
+
+def _pct(values: Sequence[float]) -> str:
+    return f"{100 * mean(values):.0f}%" if values else "–"
+
+
+def _grid(records: Sequence[Record], cell: Callable[[list[Record]], str]) -> dict[tuple[str, float], str]:
+    groups: dict[tuple[str, float], list[Record]] = defaultdict(list)
+    for r in records:
+        groups[(r.method, r.rate)].append(r)
+    return {key: cell(group) for key, group in groups.items()}
+
+
+def _table(records: Sequence[Record], cell: Callable[[list[Record]], str]) -> str:
+    rates = sorted({r.rate for r in records})
+    methods = list(dict.fromkeys(r.method for r in records))
+    cells = _grid(records, cell)
+    lines = ["| method | " + " | ".join(f"rate {x:g}" for x in rates) + " |", "|---|" + "---|" * len(rates)]
+    lines += [f"| {m} | " + " | ".join(cells.get((m, x), "–") for x in rates) + " |" for m in methods]
+    return "\n".join(lines)
+
+
+def qa_table(records: Sequence[Record]) -> str:
+    """Per method and rate: all gold sentences kept / share of gold kept / answer string kept (n questions)."""
+
+    def cell(group: list[Record]) -> str:
+        every = [float(bool(r.all_kept)) for r in group]
+        share = [r.recall for r in group]
+        answer = [float(bool(r.answer_kept)) for r in group]
+        return f"{_pct(every)} / {_pct(share)} / {_pct(answer)}"
+
+    return _table(records, cell)
+
+
+def ruler_table(records: Sequence[Record]) -> str:
+    """Per method and rate: RULER's metric on the compressed context, averaged over the headline tasks."""
+    headline = [r for r in records if TASKS[r.task].headline]
+    return _table(headline, lambda group: _pct([r.recall for r in group]))
+
+
+def ruler_task_table(records: Sequence[Record], rate: float) -> str:
+    """RULER's metric per task (columns) and method (rows) at one rate."""
+    subset = [r for r in records if r.rate == rate]
+    tasks = list(dict.fromkeys(r.task for r in subset))
+    methods = list(dict.fromkeys(r.method for r in subset))
+    cells: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for r in subset:
+        cells[(r.method, r.task)].append(r.recall)
+    names = [t.removeprefix("ruler-") + ("" if TASKS[t].headline else "*") for t in tasks]
+    lines = ["| method | " + " | ".join(names) + " |", "|---|" + "---|" * len(tasks)]
+    lines += [f"| {m} | " + " | ".join(_pct(cells[(m, t)]) for t in tasks) + " |" for m in methods]
+    return "\n".join(lines)
+
+
+def _qa_answers(records: Sequence[Record]) -> str:
+    """End-to-end answers on the QA suites: exact match, token F1 and prompt tokens per method and rate."""
+    groups: dict[tuple[str, float], list[Record]] = defaultdict(list)
+    for r in sorted((r for r in records if "f1" in r.extra), key=lambda r: (r.method != FULL, r.method, -r.rate)):
+        groups[(r.method, r.rate)].append(r)
+    lines = ["| method | rate | exact match | F1 | prompt tokens | prefill (s) |", "|---|---|---|---|---|---|"]
+    for (method, rate), group in groups.items():
+        lines.append(
+            f"| {method} | {rate:g} | {_pct([float(r.extra['em']) for r in group])} | "
+            f"{100 * mean(float(r.extra['f1']) for r in group):.1f} | "
+            f"{mean(float(r.extra['prompt_tokens']) for r in group):,.0f} | "
+            f"{mean(float(r.extra['prefill_seconds']) for r in group):.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def real_section(records: Sequence[Record]) -> list[str]:
+    """Return the markdown lines of the real-benchmark section (empty when no record is from a real suite)."""
+    real = [r for r in records if is_real(r)]
+    compressed = [r for r in real if r.method != FULL]
+    if not real:
+        return []
+    parts = ["## Real benchmarks", ""]
+    qa_tasks = [t for t in dict.fromkeys(r.task for r in compressed) if TASKS[t].family == "qa"]
+    if qa_tasks:
+        parts += [
+            "HotpotQA and SQuAD, report split. Each cell: every gold sentence kept (HotpotQA: both hops) / share of",
+            "gold sentences kept / answer string kept.",
+            "",
+        ]
+    for task in qa_tasks:
+        for length in sorted({r.length for r in compressed if r.task == task}):
+            for path in ("context", "documents"):
+                subset = [r for r in compressed if r.task == task and r.length == length and r.path == path]
+                if subset:
+                    n = len({r.sample for r in subset})
+                    parts += [f"### {task}, {length:,} tokens, {_PATH_TITLES[path]} ({n} questions)", ""]
+                    parts += [qa_table(subset), ""]
+    ruler = [r for r in compressed if TASKS[r.task].family == "ruler"]
+    for length in sorted({r.length for r in ruler}):
+        for path in ("context", "documents"):
+            subset = [r for r in ruler if r.length == length and r.path == path]
+            if not subset:
+                continue
+            parts += [
+                f"### RULER, {length:,} tokens, {_PATH_TITLES[path]}",
+                "",
+                "RULER's metric on the compressed context, averaged over the 11 headline tasks (cwe and fwe, which",
+                "need most of the context by design, are left out of this average).",
+                "",
+                ruler_table(subset),
+                "",
+            ]
+            for rate in sorted({r.rate for r in subset}):
+                title = f"Per task at rate {rate:g} (* = not in the average):"
+                parts += [title, "", ruler_task_table(subset, rate), ""]
+    answered = [r for r in real if "f1" in r.extra]
+    if answered:
+        parts += ["### End-to-end answers on HotpotQA and SQuAD", ""]
+        for length in sorted({r.length for r in answered}):
+            for path in ("context", "documents"):
+                subset = [r for r in answered if r.length == length and r.path == path]
+                if subset:
+                    parts += [f"{length:,} tokens, {_PATH_TITLES[path]}:", "", _qa_answers(subset), ""]
+    return parts
