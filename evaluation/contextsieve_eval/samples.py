@@ -39,6 +39,8 @@ class Sample:
         documents: ``(start, end)`` of each document when the sample runs on the documents path (each document
             compressed under one shared budget, as the framework adapters call the core); empty for one context.
         metric: How the sample is scored (see :data:`METRICS`).
+        origin: The source data set's id of the question (HotpotQA's ``_id``, SQuAD's question id, RULER's
+            ``task:index``); empty for generated tasks.
 
     """
 
@@ -54,6 +56,7 @@ class Sample:
     answers: tuple[str, ...] = ()
     documents: tuple[tuple[int, int], ...] = ()
     metric: Metric = "evidence"
+    origin: str = ""
 
     @property
     def path(self) -> str:

@@ -13,7 +13,10 @@ import pytest
 from contextsieve.errors import ConfigError, DataNotInstalledError
 from contextsieve_eval import corpora, tasks
 from contextsieve_eval.samples import Sample
-from contextsieve_eval.tasks import TASKS, build_samples, content_words, shared_content_words
+from contextsieve_eval.tasks import SUITES, TASKS, build_samples, content_words, shared_content_words
+
+SYNTHETIC = SUITES["synthetic"]
+"""The generated tasks (the real suites have their own tests in test_real_benchmarks.py)."""
 
 
 def count_words(text: str) -> int:
@@ -37,7 +40,7 @@ EXPECTED = {
 
 @pytest.fixture(scope="module")
 def built() -> dict[tuple[str, int], list[Sample]]:
-    return {(name, n): TASKS[name].build(count_words, n, SAMPLES, seed=0) for name in TASKS for n in LENGTHS}
+    return {(name, n): TASKS[name].build(count_words, n, SAMPLES, seed=0) for name in SYNTHETIC for n in LENGTHS}
 
 
 def proper_names(*texts: str) -> list[str]:
@@ -46,8 +49,10 @@ def proper_names(*texts: str) -> list[str]:
 
 
 def test_registry() -> None:
-    assert {name: (spec.family, spec.hard) for name, spec in TASKS.items()} == EXPECTED
+    assert {name: (TASKS[name].family, TASKS[name].hard) for name in SYNTHETIC} == EXPECTED
     assert all(spec.name == name and spec.description for name, spec in TASKS.items())
+    assert {spec.suite for spec in TASKS.values()} == {"synthetic", "real", "ruler"}
+    assert [n for n, spec in TASKS.items() if not spec.headline] == ["ruler-cwe", "ruler-fwe"]
 
 
 def test_split_rule_is_crc32() -> None:
@@ -103,7 +108,7 @@ def test_content_words() -> None:
     assert content_words("Nadia Okafor's key is here.", names=["Nadia Okafor"]) == {"key"}
 
 
-@pytest.mark.parametrize("name", list(TASKS))
+@pytest.mark.parametrize("name", SYNTHETIC)
 @pytest.mark.parametrize("length", LENGTHS)
 def test_samples_are_well_formed(built: dict[tuple[str, int], list[Sample]], name: str, length: int) -> None:
     samples = built[name, length]
@@ -156,7 +161,7 @@ def _check_answer(sample: Sample) -> None:
         assert sample.context.count(sample.answer) == sum(g.count(sample.answer) for g in sample.gold)
 
 
-@pytest.mark.parametrize("name", list(TASKS))
+@pytest.mark.parametrize("name", SYNTHETIC)
 def test_deterministic_and_seeded(built: dict[tuple[str, int], list[Sample]], name: str) -> None:
     again = TASKS[name].build(count_words, 600, SAMPLES, seed=0)
     assert again == built[name, 600]
@@ -165,7 +170,7 @@ def test_deterministic_and_seeded(built: dict[tuple[str, int], list[Sample]], na
     assert [s.question for s in other] != [s.question for s in again]
 
 
-@pytest.mark.parametrize("name", list(TASKS))
+@pytest.mark.parametrize("name", SYNTHETIC)
 def test_evidence_depth_varies(name: str) -> None:
     depths = []  # relative position of every gold string
     for seed in (0, 1):

@@ -159,6 +159,7 @@ def build_hotpotqa(
                 length=length,
                 answers=(question.answer,),
                 metric="qa",
+                origin=question.id,
             )
         )
     if len(out) < samples:
@@ -220,6 +221,7 @@ def build_squad(
                 length=length,
                 answers=question.answers,
                 metric="qa",
+                origin=question.id,
             )
         )
     if len(out) < samples:

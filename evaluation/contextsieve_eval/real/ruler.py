@@ -197,6 +197,7 @@ def build_ruler(name: str) -> Any:
             raise ConfigError(msg)
         if samples == 0:
             return []
+        _check_runtime()
         records = _generate(name, tokenizer_source(count_tokens), length, samples, seed)
         metric = ruler_metric(name)
         out = []
@@ -216,6 +217,7 @@ def build_ruler(name: str) -> Any:
                     length=length,
                     answers=outputs,
                     metric=metric,
+                    origin=f"{name}:{record.get('index', index)}",
                 )
             )
         return out

@@ -136,7 +136,7 @@ def expand_tasks(names: Sequence[str]) -> list[str]:
         elif name in TASKS:
             out.append(name)
         else:
-            msg = f"unknown task(s) {name!r}; known tasks: {', '.join(TASKS)}; suites: {', '.join(SUITES)}, all"
+            msg = f"unknown task(s) {name}; known tasks: {', '.join(TASKS)}; suites: {', '.join(SUITES)}, all"
             raise ConfigError(msg)
     return list(dict.fromkeys(out))
 
