@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from contextsieve.tokens import TokenizedText, tokenize_with_offsets
 
-__all__ = ["KeywordScorer", "corpus_text", "tiny_draft", "train_tokenizer"]
+__all__ = ["KeywordScorer", "corpus_text", "tiny_draft", "tiny_encoder", "train_tokenizer"]
 
 
 class KeywordScorer:
@@ -75,8 +75,11 @@ def corpus_text(limit: int = 200_000) -> str:
     return "\n\n".join(topics[k] for k in sorted(topics))[:limit]
 
 
-def train_tokenizer(kind: Literal["bpe", "wordpiece"] = "bpe", vocab_size: int = 600) -> Any:
-    """Train a small fast tokenizer with character offsets on :func:`corpus_text` (byte-level BPE or WordPiece)."""
+def train_tokenizer(kind: Literal["bpe", "wordpiece"] = "bpe", vocab_size: int = 600, *, encoder: bool = False) -> Any:
+    """Train a small fast tokenizer with character offsets on :func:`corpus_text` (byte-level BPE or WordPiece).
+
+    ``encoder=True`` (WordPiece only) adds ``[CLS]`` and ``[SEP]``, as a BERT-style encoder's tokenizer has.
+    """
     import transformers
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 
@@ -95,11 +98,14 @@ def train_tokenizer(kind: Literal["bpe", "wordpiece"] = "bpe", vocab_size: int =
         tok.normalizer = normalizers.BertNormalizer(lowercase=True)
         tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
         tok.decoder = decoders.WordPiece()
-        trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=["[UNK]", "[PAD]"])
+        specials = ["[UNK]", "[PAD]", *(["[CLS]", "[SEP]"] if encoder else [])]
+        trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=specials)
     tok.train_from_iterator(lines, trainer)
     fast: Any = transformers.PreTrainedTokenizerFast  # untyped in transformers
     if kind == "bpe":
         return fast(tokenizer_object=tok, eos_token="<|endoftext|>", pad_token="<|endoftext|>")
+    if encoder:
+        return fast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]")
     return fast(tokenizer_object=tok, unk_token="[UNK]", pad_token="[PAD]")
 
 
@@ -127,3 +133,25 @@ def tiny_draft(vocab_size: int, *, layers: int = 3, seed: int = 0, max_positions
     model.eval()
     model.set_attn_implementation(register_capture_attention())
     return model
+
+
+def tiny_encoder(vocab_size: int, *, layers: int = 2, seed: int = 0, max_positions: int = 128) -> Any:
+    """Build a random BERT token classifier with one label (a stand-in for a fine-tuned encoder scorer)."""
+    import torch
+    from transformers import BertConfig, BertForTokenClassification
+
+    torch.manual_seed(seed)
+    options: dict[str, Any] = {"num_labels": 1}  # a PretrainedConfig keyword, untyped in BertConfig
+    config = BertConfig(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=max_positions,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+        **options,
+    )
+    model: Any = BertForTokenClassification(config)
+    return model.eval()

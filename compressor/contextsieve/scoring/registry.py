@@ -19,7 +19,17 @@ if TYPE_CHECKING:
 
     from contextsieve.scoring.base import TokenScorer
 
-__all__ = ["BACKENDS", "LoadRequest", "ScorerBackend", "backend_for", "load_scorer", "register_backend"]
+__all__ = [
+    "BACKENDS",
+    "DraftBackend",
+    "EncoderBackend",
+    "HeadBackend",
+    "LoadRequest",
+    "ScorerBackend",
+    "backend_for",
+    "load_scorer",
+    "register_backend",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +113,30 @@ class HeadBackend:
         )
 
 
+class EncoderBackend:
+    """A query-aware encoder token classifier (the LLMLingua-2 recipe): a folder saved by ``save_encoder``."""
+
+    kind = "encoder"
+
+    def claims(self, name_or_path: str) -> bool:
+        """Claim folders holding ``sieve_encoder.json``."""
+        from contextsieve.scoring.encoder import is_encoder_folder
+
+        return is_encoder_folder(name_or_path)
+
+    def load(self, request: LoadRequest) -> TokenScorer:
+        """Load the encoder and its tokenizer from the folder."""
+        from contextsieve.scoring.encoder import EncoderScorer
+
+        refused = sorted(DRAFT_ONLY_OPTIONS & request.config.model_fields_set)
+        if refused:
+            msg = f"{refused[0]} applies to draft attention; the encoder {request.name!r} does not use it"
+            raise ConfigError(msg)
+        return EncoderScorer.from_pretrained(
+            request.name, request.config, device=request.device, dtype=request.dtype, name=request.name
+        )
+
+
 class DraftBackend:
     """Training-free speculative prefill: any causal LM's attention (registered name, folder or hub id)."""
 
@@ -122,7 +156,7 @@ class DraftBackend:
         )
 
 
-BACKENDS: list[ScorerBackend] = [HeadBackend(), DraftBackend()]
+BACKENDS: list[ScorerBackend] = [HeadBackend(), EncoderBackend(), DraftBackend()]
 """Backends in the order they are asked; the draft backend, last, claims everything."""
 
 

@@ -1,5 +1,8 @@
 """Train a cross-attention scoring head on your own labelled data, over cached frozen-draft hidden states.
 
+An encoder token classifier (the LLMLingua-2 recipe, query-aware) trains with :func:`encoder_windows` and
+:func:`train_encoder`, and :func:`contextsieve.scoring.encoder.save_encoder` writes its folder.
+
 Items are anything with ``task``, ``context``, ``question`` and ``gold_spans`` (e.g. :class:`LabelledText`);
 :func:`extract_features` runs the frozen draft once, :func:`train_head` fits the head, and
 :func:`contextsieve.models.heads.save_head` writes a folder ``Compressor.from_pretrained`` loads. The two-stage
@@ -8,18 +11,30 @@ package ``contextsieve_eval.recipe``.
 """
 
 from contextsieve.training.data import LabelledText, document_items, split_documents
+from contextsieve.training.encoder_trainer import (
+    EncoderTrainConfig,
+    LabelledWindow,
+    encoder_windows,
+    load_base_encoder,
+    train_encoder,
+)
 from contextsieve.training.features import Labelled, SampleFeatures, extract_features
 from contextsieve.training.trainer import TrainConfig, TrainResult, train_head, validation_recall
 
 __all__ = [
+    "EncoderTrainConfig",
     "Labelled",
     "LabelledText",
+    "LabelledWindow",
     "SampleFeatures",
     "TrainConfig",
     "TrainResult",
     "document_items",
+    "encoder_windows",
     "extract_features",
+    "load_base_encoder",
     "split_documents",
+    "train_encoder",
     "train_head",
     "validation_recall",
 ]

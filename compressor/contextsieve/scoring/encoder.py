@@ -1,0 +1,199 @@
+"""The encoder backend: a bidirectional token classifier (the LLMLingua-2 recipe) that also reads the query.
+
+The model is a Hugging Face ``*ForTokenClassification`` with one label, whose logit is a context token's keep
+score. It reads ``[CLS] query [SEP] window [SEP]`` in overlapping windows (:mod:`contextsieve.scoring.windows`);
+the sigmoid of each context token's logit is its score, so scores are probabilities (``min_score`` works). A saved
+scorer is a folder: the model and tokenizer as ``save_pretrained`` writes them, plus ``sieve_encoder.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from contextsieve.config import ScoringConfig
+from contextsieve.errors import ModelError
+from contextsieve.scoring.base import ScoreRequest
+from contextsieve.scoring.windows import EncoderWindow, context_offset, merge_windows, plan_windows, window_inputs
+from contextsieve.tokens import TokenizedText, tokenize_with_offsets
+
+__all__ = ["ENCODER_CONFIG_FILE", "EncoderConfig", "EncoderScorer", "is_encoder_folder", "save_encoder"]
+
+logger = logging.getLogger(__name__)
+
+ENCODER_CONFIG_FILE = "sieve_encoder.json"
+
+
+class EncoderConfig(BaseModel):
+    """How an encoder scorer windows its input; saved beside the model."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_length: int = Field(default=512, ge=16)
+    """Tokens per window, special tokens and query included (the encoder's position limit at most)."""
+    max_query_tokens: int = Field(default=64, ge=1)
+    """The query is cut to this many tokens (its first ones)."""
+    overlap: int = Field(default=64, ge=0)
+    """Context tokens two neighbouring windows share."""
+    base: str = ""
+    """The model it was fine-tuned from (for the model card)."""
+
+
+def is_encoder_folder(path: str | Path) -> bool:
+    """Whether ``path`` is a folder saved by :func:`save_encoder`."""
+    folder = Path(path)
+    return (folder / ENCODER_CONFIG_FILE).is_file()
+
+
+class EncoderScorer:
+    """Scores context tokens with a query-aware token classifier over overlapping windows."""
+
+    def __init__(self, model: Any, tokenizer: Any, config: ScoringConfig, encoder: EncoderConfig, *, name: str) -> None:
+        limit = int(getattr(model.config, "max_position_embeddings", encoder.max_length))
+        if encoder.max_length > limit:
+            msg = f"max_length {encoder.max_length} exceeds the encoder's {limit} positions"
+            raise ModelError(msg)
+        if tokenizer.cls_token_id is None or tokenizer.sep_token_id is None:
+            msg = f"the encoder tokenizer of {name!r} has no [CLS]/[SEP] tokens"
+            raise ModelError(msg)
+        self._model = model
+        self._tokenizer = tokenizer
+        self._config = config
+        self._encoder = encoder
+        self._name = name
+        self._device = next(model.parameters()).device
+
+    @classmethod
+    def from_pretrained(
+        cls, folder: str | Path, config: ScoringConfig, *, device: torch.device, dtype: torch.dtype, name: str
+    ) -> EncoderScorer:
+        """Load a folder saved by :func:`save_encoder`."""
+        from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+        path = Path(folder)
+        try:
+            encoder = EncoderConfig.model_validate_json((path / ENCODER_CONFIG_FILE).read_text(encoding="utf-8"))
+            tokenizer = AutoTokenizer.from_pretrained(str(path))
+            model = AutoModelForTokenClassification.from_pretrained(str(path), dtype=dtype)
+        except (OSError, ValueError) as exc:
+            msg = f"could not load the encoder scorer at {path}: {exc}"
+            raise ModelError(msg) from exc
+        model.to(device).eval()
+        logger.info("Loaded encoder scorer %s on %s", name, device)
+        return cls(model, tokenizer, config, encoder, name=name)
+
+    @property
+    def name(self) -> str:
+        """The registered name or folder this scorer was loaded from."""
+        return self._name
+
+    @property
+    def tokenizer(self) -> Any:
+        """The encoder's tokenizer."""
+        return self._tokenizer
+
+    @property
+    def config(self) -> ScoringConfig:
+        """The scoring options (``pool_kernel`` and ``batch_size`` apply)."""
+        return self._config
+
+    @property
+    def encoder_config(self) -> EncoderConfig:
+        """The windowing options saved with the model."""
+        return self._encoder
+
+    @property
+    def model(self) -> Any:
+        """The token-classification model."""
+        return self._model
+
+    @property
+    def calibrated(self) -> bool:
+        """Scores are sigmoid probabilities."""
+        return True
+
+    def tokenize(self, text: str) -> TokenizedText:
+        """Tokenize a context with character offsets (no special tokens)."""
+        return tokenize_with_offsets(self._tokenizer, text)
+
+    def query_ids(self, query: str) -> list[int]:
+        """Return the query's token ids, cut to ``max_query_tokens``."""
+        ids = self._tokenizer(query, add_special_tokens=False, verbose=False)["input_ids"]
+        return [int(t) for t in ids[: self._encoder.max_query_tokens]]
+
+    def plan(self, index: int, context: TokenizedText, query_ids: Sequence[int]) -> list[EncoderWindow]:
+        """Plan the windows of request ``index``."""
+        width = self._encoder.max_length - len(query_ids) - 3
+        return plan_windows(index, len(context), width, self._encoder.overlap)
+
+    def score(self, requests: Sequence[ScoreRequest], *, progress: bool = False) -> list[npt.NDArray[np.float32]]:
+        """Return every context token's keep probability for each ``(context, query)`` request."""
+        from tqdm.auto import tqdm
+
+        queries = [self.query_ids(query) for _, query in requests]
+        windows = [w for i, (context, _) in enumerate(requests) for w in self.plan(i, context, queries[i])]
+        order = sorted(range(len(windows)), key=lambda k: windows[k].end - windows[k].start, reverse=True)
+        values: dict[int, npt.NDArray[np.float32]] = {}
+        size = self._config.batch_size
+        batches = [order[k : k + size] for k in range(0, len(order), size)]
+        try:
+            for batch in tqdm(batches, desc="encoder", unit="batch", disable=not progress):
+                chosen = [windows[k] for k in batch]
+                scored = self._score_windows(chosen, [requests[w.request][0] for w in chosen], queries)
+                values.update(zip(batch, scored, strict=True))
+        except RuntimeError as exc:  # torch reports shape, dtype and memory failures as RuntimeError
+            msg = f"the encoder {self._name!r} could not score {len(windows)} window(s): {exc}"
+            raise ModelError(msg) from exc
+        out = []
+        for i, (context, _) in enumerate(requests):
+            mine = [k for k, w in enumerate(windows) if w.request == i]
+            out.append(merge_windows(len(context), [windows[k] for k in mine], [values[k] for k in mine]))
+        return out
+
+    @torch.inference_mode()
+    def _score_windows(
+        self, windows: Sequence[EncoderWindow], contexts: Sequence[TokenizedText], queries: Sequence[Sequence[int]]
+    ) -> list[npt.NDArray[np.float32]]:
+        """Sigmoid keep scores of each window's context tokens (one padded forward pass)."""
+        cls_id, sep_id = self._tokenizer.cls_token_id, self._tokenizer.sep_token_id
+        rows = [
+            window_inputs(w, c.ids, queries[w.request], cls_id, sep_id) for w, c in zip(windows, contexts, strict=True)
+        ]
+        longest = max(len(ids) for ids, _ in rows)
+        pad = self._tokenizer.pad_token_id or 0
+        input_ids = torch.full((len(rows), longest), pad, dtype=torch.long)
+        types = torch.zeros((len(rows), longest), dtype=torch.long)
+        mask = torch.zeros((len(rows), longest), dtype=torch.long)
+        for r, (ids, kinds) in enumerate(rows):
+            input_ids[r, : len(ids)] = torch.tensor(ids)
+            types[r, : len(kinds)] = torch.tensor(kinds)
+            mask[r, : len(ids)] = 1
+        logits = self._model(
+            input_ids=input_ids.to(self._device),
+            attention_mask=mask.to(self._device),
+            token_type_ids=types.to(self._device),
+        ).logits[..., 0]
+        probabilities = torch.sigmoid(logits.float()).cpu().numpy()
+        out = []
+        for r, w in enumerate(windows):
+            start = context_offset(queries[w.request])
+            out.append(probabilities[r, start : start + (w.end - w.start)].astype(np.float32))
+        return out
+
+
+def save_encoder(model: Any, tokenizer: Any, folder: str | Path, encoder: EncoderConfig) -> Path:
+    """Write ``model``, ``tokenizer`` and the windowing options into ``folder`` (loadable by name of the folder)."""
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(str(path))
+    tokenizer.save_pretrained(str(path))
+    (path / ENCODER_CONFIG_FILE).write_text(json.dumps(encoder.model_dump(), indent=1) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,173 @@
+"""The encoder backend: windows merged back exactly, offsets on the right characters, save/load, training."""
+
+from __future__ import annotations
+
+import types
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from contextsieve import Compressor
+from contextsieve.config import ScoringConfig
+from contextsieve.errors import ConfigError
+from contextsieve.scoring.encoder import EncoderConfig, EncoderScorer, save_encoder
+from contextsieve.scoring.registry import backend_for
+from contextsieve.scoring.windows import merge_windows, plan_windows
+from contextsieve.testing import corpus_text, tiny_encoder, train_tokenizer
+from contextsieve.training import EncoderTrainConfig, LabelledText, encoder_windows, train_encoder
+
+
+@pytest.fixture(scope="module")
+def encoder_tokenizer() -> Any:
+    return train_tokenizer("wordpiece", 500, encoder=True)
+
+
+def scorer(tokenizer: Any, model: Any, **windowing: Any) -> EncoderScorer:
+    return EncoderScorer(model, tokenizer, ScoringConfig(pool_kernel=1), EncoderConfig(**windowing), name="tiny")
+
+
+def test_windows_cover_every_token_once_and_split_overlaps_in_the_middle() -> None:
+    windows = plan_windows(0, 100, 40, 10)
+    assert [(w.start, w.end) for w in windows] == [(0, 40), (30, 70), (60, 100)]
+    assert [(w.own_start, w.own_end) for w in windows] == [(0, 35), (35, 65), (65, 100)]
+    assert plan_windows(3, 25, 40, 10)[0] == plan_windows(3, 25, 40, 10)[-1]
+    merged = merge_windows(100, windows, [np.arange(w.start, w.end, dtype=np.float32) for w in windows])
+    assert merged.tolist() == list(range(100))
+    with pytest.raises(ConfigError, match="room for context"):
+        plan_windows(0, 10, 0, 0)
+
+
+def manual_scores(model: Any, tokenizer: Any, ids: list[int], query: str) -> np.ndarray:
+    """Sigmoid of the classifier over ``[CLS] query [SEP] ids [SEP]``, computed directly."""
+    q = tokenizer(query, add_special_tokens=False)["input_ids"]
+    row = [tokenizer.cls_token_id, *q, tokenizer.sep_token_id, *ids, tokenizer.sep_token_id]
+    types = [0] * (len(q) + 2) + [1] * (len(ids) + 1)
+    with torch.no_grad():
+        logits = model(input_ids=torch.tensor([row]), token_type_ids=torch.tensor([types])).logits[0, :, 0]
+    return torch.sigmoid(logits).numpy()[len(q) + 2 : len(q) + 2 + len(ids)]
+
+
+def test_window_merge_reproduces_single_window_scores(encoder_tokenizer: Any) -> None:
+    model = tiny_encoder(len(encoder_tokenizer), max_positions=512)
+    question = "Which module handles the files?"
+    short = corpus_text(900)
+    s = scorer(encoder_tokenizer, model, max_length=512, overlap=32)
+    tokens = s.tokenize(short)
+    assert len(s.plan(0, tokens, s.query_ids(question))) == 1
+    (scores,) = s.score([(tokens, question)])
+    np.testing.assert_allclose(
+        scores, manual_scores(model, encoder_tokenizer, tokens.ids.tolist(), question), atol=1e-6
+    )
+    # A long text in windows of 96: every token carries the score of the window that owns it, batched or not.
+    long = corpus_text(4_000)
+    windowed = scorer(encoder_tokenizer, model, max_length=96, overlap=32)
+    tokens = windowed.tokenize(long)
+    windows = windowed.plan(0, tokens, windowed.query_ids(question))
+    assert len(windows) > 8
+    (merged,) = windowed.score([(tokens, question)])
+    expected = np.zeros(len(tokens), dtype=np.float32)
+    for w in windows:
+        values = manual_scores(model, encoder_tokenizer, tokens.ids[w.start : w.end].tolist(), question)
+        expected[w.own_start : w.own_end] = values[w.own_start - w.start : w.own_end - w.start]
+    np.testing.assert_allclose(merged, expected, atol=1e-5)
+
+
+class MarkerClassifier(torch.nn.Module):
+    """A token classifier that flags one token id, wherever it sits in the window: a known answer for offsets."""
+
+    def __init__(self, marker: int) -> None:
+        super().__init__()
+        self.marker = marker
+        self.config = types.SimpleNamespace(max_position_embeddings=128)
+        self.anchor = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, input_ids: torch.Tensor, **_: Any) -> Any:
+        logits = torch.where(input_ids == self.marker, 10.0, -10.0) + self.anchor
+        return types.SimpleNamespace(logits=logits[..., None])
+
+
+def test_windowed_scores_land_on_the_right_characters(encoder_tokenizer: Any) -> None:
+    marker = "[SEP]"  # a token the tokenizer keeps whole, planted in the context text
+    text = " ".join(f"plain filler sentence number {i} here." for i in range(80))
+    context = text[:400] + f" {marker} " + text[400:1700] + f" {marker} " + text[1700:]
+    spans = [(i, i + len(marker)) for i in range(len(context)) if context.startswith(marker, i)]
+    s = scorer(encoder_tokenizer, MarkerClassifier(encoder_tokenizer.sep_token_id), max_length=128, overlap=16)
+    tokens = s.tokenize(context)
+    assert len(s.plan(0, tokens, s.query_ids("where?"))) > 4
+    (scores,) = s.score([(tokens, "where?")])
+    flagged = [tuple(int(v) for v in tokens.offsets[k]) for k in np.flatnonzero(scores > 0.5)]
+    assert flagged == spans
+    assert all(context[a:b] == marker for a, b in flagged)
+
+
+def test_training_steps_raise_recall_on_a_real_format_task(encoder_tokenizer: Any) -> None:
+    """A few steps on documents in RULER's layout: the gold sentence rises to the top of the ranking."""
+    facts = [
+        ("Ferry", "The ferry to the island leaves at nine from the north pier.", "When does the ferry leave?"),
+        ("Bakery", "The bakery on the square opens at six every morning.", "When does the bakery open?"),
+        ("Museum", "The museum closes at five on Sundays and holidays.", "When does the museum close?"),
+        ("Library", "The library lends each reader four books at a time.", "How many books may a reader borrow?"),
+    ]
+    filler = corpus_text(6_000).split(". ")
+
+    def item(k: int, seed: int) -> LabelledText:
+        rng = np.random.default_rng(seed)
+        docs = [f"Document {i + 1}:\nTopic {i}\n" + ". ".join(rng.choice(filler, 3)) + "." for i in range(5)]
+        title, fact, question = facts[k]
+        where = int(rng.integers(0, 5))
+        docs[where] = f"Document {where + 1}:\n{title}\n{fact}"
+        context = "\n\n".join(docs)
+        start = context.index(fact)
+        return LabelledText("qa", context, question, ((start, start + len(fact)),))
+
+    config = EncoderConfig(max_length=128, overlap=16)
+    model = tiny_encoder(len(encoder_tokenizer), max_positions=128, seed=1)
+
+    def recall_at_top() -> float:
+        s = scorer(encoder_tokenizer, model, max_length=128, overlap=16)
+        hits = []
+        for k in range(4):
+            held = item(k, 1000 + k)
+            tokens = s.tokenize(held.context)
+            (scores,) = s.score([(tokens, held.question)])
+            ((a, b),) = held.gold_spans
+            inside = (tokens.offsets[:, 0] >= a) & (tokens.offsets[:, 1] <= b)
+            top = np.argsort(-scores)[: int(inside.sum())]
+            hits.append(float(inside[top].mean()))
+        return float(np.mean(hits))
+
+    before = recall_at_top()
+    train = [item(k % 4, k) for k in range(48)]
+    losses = train_encoder(
+        model, encoder_windows(train, encoder_tokenizer, config), EncoderTrainConfig(epochs=4, lr=2e-3, batch_size=8)
+    )
+    after = recall_at_top()
+    assert losses[-1] < losses[0]
+    assert after > before + 0.3, (before, after)
+
+
+def test_save_load_round_trip_is_exact_and_the_backend_claims_the_folder(
+    encoder_tokenizer: Any, tmp_path: Path
+) -> None:
+    model = tiny_encoder(len(encoder_tokenizer), max_positions=128, seed=3)
+    folder = save_encoder(model, encoder_tokenizer, tmp_path / "enc", EncoderConfig(max_length=128, overlap=16))
+    assert backend_for(str(folder)).kind == "encoder"
+    text = corpus_text(2_000)
+    original = scorer(encoder_tokenizer, model, max_length=128, overlap=16)
+    loaded = EncoderScorer.from_pretrained(
+        folder, ScoringConfig(pool_kernel=1), device=torch.device("cpu"), dtype=torch.float32, name="enc"
+    )
+    assert loaded.encoder_config == original.encoder_config
+    (a,) = original.score([(original.tokenize(text), "which files?")])
+    (b,) = loaded.score([(loaded.tokenize(text), "which files?")])
+    np.testing.assert_array_equal(a, b)
+    compressor = Compressor.from_pretrained(str(folder), device="cpu")
+    result = compressor.compress(text, "which files?", rate=0.2)
+    assert result.compressed_tokens <= 0.2 * result.original_tokens + 1
+    assert all(text[s:e] in text for s, e in result.spans)
+    assert compressor.scorer.calibrated
+    with pytest.raises(ConfigError, match="draft attention"):
+        Compressor.from_pretrained(str(folder), device="cpu", layers=4)
