@@ -70,7 +70,7 @@ def _csv(value: str) -> list[str]:
 
 def build_config(args: argparse.Namespace) -> Any:
     """Validate the options into an :class:`~contextsieve_eval.runner.EvalConfig` (raising ConfigError)."""
-    from contextsieve_eval.methods import METHODS
+    from contextsieve_eval.methods import CUSTOM_PREFIX, METHODS
     from contextsieve_eval.runner import EvalConfig, parse_length
     from contextsieve_eval.tasks import PATHS, expand_tasks
 
@@ -80,7 +80,7 @@ def build_config(args: argparse.Namespace) -> Any:
         msg = f"--paths takes {' and/or '.join(PATHS)}, got {args.paths!r}"
         raise ConfigError(msg)
     methods = _csv(args.methods)
-    unknown = [m for m in methods if m not in METHODS]
+    unknown = [m for m in methods if m not in METHODS and not (m.startswith(CUSTOM_PREFIX) and m != CUSTOM_PREFIX)]
     if unknown or not methods:
         msg = f"unknown method(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(METHODS)}"
         raise ConfigError(msg)

@@ -23,7 +23,7 @@ from contextsieve.errors import ConfigError
 from contextsieve.selection import select
 from contextsieve.tokens import tokenize_with_offsets
 
-__all__ = ["METHODS", "ChunkScorer", "Method", "MethodEnv", "make_method"]
+__all__ = ["CUSTOM_PREFIX", "METHODS", "ChunkScorer", "Method", "MethodEnv", "make_method"]
 
 SEPARATOR = "\n...\n"
 
@@ -282,10 +282,17 @@ def _longllmlingua(env: MethodEnv) -> Method:
     return LongLLMLinguaMethod(env)
 
 
+CUSTOM_PREFIX = "contextsieve:"
+"""``contextsieve:<model>`` runs contextsieve with any model ``Compressor.from_pretrained`` loads (a registered
+name, a trained head or encoder folder, a draft folder or hub id)."""
+
+
 def make_method(name: str, env: MethodEnv) -> Method:
-    """Build the method registered as ``name``."""
+    """Build the method registered as ``name``, or ``contextsieve:<model>`` for any loadable model."""
+    if name.startswith(CUSTOM_PREFIX) and len(name) > len(CUSTOM_PREFIX):
+        return ContextSieveMethod(name, env, model=name.removeprefix(CUSTOM_PREFIX))
     factory = METHODS.get(name)
     if factory is None:
-        msg = f"unknown method {name!r}; known: {', '.join(METHODS)}"
+        msg = f"unknown method {name!r}; known: {', '.join(METHODS)}, or {CUSTOM_PREFIX}<model name or folder>"
         raise ConfigError(msg)
     return factory(env)

@@ -277,3 +277,21 @@ def test_documents_twin_keeps_both_paths_apart_in_ids() -> None:
             sample, documents=((0, sample.gold_spans[0][0] + 3), (sample.gold_spans[0][0] + 3, len(sample.context)))
         )
     assert twin.documents[0][0] == 0
+
+
+def test_any_loadable_model_runs_as_a_method(draft_tokenizer: Any, foreign_tokenizer: Any, tmp_path: Path) -> None:
+    from contextsieve.scoring.encoder import EncoderConfig, save_encoder
+    from contextsieve.testing import tiny_encoder, train_tokenizer
+
+    tokenizer = train_tokenizer("wordpiece", 500, encoder=True)
+    folder = save_encoder(tiny_encoder(len(tokenizer)), tokenizer, tmp_path / "enc", EncoderConfig(max_length=128))
+    target = make_counter(foreign_tokenizer, None)
+    env = MethodEnv(counter=target, _tokenizer=draft_tokenizer, device="cpu")
+    method = make_method(f"contextsieve:{folder}", env)
+    sample = _doc_sample()
+    text = method.compress(sample.context, sample.question, 80)
+    assert 0 < target(text) <= 80
+    docs = method.compress_documents(as_documents(sample).document_texts, sample.question, 80)
+    assert len(docs) == 12 and sum(target(t) for t in docs) <= 80
+    with pytest.raises(ConfigError, match="contextsieve:<model name or folder>"):
+        make_method("contextsieve-nope", env)
