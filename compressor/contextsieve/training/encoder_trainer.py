@@ -10,6 +10,7 @@ import logging
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field
@@ -71,7 +72,7 @@ def encoder_windows(items: Sequence[Labelled], tokenizer: object, encoder: Encod
     return out
 
 
-def load_base_encoder(path: str, *, dtype: torch.dtype = torch.float32) -> tuple[object, object]:
+def load_base_encoder(path: str, *, dtype: torch.dtype = torch.float32) -> tuple[Any, Any]:
     """Load an encoder (e.g. all-MiniLM-L6-v2's folder) with a fresh one-label token-classification head."""
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
