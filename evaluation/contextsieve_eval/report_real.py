@@ -13,7 +13,7 @@ from statistics import mean
 from contextsieve_eval.runner import FULL, Record
 from contextsieve_eval.tasks import TASKS
 
-__all__ = ["is_real", "qa_table", "real_section", "ruler_table", "ruler_task_table"]
+__all__ = ["headline_table", "is_real", "qa_table", "real_section", "ruler_table", "ruler_task_table"]
 
 _PATH_TITLES = {"context": "one long context", "documents": "documents, one shared budget"}
 
@@ -92,6 +92,29 @@ def _qa_answers(records: Sequence[Record]) -> str:
     return "\n".join(lines)
 
 
+def headline_table(records: Sequence[Record], rates: Sequence[float] = (0.1, 0.25)) -> str:
+    """One row per method: HotpotQA both hops and SQuAD's sentence kept, per rate and path ("context / documents").
+
+    Pass the records of one length. Columns for a suite or rate with no record are left out.
+    """
+    real = [r for r in records if is_real(r) and r.method != FULL]
+    columns: list[tuple[str, str, float]] = []
+    for task, label in (("hotpotqa", "HotpotQA both hops"), ("squad", "SQuAD sentence")):
+        columns += [(task, label, x) for x in rates if any(r.task == task and r.rate == x for r in real)]
+    cells: dict[tuple[str, str, float, str], list[float]] = defaultdict(list)
+    for r in real:
+        cells[(r.method, r.task, r.rate, r.path)].append(float(bool(r.all_kept)))
+    header = "| method | " + " | ".join(f"{label}, rate {x:g}" for _, label, x in columns) + " |"
+    lines = [header, "|---|" + "---|" * len(columns)]
+    for method in dict.fromkeys(r.method for r in real):
+        row = [
+            f"{_pct(cells[(method, t, x, 'context')])} / {_pct(cells[(method, t, x, 'documents')])}"
+            for t, _, x in columns
+        ]
+        lines.append(f"| {method} | " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
 def real_section(records: Sequence[Record]) -> list[str]:
     """Return the markdown lines of the real-benchmark section (empty when no record is from a real suite)."""
     real = [r for r in records if is_real(r)]
@@ -99,6 +122,13 @@ def real_section(records: Sequence[Record]) -> list[str]:
     if not real:
         return []
     parts = ["## Real benchmarks", ""]
+    for length in sorted({r.length for r in compressed if TASKS[r.task].family == "qa"}):
+        parts += [
+            f"### Headline, {length:,} tokens: one long context / documents",
+            "",
+            headline_table([r for r in compressed if r.length == length]),
+            "",
+        ]
     qa_tasks = [t for t in dict.fromkeys(r.task for r in compressed) if TASKS[t].family == "qa"]
     if qa_tasks:
         parts += [
