@@ -304,7 +304,7 @@ def plot_recall(records: Sequence[Record], path: Path) -> None:
                 alpha=0.85,
                 label=method,
             )
-        ax.set_title(task)
+        ax.set_title(task + (", both hops" if task.startswith("hotpotqa") else ""))
         ax.set_xscale("log")
         ax.set_xticks(rates)
         ax.set_xticklabels([_fmt_rate(x) for x in rates])
