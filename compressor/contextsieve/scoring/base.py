@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
 
 from contextsieve.config import ScoringConfig
-from contextsieve.tokens import TokenizedText
+from contextsieve.tokens import TokenizedText, tokenize_with_offsets
 
-__all__ = ["ScoreRequest", "TokenScorer"]
+__all__ = ["ModelScorer", "ScoreRequest", "TokenScorer"]
 
 ScoreRequest = tuple[TokenizedText, str]
 
@@ -47,3 +47,38 @@ class TokenScorer(Protocol):
     def score(self, requests: Sequence[ScoreRequest], *, progress: bool = False) -> list[npt.NDArray[np.float32]]:
         """Return one non-negative score per context token for every ``(context, query)`` request."""
         ...
+
+
+class ModelScorer:
+    """What every model-backed scorer shares: its model, tokenizer, options and name, and offset tokenization."""
+
+    def __init__(self, model: Any, tokenizer: Any, config: ScoringConfig, *, name: str) -> None:
+        self._model = model
+        self._tokenizer = tokenizer
+        self._config = config
+        self._name = name
+        self._device = next(model.parameters()).device
+
+    @property
+    def name(self) -> str:
+        """The registered name (or folder, or hub id) this scorer was loaded from."""
+        return self._name
+
+    @property
+    def tokenizer(self) -> Any:
+        """The model's tokenizer."""
+        return self._tokenizer
+
+    @property
+    def config(self) -> ScoringConfig:
+        """The scoring options."""
+        return self._config
+
+    @property
+    def model(self) -> Any:
+        """The underlying transformers model."""
+        return self._model
+
+    def tokenize(self, text: str) -> TokenizedText:
+        """Tokenize a context with character offsets (no special tokens)."""
+        return tokenize_with_offsets(self._tokenizer, text)

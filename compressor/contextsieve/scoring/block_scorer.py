@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from contextsieve.config import ScoringConfig
 from contextsieve.errors import ModelError
-from contextsieve.scoring.base import ScoreRequest
+from contextsieve.scoring.base import ModelScorer, ScoreRequest
 from contextsieve.scoring.blocks import (
     HEADER,
     Block,
@@ -27,43 +27,19 @@ from contextsieve.scoring.blocks import (
     score_by_length,
 )
 from contextsieve.scoring.loading import draft_pad_id
-from contextsieve.tokens import TokenizedText, tokenize_with_offsets
+from contextsieve.tokens import TokenizedText
 
 __all__ = ["BlockScorer"]
 
 
-class BlockScorer(ABC):
+class BlockScorer(ModelScorer, ABC):
     """Scores contexts block by block with a causal draft; subclasses score one padded batch of blocks."""
 
     def __init__(self, model: Any, tokenizer: Any, config: ScoringConfig, *, name: str) -> None:
-        self._model = model
-        self._tokenizer = tokenizer
-        self._config = config
-        self._name = name
-        self._device = next(model.parameters()).device
+        super().__init__(model, tokenizer, config, name=name)
         self._header_ids = encode(tokenizer, HEADER, special=True)
         self._window = position_window(model)
         self._pad = draft_pad_id(tokenizer, model)
-
-    @property
-    def name(self) -> str:
-        """The registered name (or folder, or hub id) this scorer was loaded from."""
-        return self._name
-
-    @property
-    def tokenizer(self) -> Any:
-        """The draft's tokenizer."""
-        return self._tokenizer
-
-    @property
-    def config(self) -> ScoringConfig:
-        """The scoring options."""
-        return self._config
-
-    @property
-    def model(self) -> Any:
-        """The underlying transformers model."""
-        return self._model
 
     @property
     def calibrated(self) -> bool:
@@ -74,10 +50,6 @@ class BlockScorer(ABC):
     def reserved_tokens(self) -> int:
         """Positions each block leaves free after the query (look-ahead decoding needs some)."""
         return 0
-
-    def tokenize(self, text: str) -> TokenizedText:
-        """Tokenize a context with character offsets."""
-        return tokenize_with_offsets(self._tokenizer, text)
 
     def block_size(self, query_ids: Sequence[int]) -> int:
         """Context tokens per block: ``block_tokens``, shrunk to fit the draft's position window."""

@@ -21,9 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contextsieve.config import ScoringConfig
 from contextsieve.errors import ModelError
-from contextsieve.scoring.base import ScoreRequest
+from contextsieve.scoring.base import ModelScorer, ScoreRequest
 from contextsieve.scoring.windows import EncoderWindow, context_offset, merge_windows, plan_windows, window_inputs
-from contextsieve.tokens import TokenizedText, tokenize_with_offsets
+from contextsieve.tokens import TokenizedText
 
 __all__ = ["ENCODER_CONFIG_FILE", "EncoderConfig", "EncoderScorer", "is_encoder_folder", "save_encoder"]
 
@@ -53,7 +53,7 @@ def is_encoder_folder(path: str | Path) -> bool:
     return (folder / ENCODER_CONFIG_FILE).is_file()
 
 
-class EncoderScorer:
+class EncoderScorer(ModelScorer):
     """Scores context tokens with a query-aware token classifier over overlapping windows."""
 
     def __init__(self, model: Any, tokenizer: Any, config: ScoringConfig, encoder: EncoderConfig, *, name: str) -> None:
@@ -64,12 +64,8 @@ class EncoderScorer:
         if tokenizer.cls_token_id is None or tokenizer.sep_token_id is None:
             msg = f"the encoder tokenizer of {name!r} has no [CLS]/[SEP] tokens"
             raise ModelError(msg)
-        self._model = model
-        self._tokenizer = tokenizer
-        self._config = config
+        super().__init__(model, tokenizer, config, name=name)
         self._encoder = encoder
-        self._name = name
-        self._device = next(model.parameters()).device
 
     @classmethod
     def from_pretrained(
@@ -91,38 +87,14 @@ class EncoderScorer:
         return cls(model, tokenizer, config, encoder, name=name)
 
     @property
-    def name(self) -> str:
-        """The registered name or folder this scorer was loaded from."""
-        return self._name
-
-    @property
-    def tokenizer(self) -> Any:
-        """The encoder's tokenizer."""
-        return self._tokenizer
-
-    @property
-    def config(self) -> ScoringConfig:
-        """The scoring options (``pool_kernel`` and ``batch_size`` apply)."""
-        return self._config
-
-    @property
     def encoder_config(self) -> EncoderConfig:
         """The windowing options saved with the model."""
         return self._encoder
 
     @property
-    def model(self) -> Any:
-        """The token-classification model."""
-        return self._model
-
-    @property
     def calibrated(self) -> bool:
         """Scores are sigmoid probabilities."""
         return True
-
-    def tokenize(self, text: str) -> TokenizedText:
-        """Tokenize a context with character offsets (no special tokens)."""
-        return tokenize_with_offsets(self._tokenizer, text)
 
     def query_ids(self, query: str) -> list[int]:
         """Return the query's token ids, cut to ``max_query_tokens``."""
