@@ -99,6 +99,35 @@ def _join(documents: Sequence[str]) -> tuple[str, list[int]]:
     return "".join(parts), starts
 
 
+def _qa_sample(
+    task: str,
+    length: int,
+    seed: int,
+    index: int,
+    context: str,
+    question: str,
+    gold: Sequence[tuple[str, tuple[int, int]]],
+    answers: tuple[str, ...],
+    origin: str,
+) -> Sample:
+    """Build one QA sample (metric ``"qa"``; gold in document order)."""
+    ordered = sorted(gold, key=lambda item: item[1])
+    return Sample(
+        task=task,
+        id=f"{task}-{length}-{seed}-{index}",
+        context=context,
+        question=question,
+        gold=tuple(text for text, _ in ordered),
+        gold_spans=tuple(span for _, span in ordered),
+        answer=answers[0],
+        hard=False,
+        length=length,
+        answers=answers,
+        metric="qa",
+        origin=origin,
+    )
+
+
 def _fill(context: str, counter: _Counter, length: int) -> None:
     """Check the exact count of the finished context (the per-document sum is an estimate)."""
     if counter.raw(context) < length * 0.97:
@@ -144,23 +173,10 @@ def build_hotpotqa(
             text = sentence.strip()
             start = starts[documents.index(body)] + offset + lead
             gold.append((text, (start, start + len(text))))
-        gold.sort(key=lambda item: item[1])
         _fill(context, counter, length)
+        answers = (question.answer,)
         out.append(
-            Sample(
-                task="hotpotqa",
-                id=f"hotpotqa-{length}-{seed}-{len(out)}",
-                context=context,
-                question=question.question,
-                gold=tuple(t for t, _ in gold),
-                gold_spans=tuple(s for _, s in gold),
-                answer=question.answer,
-                hard=False,
-                length=length,
-                answers=(question.answer,),
-                metric="qa",
-                origin=question.id,
-            )
+            _qa_sample("hotpotqa", length, seed, len(out), context, question.question, gold, answers, question.id)
         )
     if len(out) < samples:
         msg = f"hotpotqa: the {split!r} split has only {len(out)} usable questions, {samples} asked"
@@ -208,22 +224,9 @@ def build_squad(
         context, starts = _join(documents)
         start = starts[documents.index(paragraph)]
         _fill(context, counter, length)
-        out.append(
-            Sample(
-                task="squad",
-                id=f"squad-{length}-{seed}-{len(out)}",
-                context=context,
-                question=question.question,
-                gold=(paragraph[a:b],),
-                gold_spans=((start + a, start + b),),
-                answer=first,
-                hard=False,
-                length=length,
-                answers=question.answers,
-                metric="qa",
-                origin=question.id,
-            )
-        )
+        gold = [(paragraph[a:b], (start + a, start + b))]
+        answers = question.answers
+        out.append(_qa_sample("squad", length, seed, len(out), context, question.question, gold, answers, question.id))
     if len(out) < samples:
         msg = f"squad: the {split!r} split has only {len(out)} usable questions, {samples} asked"
         raise ConfigError(msg)
