@@ -148,3 +148,33 @@ def test_append_refuses_another_target_before_running(tmp_path, capsys) -> None:
     assert main(["eval", "--out", str(tmp_path), "--append", "--lengths", "128k"]) == 2
     assert "was made with another target, split or seed" in capsys.readouterr().err
     assert (tmp_path / "results.json").read_text() == before
+
+
+def test_qa_samples_are_answered_once_per_text_on_both_paths_with_em_and_f1(draft_tokenizer, tmp_path) -> None:
+    from contextsieve_eval.documents import as_documents
+
+    env = MethodEnv(counter=make_counter(draft_tokenizer, None), _tokenizer=draft_tokenizer)
+    base = make_sample(0, 0.5)
+    sample = dataclasses.replace(base, task="squad", metric="qa", answers=("onyx-falcon-5179", "the onyx code"))
+    twin = as_documents(sample, max_chars=2000)
+    config = EvalConfig(tasks=("squad",), lengths=(2000,), rates=(0.25,), methods=("bm25",), samples=1, answer=True)
+    target = TargetLM(tiny_draft(len(draft_tokenizer), layers=1, max_positions=16_384), draft_tokenizer)
+    calls: list[int] = []
+    answer = target.answer_prompt
+
+    def counted(ids: list[int]) -> object:
+        calls.append(len(ids))
+        return answer(ids)
+
+    target.answer_prompt = counted  # type: ignore[method-assign]
+    records = run_eval(config, samples=[sample, twin], env=env, progress=False, target=target)
+    full = [r for r in records if r.method == FULL]
+    assert [(r.sample, r.path) for r in full] == [(sample.id, "context"), (twin.id, "documents")]
+    assert full[1].extra == full[0].extra  # the same text: the twin reuses the context path's answer
+    assert len(calls) == 1 + 2  # one full-context answer, one per compressed path
+    for r in records:
+        assert set(r.extra) >= {"answer", "correct", "em", "f1", "prompt_tokens", "prefill_seconds"}
+        assert 0.0 <= r.extra["f1"] <= 1.0
+    report = write_report(records, config, tmp_path, "test")["markdown"].read_text()
+    assert "### End-to-end answers on HotpotQA and SQuAD" in report
+    assert "| method | rate | exact match | F1 | prompt tokens | prefill (s) |" in report
