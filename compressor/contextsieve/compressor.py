@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -36,7 +37,7 @@ from contextsieve.results import (
     PromptCompressionResult,
     ScoredChunk,
 )
-from contextsieve.scoring.base import TokenScorer
+from contextsieve.scoring.base import CollectionScorer, TokenScorer
 from contextsieve.selection import budget_for, forced_ranges, needs_selection, select_within
 from contextsieve.tokens import TokenizedText
 
@@ -250,7 +251,7 @@ class Compressor:
             return DocumentsResult(
                 documents=docs, original_tokens=total, compressed_tokens=total, ratio=1.0, seconds=elapsed
             )
-        candidates = self._candidates([_Job(texts[i], query, tuple(forced[i])) for i in live])
+        candidates = self._candidates([_Job(texts[i], query, tuple(forced[i])) for i in live], collection=True)
         rendered = select_within(candidates, counter, shared, selection)
         elapsed = time.perf_counter() - started
         by_index = {i: (c, r) for i, c, r in zip(live, candidates, rendered, strict=True)}
@@ -271,11 +272,19 @@ class Compressor:
             seconds=elapsed,
         )
 
-    def _candidates(self, jobs: Sequence[_Job]) -> list[Candidate]:
-        """Tokenize, score and aggregate every job (one batched scoring pass for the uncached ones)."""
+    def _candidates(self, jobs: Sequence[_Job], *, collection: bool = False) -> list[Candidate]:
+        """Tokenize, score and aggregate every job (one batched scoring pass for the uncached ones).
+
+        ``collection``: the jobs are documents of one query; a scorer that ranks across a collection
+        (:class:`~contextsieve.scoring.base.CollectionScorer`) scores them together.
+        """
         if not jobs:
             return []
-        scored = self._score([(job.text, job.query) for job in jobs])
+        pairs = [(job.text, job.query) for job in jobs]
+        if collection and isinstance(self.scorer, CollectionScorer):
+            scored = self._score_collection(self.scorer, pairs)
+        else:
+            scored = self._score(pairs)
         kernel = self.scorer.config.pool_kernel
         return [
             build_candidate(tokens, scores, pool_kernel=kernel, chunking=self.chunking, forced=job.forced)
@@ -303,6 +312,26 @@ class Compressor:
                     found[i] = (tokens, scores)
                     self._scores.put(pairs[i], (tokens, scores))
             return [found[i] for i in range(len(pairs))]
+
+    def _score_collection(self, scorer: CollectionScorer, pairs: Sequence[tuple[str, str]]) -> list[_Scored]:
+        """Score documents of one query together; cached per document under a key naming the whole collection."""
+        with self._lock:
+            digest = hashlib.sha256("\x00".join(text for text, _ in pairs).encode("utf-8", "surrogatepass"))
+            keys = [(text, f"{query}\x00collection:{digest.hexdigest()}") for text, query in pairs]
+            hits = [self._scores.get(key) if self._scores.maxsize else None for key in keys]
+            if all(hit is not None for hit in hits):
+                return [hit for hit in hits if hit is not None]
+            tokenized = [scorer.tokenize(text) for text, _ in pairs]
+            if any(len(tokens) == 0 for tokens in tokenized):
+                msg = "the context produced no tokens"
+                raise EmptyInputError(msg)
+            raw = scorer.score_collection(
+                [(tokens, query) for tokens, (_, query) in zip(tokenized, pairs, strict=True)], progress=self.progress
+            )
+            found = list(zip(tokenized, raw, strict=True))
+            for key, item in zip(keys, found, strict=True):
+                self._scores.put(key, item)
+            return found
 
     def _selection(self, options: SelectionOptions) -> SelectionConfig:
         selection = selection_config(**options)

