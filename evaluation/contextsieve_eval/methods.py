@@ -266,6 +266,7 @@ METHODS: dict[str, Callable[[MethodEnv], Method]] = {
     "contextsieve": lambda env: ContextSieveMethod("contextsieve", env),
     "contextsieve-l8": lambda env: ContextSieveMethod("contextsieve-l8", env, layers=8),
     "contextsieve-head": lambda env: ContextSieveMethod("contextsieve-head", env, model="smollm2-135m-head"),
+    "contextsieve-sentences": lambda env: ContextSieveMethod("contextsieve-sentences", env, model="minilm-l6"),
     "random": RandomChunks,
     "head-tail": HeadTail,
     "bm25": BM25Chunks,

