@@ -149,7 +149,9 @@ def main() -> None:
     parser.add_argument("--options", default="{}", help=argparse.SUPPRESS)
     parser.add_argument("--only", choices=["throughput", "recall"], help="run one part only")
     parser.add_argument(
-        "--variants", default="full,lookahead0,l8,head", help="throughput variants: full, lookahead0, l8, head"
+        "--variants",
+        default="full,lookahead0,l8,head,sentences",
+        help="throughput variants: full, lookahead0, l8, head, sentences",
     )
     args = parser.parse_args()
     if args.one:
@@ -175,6 +177,7 @@ def main() -> None:
             "lookahead0": ("full draft, lookahead=0", None, {"lookahead": 0}, [n for n in lengths if n <= 8192]),
             "l8": ("first 8 layers", 8, {}, lengths),
             "head": ("trained head (smollm2-135m-head)", None, {"model": "smollm2-135m-head"}, lengths),
+            "sentences": ("sentence scorer (minilm-l6)", None, {"model": "minilm-l6"}, lengths),
         }
         chosen = [variants[key] for key in args.variants.split(",")]
         for name, layers, options, sizes in chosen:

@@ -461,13 +461,11 @@ def test_train_command_refuses_options_that_contradict_the_init_head(tmp_path, c
 # ---------------------------------------------------------------- the "auto" default
 
 
-def test_auto_is_the_shipped_head_on_cpu_and_the_full_draft_elsewhere() -> None:
+def test_auto_is_the_sentence_scorer_on_every_device_and_the_draft_for_draft_options() -> None:
     from contextsieve.models.defaults import auto_model
 
-    assert auto_model("cpu") == "smollm2-135m-head"
-    assert auto_model("cuda") == "smollm2-135m"
-    assert auto_model("mps") == "smollm2-135m"
-    # Draft-attention options ask for the draft: the head would refuse them.
+    assert auto_model("cpu") == auto_model("cuda") == auto_model("mps") == "minilm-l6"
+    # Draft-attention options ask for the draft: the sentence scorer would refuse them.
     assert auto_model("cpu", ["layers"]) == "smollm2-135m"
-    assert auto_model("cpu", ["lookahead", "batch_size"]) == "smollm2-135m"
-    assert auto_model("cpu", ["batch_size", "block_tokens"]) == "smollm2-135m-head"
+    assert auto_model("cuda", ["lookahead", "batch_size"]) == "smollm2-135m"
+    assert auto_model("cpu", ["batch_size", "block_tokens"]) == "minilm-l6"

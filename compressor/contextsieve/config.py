@@ -90,7 +90,7 @@ class ScoringConfig(_Frozen):
 
 
 DRAFT_ONLY_OPTIONS = frozenset({"layers", "lookahead", "query_rows", "sliding_layers"})
-"""Scoring options of draft attention; setting any of them makes ``"auto"`` choose the draft, not the head."""
+"""Scoring options of draft attention; setting any of them makes ``"auto"`` choose the draft."""
 
 
 class ChunkingConfig(_Frozen):

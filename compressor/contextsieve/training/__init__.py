@@ -1,7 +1,9 @@
 """Train a cross-attention scoring head on your own labelled data, over cached frozen-draft hidden states.
 
-An encoder token classifier (the LLMLingua-2 recipe, query-aware) trains with :func:`encoder_windows` and
-:func:`train_encoder`, and :func:`contextsieve.scoring.encoder.save_encoder` writes its folder.
+The sentence scorer's embedding model fine-tunes with :func:`train_sentences` on :class:`RankingExample` items,
+and :func:`contextsieve.scoring.sentences.save_sentences` writes its folder. An encoder token classifier (the
+LLMLingua-2 recipe, query-aware) trains with :func:`encoder_windows` and :func:`train_encoder`, and
+:func:`contextsieve.scoring.encoder.save_encoder` writes its folder.
 
 Items are anything with ``task``, ``context``, ``question`` and ``gold_spans`` (e.g. :class:`LabelledText`);
 :func:`extract_features` runs the frozen draft once, :func:`train_head` fits the head, and
@@ -19,6 +21,7 @@ from contextsieve.training.encoder_trainer import (
     train_encoder,
 )
 from contextsieve.training.features import Labelled, SampleFeatures, extract_features
+from contextsieve.training.sentence_trainer import RankingExample, SentenceTrainConfig, train_sentences
 from contextsieve.training.trainer import TrainConfig, TrainResult, train_head, validation_recall
 
 __all__ = [
@@ -26,7 +29,9 @@ __all__ = [
     "Labelled",
     "LabelledText",
     "LabelledWindow",
+    "RankingExample",
     "SampleFeatures",
+    "SentenceTrainConfig",
     "TrainConfig",
     "TrainResult",
     "document_items",
@@ -36,5 +41,6 @@ __all__ = [
     "split_documents",
     "train_encoder",
     "train_head",
+    "train_sentences",
     "validation_recall",
 ]
