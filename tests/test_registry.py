@@ -44,12 +44,12 @@ def test_a_registered_backend_loads_the_names_it_claims(keyword_backend) -> None
 
 
 def test_backends_are_asked_in_order_and_the_draft_claims_the_rest(keyword_backend) -> None:
-    assert [b.kind for b in registry.BACKENDS] == ["keywords", "head", "encoder", "draft"]
+    assert [b.kind for b in registry.BACKENDS] == ["keywords", "head", "encoder", "sentences", "draft"]
     assert backend_for("keywords") is keyword_backend
     assert backend_for("smollm2-135m-head").kind == "head"
     assert backend_for("org/some-model").kind == "draft"
     register_backend(KeywordBackend())
-    assert [b.kind for b in registry.BACKENDS] == ["keywords", "head", "encoder", "draft"]
+    assert [b.kind for b in registry.BACKENDS] == ["keywords", "head", "encoder", "sentences", "draft"]
 
 
 def test_the_head_refuses_draft_attention_options() -> None:

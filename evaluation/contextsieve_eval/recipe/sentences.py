@@ -1,0 +1,139 @@
+"""The sentence scorer's recipe: all-MiniLM-L6-v2 fine-tuned contrastively on real evidence (training splits only).
+
+Examples (the reserved HotpotQA half is never loaded):
+
+* HotpotQA's training quarter: the question and each supporting-fact sentence (read as the scorer reads it, after
+  its paragraph's title), against other sentences of the question's 10 paragraphs (the distractors share the
+  question's words); and the second hop: the question joined with one supporting fact, against the other
+  supporting fact (what the scorer's second-hop query looks for);
+* SQuAD's training articles: the question and the sentence holding its answer, against the paragraph's other
+  sentences.
+
+Run ``python -m contextsieve_eval.recipe.sentences --out heads/sentences``; every epoch writes the model folder
+(loadable with ``Compressor.from_pretrained``) and a ``log.jsonl`` line, and ``--resume`` continues from the last
+finished epoch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import logging
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["hotpot_examples", "main", "squad_examples"]
+
+logger = logging.getLogger(__name__)
+
+
+def _unit(title: str, sentence: str) -> str:
+    return f"{title}\n{sentence.strip()}"
+
+
+def hotpot_examples(split: str = "train", *, limit: int | None = None, seed: int = 0) -> list[Any]:
+    """Return ranking examples from HotpotQA's ``split`` (first-hop and second-hop queries)."""
+    from contextsieve.training import RankingExample
+    from contextsieve_eval.real import source
+
+    rng = random.Random(seed)
+    questions = list(source.hotpot_questions(split))
+    rng.shuffle(questions)
+    out: list[Any] = []
+    for question in questions[:limit]:
+        texts = dict(question.paragraphs)
+        facts = [
+            (t, i) for t, i in question.supporting if t in texts and 0 <= i < len(texts[t]) and texts[t][i].strip()
+        ]
+        if len(facts) != len(question.supporting):
+            continue
+        gold = {(t, i) for t, i in facts}
+        negatives = tuple(
+            _unit(t, s)
+            for t, sentences in question.paragraphs
+            for i, s in enumerate(sentences)
+            if (t, i) not in gold and s.strip()
+        )
+        units = [_unit(t, texts[t][i]) for t, i in facts]
+        for unit in units:
+            out.append(RankingExample(question.question, unit, negatives))
+        for (title, _), unit in zip(facts, units, strict=True):
+            others = [u for (t, _), u in zip(facts, units, strict=True) if t != title]
+            if others:
+                out.append(RankingExample(f"{question.question} {rng.choice(others)}", unit, negatives))
+    return out
+
+
+def squad_examples(split: str = "train", *, limit: int | None = None, seed: int = 0) -> list[Any]:
+    """Return ranking examples from SQuAD's ``split``: the answer sentence against its paragraph's others."""
+    from contextsieve.training import RankingExample
+    from contextsieve_eval import corpora
+    from contextsieve_eval.real import source
+
+    articles = source.squad_articles(split)
+    questions = list(source.squad_questions(split))
+    random.Random(seed).shuffle(questions)
+    out: list[Any] = []
+    for question in questions[:limit]:
+        paragraph = articles[question.article].paragraphs[question.paragraph]
+        bounds = [0, *corpora.sentence_starts(paragraph), len(paragraph)]
+        sentences = [paragraph[a:b].strip() for a, b in itertools.pairwise(bounds)]
+        index = max(k for k, a in enumerate(bounds[:-1]) if a <= question.answer_start)
+        negatives = tuple(s for k, s in enumerate(sentences) if k != index and s)
+        if sentences[index] and negatives:
+            out.append(RankingExample(question.question, sentences[index], negatives))
+    return out
+
+
+def _minilm() -> tuple[Any, Any]:
+    from transformers import AutoModel, AutoTokenizer
+
+    from contextsieve.models.sentences import SENTENCE_MODELS, sentence_folder
+
+    folder = str(sentence_folder(SENTENCE_MODELS["minilm-l6"]))
+    return AutoModel.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Build the examples, fine-tune epoch by epoch, and write the model folder and its log."""
+    from transformers import AutoModel, AutoTokenizer
+
+    from contextsieve.scoring.sentences import save_sentences
+    from contextsieve.training import SentenceTrainConfig, train_sentences
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--hotpot", type=int, default=None, help="HotpotQA training questions (default: all)")
+    parser.add_argument("--squad", type=int, default=None, help="SQuAD training questions (default: all)")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--lr", type=float, default=2e-5)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--resume", action="store_true", help="continue after the last finished epoch")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    out = Path(args.out)
+    log = out / "log.jsonl"
+    done = [json.loads(line) for line in log.read_text().splitlines()] if args.resume and log.is_file() else []
+    if done:
+        model, tokenizer = AutoModel.from_pretrained(str(out)), AutoTokenizer.from_pretrained(str(out))
+    else:
+        model, tokenizer = _minilm()
+    examples = hotpot_examples(limit=args.hotpot, seed=args.seed) + squad_examples(limit=args.squad, seed=args.seed)
+    logger.info("%d examples; %d epoch(s) already done", len(examples), len(done))
+    out.mkdir(parents=True, exist_ok=True)
+    for epoch in range(len(done), args.epochs):
+        started = time.perf_counter()
+        config = SentenceTrainConfig(epochs=1, lr=args.lr, batch_size=args.batch_size, seed=args.seed + epoch)
+        (loss,) = train_sentences(model, tokenizer, examples, config)
+        save_sentences(model, tokenizer, out)
+        with log.open("a", encoding="utf-8") as handle:
+            row = {"epoch": epoch + 1, "loss": loss, "examples": len(examples)}
+            handle.write(json.dumps({**row, "seconds": time.perf_counter() - started}) + "\n")
+
+
+if __name__ == "__main__":
+    main()
