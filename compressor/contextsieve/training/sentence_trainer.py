@@ -68,8 +68,14 @@ def train_sentences(
     config: SentenceTrainConfig | None = None,
     *,
     on_epoch: Callable[[int, float], None] | None = None,
+    progress: bool = False,
 ) -> list[float]:
-    """Fine-tune ``model`` in place; return the mean loss of every epoch (``on_epoch(epoch, loss)`` after each)."""
+    """Fine-tune ``model`` in place; return the mean loss of every epoch (``on_epoch(epoch, loss)`` after each).
+
+    ``progress`` shows a tqdm bar over the batches of each epoch.
+    """
+    from tqdm.auto import tqdm
+
     config = config or SentenceTrainConfig()
     if not examples:
         msg = "train_sentences needs at least one example"
@@ -88,7 +94,8 @@ def train_sentences(
     for epoch in range(config.epochs):
         rng.shuffle(order)
         total, count = 0.0, 0
-        for start in range(0, len(order), config.batch_size):
+        starts = range(0, len(order), config.batch_size)
+        for start in tqdm(starts, desc=f"epoch {epoch + 1}", unit="batch", disable=not progress):
             batch = [examples[i] for i in order[start : start + config.batch_size]]
             loss = _batch_loss(model, tokenizer, batch, config, rng)
             optimizer.zero_grad()

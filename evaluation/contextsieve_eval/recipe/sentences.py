@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> None:
     for epoch in range(len(done), args.epochs):
         started = time.perf_counter()
         config = SentenceTrainConfig(epochs=1, lr=args.lr, batch_size=args.batch_size, seed=args.seed + epoch)
-        (loss,) = train_sentences(model, tokenizer, examples, config)
+        (loss,) = train_sentences(model, tokenizer, examples, config, progress=True)
         save_sentences(model, tokenizer, out)
         with log.open("a", encoding="utf-8") as handle:
             row = {"epoch": epoch + 1, "loss": loss, "examples": len(examples)}
