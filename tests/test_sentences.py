@@ -19,7 +19,7 @@ from contextsieve.config import ChunkingConfig, ScoringConfig
 from contextsieve.errors import ConfigError, ModelNotInstalledError
 from contextsieve.models.registry import PipPackage
 from contextsieve.models.sentences import SentenceModelSpec, sentence_folder
-from contextsieve.scoring.headers import unit_context
+from contextsieve.scoring.headers import blank_lines, unit_context
 from contextsieve.scoring.lexical import bm25_scores, words
 from contextsieve.scoring.registry import backend_for
 from contextsieve.scoring.sentences import SentenceConfig, SentenceScorer, save_sentences
@@ -78,6 +78,15 @@ def test_unit_context_reads_the_title_lines_of_the_paragraph() -> None:
     assert unit_context(text, born).paragraph == text.index("Document 2")
     assert unit_context(text, 0).header == ""  # a unit that starts the paragraph has no header before it
     assert unit_context("one long line without any title. " * 5, 40).header == ""
+    spaced = "Title\nBody one.\n\n\nNext\nBody two.\n\n\n\nLast\nBody three."
+    blanks = blank_lines(spaced)
+    for start in range(len(spaced)):
+        found = spaced.rfind("\n\n", 0, start)
+        expected = 0 if found < 0 else found + 2
+        while expected < start and spaced[expected] == "\n":
+            expected += 1
+        assert unit_context(spaced, start, blanks) == unit_context(spaced, start)
+        assert unit_context(spaced, start).paragraph == expected
 
 
 def test_every_token_gets_its_units_score(tokenizer: Any, bert: Any) -> None:

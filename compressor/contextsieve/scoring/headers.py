@@ -7,10 +7,12 @@ at most 80 characters each, without pure labels such as ``Document 3:`` or ``[2]
 
 from __future__ import annotations
 
+import bisect
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["UnitContext", "unit_context"]
+__all__ = ["UnitContext", "blank_lines", "unit_context"]
 
 _HEADER_LINE = re.compile(r"[^\n]{1,80}\n")
 _LABEL = re.compile(r"[\W_]*(?:[A-Za-z]+\s*)?\d+[\W_]*")
@@ -26,10 +28,19 @@ class UnitContext:
     header_end: int
 
 
-def unit_context(text: str, start: int) -> UnitContext:
-    """Return the paragraph start and header of the unit that begins at character ``start`` of ``text``."""
-    blank = text.rfind("\n\n", 0, max(start, 0))
-    paragraph = 0 if blank < 0 else blank + 2
+def blank_lines(text: str) -> list[int]:
+    """Return where every blank line (two newlines in a row) of ``text`` starts, in order (for :func:`unit_context`)."""
+    return [match.start() for match in re.finditer("\n\n", text)]
+
+
+def unit_context(text: str, start: int, blanks: Sequence[int] | None = None) -> UnitContext:
+    """Return the paragraph start and header of the unit that begins at character ``start`` of ``text``.
+
+    ``blanks`` (from :func:`blank_lines`) saves rescanning the text when many units of one text are looked up.
+    """
+    blanks = blank_lines(text) if blanks is None else blanks
+    index = bisect.bisect_right(blanks, start - 2) - 1
+    paragraph = 0 if index < 0 else blanks[index] + 2
     while paragraph < start and text[paragraph] == "\n":
         paragraph += 1
     lines: list[str] = []

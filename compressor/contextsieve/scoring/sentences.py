@@ -31,7 +31,7 @@ from contextsieve.aggregation.chunking import chunk_tokens
 from contextsieve.config import ChunkingConfig, ScoringConfig
 from contextsieve.errors import ModelError
 from contextsieve.scoring.base import ModelScorer, ScoreRequest
-from contextsieve.scoring.headers import unit_context
+from contextsieve.scoring.headers import blank_lines, unit_context
 from contextsieve.scoring.lexical import bm25_scores
 
 __all__ = ["SENTENCE_CONFIG_FILE", "SentenceConfig", "SentenceScorer", "is_sentence_folder", "save_sentences"]
@@ -190,10 +190,11 @@ class SentenceScorer(ModelScorer):
     def _units_of(self, index: int, tokens: Any) -> list[_Unit]:
         """Cut one context into units (the default chunking) and give each its header."""
         text = tokens.text
+        blanks = blank_lines(text)
         units = []
         for chunk in chunk_tokens(tokens, self._units):
             body = text[chunk.start : chunk.end]
-            place = unit_context(text, chunk.start)
+            place = unit_context(text, chunk.start, blanks)
             header = place.header if self._sentence.headers and chunk.start >= place.header_end else ""
             units.append(
                 _Unit(index, chunk.first, chunk.last, f"{header}\n{body}" if header else body, (index, place.paragraph))
