@@ -31,7 +31,7 @@ class CompressorOptions(BaseModel):
 
     model: str = "auto"
     """Model: a registered name (see ``contextsieve models``), a local folder or a hub id; ``"auto"`` picks the
-    trained head on CPU and the full draft on an accelerator."""
+    sentence scorer ``minilm-l6`` (the full draft when a draft-attention option such as ``layers`` is set)."""
     device: str | None = None
     """``"cpu"``, ``"cuda"``, ``"mps"``; ``None`` picks the best available."""
     dtype: str | None = None
