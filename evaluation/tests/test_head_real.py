@@ -23,10 +23,13 @@ def test_the_shipped_head_loads_on_eight_draft_layers(head_compressor) -> None:
     assert scorer.head.config.draft == "smollm2-135m"
 
 
-def test_the_default_model_on_cpu_is_the_shipped_head() -> None:
+def test_the_default_model_is_the_sentence_scorer_and_draft_options_load_the_draft() -> None:
+    from contextsieve.scoring.sentences import SentenceScorer
     from contextsieve.shared import shared_compressor
 
-    assert isinstance(shared_compressor(device="cpu").scorer, HeadScorer)
+    default = shared_compressor(device="cpu").scorer
+    assert isinstance(default, SentenceScorer)
+    assert default.name == "minilm-l6"
     assert shared_compressor(device="cpu", layers=8).scorer.name == "smollm2-135m"
 
 
