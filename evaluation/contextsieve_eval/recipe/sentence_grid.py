@@ -1,0 +1,110 @@
+"""Choose the sentence scorer's fusion weights on a training split: a grid over :class:`SentenceConfig`.
+
+Every configuration runs the real pipeline (``Compressor.compress`` and ``compress_documents`` with
+:class:`~contextsieve.scoring.sentences.SentenceScorer`); embeddings are memoised across configurations, so a
+grid costs one embedding pass. HotpotQA's training quarter by default (never the report split, never the reserved
+half). Run ``python -m contextsieve_eval.recipe.sentence_grid --samples 96 [--ablation]``; it logs one line per
+configuration: both hops kept, one context / documents, at each rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import logging
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["ABLATION", "both_hops", "grid", "main"]
+
+logger = logging.getLogger(__name__)
+
+ABLATION: dict[str, dict[str, Any]] = {
+    "plain MiniLM units": {"headers": False, "lexical_weight": 0.0, "hop_weight": 0.0, "paragraph_weight": 0.0},
+    "+ headers": {"lexical_weight": 0.0, "hop_weight": 0.0, "paragraph_weight": 0.0},
+    "+ headers + BM25": {"hop_weight": 0.0, "paragraph_weight": 0.0},
+    "+ headers + BM25 + hop": {"paragraph_weight": 0.0},
+    "the default (all four)": {},
+}
+
+
+def grid() -> dict[str, dict[str, Any]]:
+    """Return the full grid: BM25 weight × hop weight × hop units × paragraph weight."""
+    out: dict[str, dict[str, Any]] = {}
+    for lexical, hop, paragraph, units in itertools.product((0, 0.25, 0.5, 1.0), (0, 0.5, 1.0), (0, 0.5, 1.0), (1, 2)):
+        if hop == 0 and units == 2:
+            continue
+        name = f"bm25 {lexical} hop {hop}x{units} paragraph {paragraph}"
+        out[name] = {"lexical_weight": lexical, "hop_weight": hop, "hop_units": units, "paragraph_weight": paragraph}
+    return out
+
+
+def _scorer(base: Any, options: dict[str, Any], memo: dict[str, npt.NDArray[np.float32]]) -> Any:
+    """Return the loaded model under another fusion, its embeddings memoised in ``memo`` across configurations."""
+    from contextsieve.scoring.sentences import SentenceConfig, SentenceScorer
+
+    class Memoised(SentenceScorer):
+        def embed(self, texts: Sequence[str], *, progress: bool = False) -> npt.NDArray[np.float32]:
+            todo = [t for t in dict.fromkeys(texts) if t not in memo]
+            if todo:
+                memo.update(zip(todo, super().embed(todo, progress=progress), strict=True))
+            return np.stack([memo[t] for t in texts])
+
+    return Memoised(base.model, base.tokenizer, base.config, SentenceConfig(**options), name=base.name)
+
+
+def _kept_text(compressor: Any, sample: Any, budget: int, counter: Any) -> str:
+    """Compress one sample on its path and return the text the target would read."""
+    if not sample.documents:
+        return str(compressor.compress(sample.context, sample.question, budget=budget, target_tokenizer=counter).text)
+    result = compressor.compress_documents(
+        sample.document_texts, sample.question, budget=budget, target_tokenizer=counter
+    )
+    return "\n...\n".join(d.text for d in result.documents if not d.dropped)
+
+
+def both_hops(compressor: Any, samples: Sequence[Any], rates: Sequence[float], counter: Any) -> str:
+    """Return 'rate r: context% / documents%' for every rate (share of samples with every supporting fact kept)."""
+    from contextsieve_eval.metrics import kept
+
+    cells: dict[tuple[str, float], list[bool]] = {}
+    for sample in samples:
+        total = counter(sample.context)
+        for rate in rates:
+            text = _kept_text(compressor, sample, max(1, math.floor(rate * total)), counter)
+            cells.setdefault((sample.path, rate), []).append(kept(sample, text).all_kept)
+    shares = {key: f"{100 * np.mean(values):.0f}%" for key, values in cells.items()}
+    return "  ".join(f"rate {r}: {shares[('context', r)]} / {shares[('documents', r)]}" for r in rates)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the grid (or the ablation) and log both hops kept per configuration and rate."""
+    from contextsieve import Compressor
+    from contextsieve.counting import make_counter
+    from contextsieve_eval.tasks import build_samples
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=96)
+    parser.add_argument("--length", type=int, default=4096)
+    parser.add_argument("--rates", default="0.1,0.25")
+    parser.add_argument("--split", choices=["train", "eval"], default="train")
+    parser.add_argument("--ablation", action="store_true", help="the five ablation rows instead of the grid")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    rates = [float(r) for r in args.rates.split(",")]
+    counter = make_counter("gemma3-270m", None)
+    paths = ("context", "documents")
+    samples = build_samples(["hotpotqa"], counter, [args.length], args.samples, 0, args.split, paths=paths)
+    base = Compressor.from_pretrained("minilm-l6", device="cpu").scorer
+    memo: dict[str, npt.NDArray[np.float32]] = {}
+    for name, options in (ABLATION if args.ablation else grid()).items():
+        compressor = Compressor(_scorer(base, options, memo))
+        logger.info("%-40s %s", name, both_hops(compressor, samples, rates, counter))
+
+
+if __name__ == "__main__":
+    main()
