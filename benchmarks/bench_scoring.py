@@ -24,7 +24,9 @@ def _one_throughput(length: int, layers: int | None, options: dict[str, int | st
 
     options = dict(options)
     model = str(options.pop("model", "smollm2-135m"))
-    compressor = Compressor.from_pretrained(model, layers=layers, **options)
+    if layers is not None:  # an explicit layers=None would still count as a draft option
+        options["layers"] = layers
+    compressor = Compressor.from_pretrained(model, **options)
     paragraphs = prose_corpus()
     tokenizer = compressor.scorer.tokenizer
     pieces: list[str] = []

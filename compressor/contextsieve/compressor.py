@@ -299,11 +299,7 @@ class Compressor:
                 if hit is not None:
                     found[i] = hit
             todo = [i for i in range(len(pairs)) if i not in found]
-            tokenized = [self.scorer.tokenize(pairs[i][0]) for i in todo]
-            for tokens in tokenized:
-                if len(tokens) == 0:
-                    msg = "the context produced no tokens"
-                    raise EmptyInputError(msg)
+            tokenized = self._tokenized([pairs[i][0] for i in todo])
             if todo:
                 raw = self.scorer.score(
                     [(t, pairs[i][1]) for t, i in zip(tokenized, todo, strict=True)], progress=self.progress
@@ -321,10 +317,7 @@ class Compressor:
             hits = [self._scores.get(key) if self._scores.maxsize else None for key in keys]
             if all(hit is not None for hit in hits):
                 return [hit for hit in hits if hit is not None]
-            tokenized = [scorer.tokenize(text) for text, _ in pairs]
-            if any(len(tokens) == 0 for tokens in tokenized):
-                msg = "the context produced no tokens"
-                raise EmptyInputError(msg)
+            tokenized = self._tokenized([text for text, _ in pairs])
             raw = scorer.score_collection(
                 [(tokens, query) for tokens, (_, query) in zip(tokenized, pairs, strict=True)], progress=self.progress
             )
@@ -332,6 +325,14 @@ class Compressor:
             for key, item in zip(keys, found, strict=True):
                 self._scores.put(key, item)
             return found
+
+    def _tokenized(self, texts: Sequence[str]) -> list[TokenizedText]:
+        """Tokenize every text with the scorer; a text with no tokens is an :class:`EmptyInputError`."""
+        tokenized = [self.scorer.tokenize(text) for text in texts]
+        if any(len(tokens) == 0 for tokens in tokenized):
+            msg = "the context produced no tokens"
+            raise EmptyInputError(msg)
+        return tokenized
 
     def _selection(self, options: SelectionOptions) -> SelectionConfig:
         selection = selection_config(**options)

@@ -118,12 +118,13 @@ def model_status() -> list[ModelStatus]:
         )
         for head in HEADS.values()
     ]
+    ready = {name: _has_folder(name) for name in SENTENCE_MODELS}
     sentences = [
         ModelStatus(
             name=spec.name,
             description=spec.description,
-            installed=_has_folder(spec.name),
-            converted=_has_folder(spec.name),
+            installed=ready[spec.name],
+            converted=ready[spec.name],  # a folder shipped whole: nothing to convert
             default=False,
         )
         for spec in SENTENCE_MODELS.values()

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import BaseModel
 
 from contextsieve.config import ScoringConfig
 from contextsieve.tokens import TokenizedText, tokenize_with_offsets
 
-__all__ = ["CollectionScorer", "ModelScorer", "ScoreRequest", "TokenScorer"]
+__all__ = ["CollectionScorer", "ModelScorer", "ScoreRequest", "TokenScorer", "save_scorer_folder"]
 
 ScoreRequest = tuple[TokenizedText, str]
 
@@ -97,3 +100,13 @@ class ModelScorer:
     def tokenize(self, text: str) -> TokenizedText:
         """Tokenize a context with character offsets (no special tokens)."""
         return tokenize_with_offsets(self._tokenizer, text)
+
+
+def save_scorer_folder(model: Any, tokenizer: Any, folder: str | Path, file_name: str, options: BaseModel) -> Path:
+    """Write a model, its tokenizer and the scorer's options (``file_name``, JSON) into ``folder``; return it."""
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(str(path))
+    tokenizer.save_pretrained(str(path))
+    (path / file_name).write_text(json.dumps(options.model_dump(), indent=1) + "\n", encoding="utf-8")
+    return path

@@ -8,7 +8,6 @@ scorer is a folder: the model and tokenizer as ``save_pretrained`` writes them, 
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contextsieve.config import ScoringConfig
 from contextsieve.errors import ModelError
-from contextsieve.scoring.base import ModelScorer, ScoreRequest
+from contextsieve.scoring.base import ModelScorer, ScoreRequest, save_scorer_folder
 from contextsieve.scoring.windows import EncoderWindow, context_offset, merge_windows, plan_windows, window_inputs
 from contextsieve.tokens import TokenizedText
 
@@ -163,9 +162,4 @@ class EncoderScorer(ModelScorer):
 
 def save_encoder(model: Any, tokenizer: Any, folder: str | Path, encoder: EncoderConfig) -> Path:
     """Write ``model``, ``tokenizer`` and the windowing options into ``folder`` (loadable by name of the folder)."""
-    path = Path(folder)
-    path.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(str(path))
-    tokenizer.save_pretrained(str(path))
-    (path / ENCODER_CONFIG_FILE).write_text(json.dumps(encoder.model_dump(), indent=1) + "\n", encoding="utf-8")
-    return path
+    return save_scorer_folder(model, tokenizer, folder, ENCODER_CONFIG_FILE, encoder)

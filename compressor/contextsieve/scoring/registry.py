@@ -158,7 +158,7 @@ class SentenceBackend:
         from contextsieve.models.sentences import SENTENCE_MODELS, sentence_folder
         from contextsieve.scoring.sentences import SentenceScorer
 
-        refused = sorted(_draft_options_given(request.config))
+        refused = sorted(DRAFT_ONLY_OPTIONS & request.config.model_fields_set)
         if refused:
             msg = f"{refused[0]} applies to draft attention; the sentence scorer {request.name!r} does not use it"
             raise ConfigError(msg)
@@ -173,12 +173,6 @@ class SentenceBackend:
         return SentenceScorer.from_pretrained(
             folder, config, device=request.device, dtype=request.dtype, name=spec.name if spec else request.name
         )
-
-
-def _draft_options_given(config: ScoringConfig) -> set[str]:
-    """Draft-attention options set to something other than their defaults (``layers=None`` asks for nothing)."""
-    defaults = ScoringConfig()
-    return {k for k in DRAFT_ONLY_OPTIONS & config.model_fields_set if getattr(config, k) != getattr(defaults, k)}
 
 
 class DraftBackend:

@@ -30,11 +30,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from contextsieve.aggregation.chunking import chunk_tokens
 from contextsieve.config import ChunkingConfig, ScoringConfig
 from contextsieve.errors import ModelError
-from contextsieve.scoring.base import ModelScorer, ScoreRequest
+from contextsieve.scoring.base import ModelScorer, ScoreRequest, save_scorer_folder
 from contextsieve.scoring.headers import blank_lines, unit_context
 from contextsieve.scoring.lexical import bm25_scores
 
-__all__ = ["SENTENCE_CONFIG_FILE", "SentenceConfig", "SentenceScorer", "is_sentence_folder", "save_sentences"]
+__all__ = [
+    "SENTENCE_CONFIG_FILE",
+    "SentenceConfig",
+    "SentenceScorer",
+    "is_sentence_folder",
+    "mean_pooled",
+    "save_sentences",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -65,14 +72,17 @@ def is_sentence_folder(path: str | Path) -> bool:
     return (Path(path) / SENTENCE_CONFIG_FILE).is_file()
 
 
+def mean_pooled(model: Any, encoded: Any) -> torch.Tensor:
+    """Return the unit-length (fp32) mean of ``model``'s last hidden states over each row's real tokens."""
+    hidden = model(**encoded).last_hidden_state
+    mask = encoded["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+    pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+    return torch.nn.functional.normalize(pooled.float(), dim=-1)
+
+
 def save_sentences(model: Any, tokenizer: Any, folder: str | Path, config: SentenceConfig | None = None) -> Path:
     """Save an embedding model, its tokenizer and the fusion options as a folder the sentence backend loads."""
-    path = Path(folder)
-    path.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(str(path))
-    tokenizer.save_pretrained(str(path))
-    (path / SENTENCE_CONFIG_FILE).write_text((config or SentenceConfig()).model_dump_json(indent=2), encoding="utf-8")
-    return path
+    return save_scorer_folder(model, tokenizer, folder, SENTENCE_CONFIG_FILE, config or SentenceConfig())
 
 
 @dataclass(frozen=True)
@@ -180,11 +190,7 @@ class SentenceScorer(ModelScorer):
                 max_length=self._sentence.max_tokens,
                 return_tensors="pt",
             ).to(self._device)
-            hidden = self._model(**encoded).last_hidden_state
-            mask = encoded["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
-            pooled = torch.nn.functional.normalize(pooled.float(), dim=-1)
-            out[batch] = pooled.cpu().numpy()
+            out[batch] = mean_pooled(self._model, encoded).cpu().numpy()
         return out
 
     def _units_of(self, index: int, tokens: Any) -> list[_Unit]:

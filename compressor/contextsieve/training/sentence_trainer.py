@@ -17,6 +17,8 @@ from typing import Any
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
+from contextsieve.scoring.sentences import mean_pooled
+
 __all__ = ["RankingExample", "SentenceTrainConfig", "embed_for_training", "train_sentences"]
 
 logger = logging.getLogger(__name__)
@@ -54,11 +56,7 @@ def embed_for_training(model: Any, tokenizer: Any, texts: Sequence[str], max_tok
     """Mean-pooled, unit-length embeddings with gradients (the scorer's pooling)."""
     device = next(model.parameters()).device
     encoded = tokenizer(list(texts), padding=True, truncation=True, max_length=max_tokens, return_tensors="pt")
-    encoded = encoded.to(device)
-    hidden = model(**encoded).last_hidden_state
-    mask = encoded["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-    pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
-    return torch.nn.functional.normalize(pooled, dim=-1)
+    return mean_pooled(model, encoded.to(device))
 
 
 def train_sentences(
