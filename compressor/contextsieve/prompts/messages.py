@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contextsieve.errors import EmptyInputError, InputError, QueryNotFoundError
+from contextsieve.prompts.blocks import block_texts
 from contextsieve.prompts.parts import ContextPart, ParsedPrompt
 from contextsieve.prompts.strings import QUERY_HINT, Split, make_part, split_explicit, split_text, strip_span
 
@@ -53,11 +54,8 @@ def parse_messages(messages: tuple[Any, ...], query: str | None) -> ParsedPrompt
         parts = _whole_message_parts(normalized, len(normalized))
         return ParsedPrompt(query=query, query_source="explicit", contexts=parts, original=messages)
     last = user_indices[-1]
-    split = _split_user_content(last, normalized[last].content, query)
-    parts = _whole_message_parts(normalized, last)
-    if split.context is not None:
-        parts += (make_part(last, normalized[last].content, split.context, detect_forced=True),)
-    parts += _tool_results_after(normalized, last)
+    split, own = _split_user_content(last, normalized[last].content, query)
+    parts = _whole_message_parts(normalized, last) + own + _tool_results_after(normalized, last)
     return ParsedPrompt(query=split.query, query_source=split.source, contexts=parts, original=messages)
 
 
@@ -90,15 +88,25 @@ def _is_blank(content: Any) -> bool:
     return not content
 
 
+def _message_parts(index: int, content: Any) -> tuple[ContextPart, ...]:
+    """Return the whole text of a message (each text block of a list content) as context parts."""
+    if isinstance(content, str):
+        span = strip_span(content, 0, len(content))
+        return () if span is None else (make_part(index, content, span, detect_forced=False),)
+    parts: list[ContextPart] = []
+    for block, text in block_texts(content or ()):
+        span = strip_span(text, 0, len(text))
+        if span is not None:
+            parts.append(make_part(index, text, span, detect_forced=False, block=block))
+    return tuple(parts)
+
+
 def _tool_results_after(messages: Sequence[Message], last_user: int) -> tuple[ContextPart, ...]:
     """Tool results after the last user turn (an agent loop's observations) are context too."""
     parts: list[ContextPart] = []
     for index in range(last_user + 1, len(messages)):
-        message = messages[index]
-        if message.role == "tool" and isinstance(message.content, str):
-            span = strip_span(message.content, 0, len(message.content))
-            if span is not None:
-                parts.append(make_part(index, message.content, span, detect_forced=False))
+        if messages[index].role == "tool":
+            parts.extend(_message_parts(index, messages[index].content))
     return tuple(parts)
 
 
@@ -106,36 +114,45 @@ def _whole_message_parts(messages: Sequence[Message], stop: int) -> tuple[Contex
     """Full-content parts of the user, assistant and tool messages before ``stop``."""
     parts: list[ContextPart] = []
     for index, message in enumerate(messages[:stop]):
-        if message.role not in _COMPRESSIBLE_ROLES or not isinstance(message.content, str):
-            continue
-        span = strip_span(message.content, 0, len(message.content))
-        if span is not None:
-            parts.append(make_part(index, message.content, span, detect_forced=False))
+        if message.role in _COMPRESSIBLE_ROLES:
+            parts.extend(_message_parts(index, message.content))
     return tuple(parts)
 
 
-def _split_user_content(index: int, content: Any, query: str | None) -> Split:
-    """Apply the string rules to the last user message; a single paragraph is the whole question."""
-    if not isinstance(content, str):
-        text = query if query is not None else _block_text(content)
-        if not text:
-            raise QueryNotFoundError(
-                f"the last user message ({index}) holds no text to use as the question; {QUERY_HINT}"
-            )
-        return Split(text, "explicit" if query is not None else "last_user_message", None)
+def _split_user_content(index: int, content: Any, query: str | None) -> tuple[Split, tuple[ContextPart, ...]]:
+    """Apply the string rules to the last user message (its last text block, for a list content).
+
+    Returns the split and the message's own context parts: the text before the question, and for a list content
+    every earlier text block whole.
+    """
+    if isinstance(content, str):
+        split = _split_string(index, content, query)
+        if split.context is None:
+            return split, ()
+        return split, (make_part(index, content, split.context, detect_forced=True),)
+    blocks = [(block, text) for block, text in block_texts(content or ()) if text.strip()]
+    if not blocks:
+        if query is None:
+            msg = f"the last user message ({index}) holds no text to use as the question; {QUERY_HINT}"
+            raise QueryNotFoundError(msg)
+        return Split(query, "explicit", None), ()
+    *earlier, (last_block, last_text) = blocks
+    split = _split_string(index, last_text, query)
+    own = [part for block, text in earlier for part in _block_part(index, block, text)]
+    if split.context is not None:
+        own.append(make_part(index, last_text, split.context, detect_forced=True, block=last_block))
+    return split, tuple(own)
+
+
+def _block_part(index: int, block: int, text: str) -> tuple[ContextPart, ...]:
+    span = strip_span(text, 0, len(text))
+    return () if span is None else (make_part(index, text, span, detect_forced=True, block=block),)
+
+
+def _split_string(index: int, content: str, query: str | None) -> Split:
+    """Apply the string rules to one text; a single paragraph is the whole question."""
     if query is not None:
         return split_explicit(content, query)
     if not content.strip():
         raise QueryNotFoundError(f"the last user message ({index}) is empty; {QUERY_HINT}")
     return split_text(content)
-
-
-def _block_text(content: Any) -> str:
-    """Join the text of content blocks (strings or ``{"type": "text", "text": ...}`` dicts)."""
-    texts: list[str] = []
-    for block in content or ():
-        if isinstance(block, str):
-            texts.append(block)
-        elif isinstance(block, Mapping) and isinstance(block.get("text"), str):
-            texts.append(block["text"])
-    return "\n".join(t.strip() for t in texts if t.strip())

@@ -24,6 +24,8 @@ class ContextPart:
         end: End offset (exclusive).
         text: ``content[start:end]``.
         forced: Ranges inside ``text`` (relative to ``start``) that must be kept verbatim.
+        block: Index of the text block holding the range when the message content is a list of blocks
+            (offsets are then into that block's text); ``None`` for string content.
 
     """
 
@@ -32,6 +34,7 @@ class ContextPart:
     end: int
     text: str
     forced: tuple[tuple[int, int], ...] = ()
+    block: int | None = None
 
     def __post_init__(self) -> None:
         """Check that the range, the text and the forced ranges agree."""

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from contextsieve.errors import InputError
+from contextsieve.prompts.blocks import block_texts, with_block_texts
 from contextsieve.prompts.messages import normalize_message
 from contextsieve.prompts.parts import ContextPart
 
@@ -55,12 +56,29 @@ def rebuild_messages(messages: tuple[Any, ...], parts: Sequence[ContextPart], re
             out.append(message)
             continue
         content = normalize_message(index, message).content
-        new_content = splice(content, [p for p, _ in pairs], [r for _, r in pairs])
+        if isinstance(content, str):
+            new_content: str | list[Any] = splice(content, [p for p, _ in pairs], [r for _, r in pairs])
+        else:
+            new_content = _rebuild_blocks(content, pairs)
         out.append(_with_content(message, new_content))
     return out
 
 
-def _with_content(message: Any, content: str) -> Any:
+def _rebuild_blocks(content: Sequence[Any], pairs: Sequence[tuple[ContextPart, str]]) -> list[Any]:
+    """Splice each part into its text block of a list content."""
+    texts = dict(block_texts(content))
+    by_block: dict[int, list[tuple[ContextPart, str]]] = {}
+    for part, rep in pairs:
+        if part.block is None or part.block not in texts:
+            raise InputError("the prompt changed after it was parsed; parse it again before rebuilding")
+        by_block.setdefault(part.block, []).append((part, rep))
+    new_texts = {
+        block: splice(texts[block], [p for p, _ in items], [r for _, r in items]) for block, items in by_block.items()
+    }
+    return with_block_texts(content, new_texts)
+
+
+def _with_content(message: Any, content: str | list[Any]) -> Any:
     """Copy ``message`` with its content replaced, preserving every other field."""
     if isinstance(message, BaseModel):
         return message.model_copy(update={"content": content})

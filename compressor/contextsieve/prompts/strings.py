@@ -165,12 +165,14 @@ def strip_span(content: str, start: int, end: int) -> tuple[int, int] | None:
     return (left, right) if right > left else None
 
 
-def make_part(index: int | None, content: str, span: tuple[int, int], *, detect_forced: bool) -> ContextPart:
-    """Build a :class:`ContextPart` for ``content[span]``."""
+def make_part(
+    index: int | None, content: str, span: tuple[int, int], *, detect_forced: bool, block: int | None = None
+) -> ContextPart:
+    """Build a :class:`ContextPart` for ``content[span]`` (``content`` is text block ``block`` of a list content)."""
     start, end = span
     text = content[start:end]
     forced = instruction_ranges(text) if detect_forced else ()
-    return ContextPart(message_index=index, start=start, end=end, text=text, forced=forced)
+    return ContextPart(message_index=index, start=start, end=end, text=text, forced=forced, block=block)
 
 
 def instruction_ranges(text: str) -> tuple[tuple[int, int], ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import torch
@@ -19,12 +20,22 @@ def load_draft(
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     options = (hub or HubOptions()).kwargs()
+    offline = False
+    if not os.path.isdir(path) and not options.get("local_files_only"):
+        from contextsieve.models.hub import hub_offline
+
+        offline = hub_offline()
+        if offline:
+            options["local_files_only"] = True  # a cached copy still loads; nothing else is tried
     try:
         tokenizer = AutoTokenizer.from_pretrained(path, **options)
         model = AutoModelForCausalLM.from_pretrained(
             path, dtype=dtype, attn_implementation=attn_implementation, **options
         )
     except (OSError, ValueError, KeyError) as exc:
+        if offline:
+            msg = f"{path!r} is not in the Hugging Face cache and the Hub is out of reach (offline)"
+            raise ModelError(msg) from exc
         msg = f"could not load the draft model {path!r} as a causal LM: {exc}"
         raise ModelError(msg) from exc
     if not getattr(tokenizer, "is_fast", False):

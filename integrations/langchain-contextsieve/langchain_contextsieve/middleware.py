@@ -12,9 +12,10 @@ from langchain.agents.middleware import AgentMiddleware, AgentState, ModelReques
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 
 from contextsieve import CompressionResult, Compressor
-from contextsieve.adapters import CompressorOptions
-from contextsieve.errors import ConfigError, InputError
+from contextsieve.adapters import CompressorOptions, text_problem
+from contextsieve.errors import ConfigError
 from contextsieve.lru import LRUCache
+from contextsieve.prompts.blocks import block_texts, with_block_texts
 
 __all__ = ["ContextSieveMiddleware"]
 
@@ -113,16 +114,22 @@ class ContextSieveMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         if not targets:
             return messages
         compressor = self.options.get_compressor()
-        long_ones = [i for i in targets if self._is_long(compressor, _content(messages[i]))]
-        if not long_ones:
+        units = [
+            (i, block, text) for i in targets for block, text in _texts(messages[i]) if self._fits(compressor, text)
+        ]
+        if not units:
             return messages
-        results = self._compress([_content(messages[i]) for i in long_ones], query, compressor)
+        results = self._compress([text for _, _, text in units], query, compressor)
+        by_message: dict[int, dict[int | None, CompressionResult]] = {}
+        for (i, block, _), result in zip(units, results, strict=True):
+            by_message.setdefault(i, {})[block] = result
         out = list(messages)
-        for i, result in zip(long_ones, results, strict=True):
-            out[i] = _with_compressed(messages[i], result, compressor.scorer.name)
+        for i, compressed in by_message.items():
+            out[i] = _with_compressed(messages[i], compressed, compressor.scorer.name)
         logger.debug(
-            "compressed %d messages from %d to %d target tokens",
-            len(long_ones),
+            "compressed %d texts of %d messages from %d to %d target tokens",
+            len(units),
+            len(by_message),
             sum(r.original_tokens for r in results),
             sum(r.compressed_tokens for r in results),
         )
@@ -137,7 +144,7 @@ class ContextSieveMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
         return request.override(messages=messages)
 
     def _eligible(self, message: AnyMessage, index: int, last_human: int) -> bool:
-        if not isinstance(message.content, str) or not message.content.strip():
+        if not any(text.strip() for _, text in _texts(message)):
             return False
         if METADATA_KEY in message.response_metadata:
             return False
@@ -145,7 +152,12 @@ class ContextSieveMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
             return True
         return self.compress_history and index < last_human and isinstance(message, (HumanMessage, AIMessage))
 
-    def _is_long(self, compressor: Compressor, text: str) -> bool:
+    def _fits(self, compressor: Compressor, text: str) -> bool:
+        """Whether ``text`` is long enough to compress (text that is not valid Unicode is left as it is)."""
+        problem = text_problem(text)
+        if problem is not None:
+            logger.warning("contextsieve left a message text uncompressed: %s", problem)
+            return False
         return compressor.count_tokens(text, self.options.selection.target_tokenizer) > self.trigger_tokens
 
     def _compress(self, texts: list[str], query: str, compressor: Compressor) -> list[CompressionResult]:
@@ -171,18 +183,27 @@ def _last_human(messages: Sequence[AnyMessage]) -> int | None:
     return None
 
 
-def _content(message: AnyMessage) -> str:
+def _texts(message: AnyMessage) -> list[tuple[int | None, str]]:
+    """Return the texts of a message: its string content (block ``None``) or each of its text blocks."""
     content = message.content
-    if not isinstance(content, str):  # _eligible admits string contents only
-        msg = f"message {message.id!r} has {type(content).__name__} content; only string contents are compressed"
-        raise InputError(msg)
-    return content
+    if isinstance(content, str):
+        return [(None, content)]
+    return list(block_texts(content))
 
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _with_compressed(message: AnyMessage, result: CompressionResult, model: str) -> AnyMessage:
-    metadata = {**message.response_metadata, METADATA_KEY: {**result.summary(), "model": model}}
-    return message.model_copy(update={"content": result.text, "response_metadata": metadata})
+def _with_compressed(message: AnyMessage, compressed: dict[int | None, CompressionResult], model: str) -> AnyMessage:
+    """Copy ``message`` with its compressed texts; a block content keeps its other blocks and records each block."""
+    if None in compressed:
+        result = compressed[None]
+        record: dict[str, Any] = {**result.summary(), "model": model}
+        content: str | list[Any] = result.text
+    else:
+        blocks = {block: result for block, result in compressed.items() if block is not None}
+        record = {"blocks": [{"block": b, **r.summary()} for b, r in sorted(blocks.items())], "model": model}
+        content = with_block_texts(message.content, {b: r.text for b, r in blocks.items()})
+    metadata = {**message.response_metadata, METADATA_KEY: record}
+    return message.model_copy(update={"content": content, "response_metadata": metadata})

@@ -257,7 +257,8 @@ def test_documents_are_compressed_and_non_text_nodes_pass_through(compressor) ->
     budget = compressor.count_tokens(NEEDLE)
     out = ContextSievePostprocessor(compressor=compressor, budget=budget).postprocess_nodes(nodes, query_str=QUERY)
     assert [o.node.node_id for o in out] == ["image-1", "doc-needle"]
-    assert out[0] is nodes[0]
+    assert out[0] is not nodes[0] and out[0].node is not nodes[0].node  # a copy, as every node that comes back
+    assert out[0] == nodes[0]
     assert out[0].node.image == "aGVsbG8="
     assert isinstance(out[1].node, Document)
     assert out[1].node.text == NEEDLE
@@ -375,6 +376,57 @@ async def test_concurrent_async_calls_all_succeed(compressor, scorer, nodes) -> 
     for result in (results[0], results[2]):
         assert NEEDLE in {o.node.node_id: o.node.text for o in result}["node-2"]
     assert all(NEEDLE not in o.node.text for o in results[1] + results[3])
+
+
+def test_eight_threads_and_eight_tasks_get_the_sequential_nodes(compressor, nodes) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    pp = ContextSievePostprocessor(compressor=compressor, budget=60)
+    queries = [QUERY, "How are augmented assignment statements evaluated?", "When is __getattr__ called?"]
+
+    def work(k: int) -> list[dict[str, Any]]:
+        return [o.model_dump() for o in pp.postprocess_nodes(nodes[k % 2 :], query_str=queries[k % 3])]
+
+    expected = [work(k) for k in range(16)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(work, range(16))) == expected
+
+    async def tasks() -> list[Any]:
+        return list(
+            await asyncio.gather(*(pp.apostprocess_nodes(nodes[k % 2 :], query_str=queries[k % 3]) for k in range(8)))
+        )
+
+    assert [[o.model_dump() for o in r] for r in asyncio.run(tasks())] == expected[:8]
+
+
+def test_d6_a_node_with_uncopyable_metadata_is_compressed_and_shares_the_value(compressor, nodes) -> None:
+    lock = threading.Lock()
+    nodes[2].node.metadata["lock"] = lock
+    out = ContextSievePostprocessor(compressor=compressor, budget=60).postprocess_nodes(nodes, query_str=QUERY)
+    (needle,) = [o for o in out if o.node.node_id == "node-2"]
+    assert NEEDLE in needle.node.text and needle.node.metadata["lock"] is lock
+    assert needle.node.metadata["source"] == "python-reference"
+    assert "contextsieve" not in nodes[2].node.metadata
+    assert needle.node.relationships == nodes[2].node.relationships
+    assert needle.node.relationships is not nodes[2].node.relationships
+
+
+def test_a_node_that_is_not_valid_unicode_is_dropped_alone(compressor, nodes, caplog) -> None:
+    pp = ContextSievePostprocessor(compressor=compressor, budget=60)
+    without = pp.postprocess_nodes([n for i, n in enumerate(nodes) if i != 4], query_str=QUERY)
+    nodes[4].node.set_content(nodes[4].node.text + "\ud800")
+    with caplog.at_level(logging.WARNING, logger=pp_base.__name__):
+        out = pp.postprocess_nodes(nodes, query_str=QUERY)
+    assert [o.model_dump() for o in out] == [o.model_dump() for o in without]
+    assert "node-2" in [o.node.node_id for o in out] and "node-4" not in [o.node.node_id for o in out]
+    assert "Dropped node node-4: its text holds a lone surrogate" in caplog.text
+    kept = ContextSievePostprocessor(compressor=compressor, budget=60, keep_all=True).postprocess_nodes(
+        nodes, query_str=QUERY
+    )
+    assert [o.node.node_id for o in kept] == [n.node.node_id for n in nodes]
+    assert kept[4].node.text == "" and kept[4].node.metadata["contextsieve"]["dropped"] is True
+    assert "lone surrogate" in kept[4].node.metadata["contextsieve"]["error"]
+    assert NEEDLE in kept[2].node.text
 
 
 # ---------------------------------------------------------------------- real query engine (slow)

@@ -274,3 +274,105 @@ def test_middleware_takes_the_shared_options(core) -> None:
     assert middleware.options.selection.rate is None and middleware.options.scoring.layers == 4
     with pytest.raises(ConfigError, match="ratio"):
         ContextSieveMiddleware(ratio=0.5)
+
+
+# ---------------------------------------------------------------------- bad documents never lose a batch
+
+
+def test_d6_uncopyable_metadata_is_shared_and_the_batch_survives(core) -> None:
+    import threading
+
+    lock = threading.Lock()
+    docs = documents()
+    docs[5] = docs[5].model_copy(update={"metadata": {"lock": lock, "tags": ["x"]}})
+    out = ContextSieveCompressor(compressor=core, budget=120).compress_documents(docs, QUERY)
+    needle_doc = next(d for d in out if d.id == "doc-5")
+    assert NEEDLE in needle_doc.page_content
+    assert needle_doc.metadata["lock"] is lock  # shared: it cannot be copied
+    assert needle_doc.metadata["tags"] == ["x"] and needle_doc.metadata["tags"] is not docs[5].metadata["tags"]
+    assert "contextsieve" not in docs[5].metadata
+
+
+def test_a_document_that_is_not_valid_unicode_is_dropped_alone(core, caplog) -> None:
+    docs = documents()
+    docs[2] = docs[2].model_copy(update={"page_content": docs[2].page_content + "\ud800"})
+    sieve = ContextSieveCompressor(compressor=core, budget=120)
+    with caplog.at_level(logging.WARNING):
+        out = sieve.compress_documents(docs, QUERY)
+    assert "doc-2" not in [d.id for d in out]
+    assert "doc-5" in [d.id for d in out]
+    assert "dropped document #2 (id=doc-2): its text holds a lone surrogate" in caplog.text
+    kept = ContextSieveCompressor(compressor=core, budget=120, keep_all=True).compress_documents(docs, QUERY)
+    assert [d.id for d in kept] == [d.id for d in docs]
+    record = kept[2].metadata["contextsieve"]
+    assert kept[2].page_content == "" and record["dropped"] is True and "lone surrogate" in record["error"]
+    good = [d for i, d in enumerate(docs) if i != 2]
+    expected = ContextSieveCompressor(compressor=core, budget=120, keep_all=True).compress_documents(good, QUERY)
+    assert [d.page_content for i, d in enumerate(kept) if i != 2] == [d.page_content for d in expected]
+
+
+def test_d7_the_middleware_compresses_text_blocks_and_keeps_the_others(core) -> None:
+    middleware = ContextSieveMiddleware(compressor=core, trigger_tokens=500, rate=0.1)
+    image = {"type": "image", "source_type": "base64", "data": "aGVsbG8=", "mime_type": "image/png"}
+    blocks = [{"type": "text", "text": long_report()}, image, {"type": "text", "text": "short note"}]
+    history = [
+        HumanMessage(QUERY),
+        AIMessage(content="", tool_calls=[{"name": "fetch_report", "args": {}, "id": "c1", "type": "tool_call"}]),
+        ToolMessage(content=blocks, tool_call_id="c1", id="tm-1"),
+    ]
+    out = middleware.compress_messages(history)
+    text, kept_image, note = out[2].content
+    assert NEEDLE in text["text"] and len(text["text"]) < len(long_report()) // 5
+    assert kept_image == image and note == {"type": "text", "text": "short note"}
+    (record,) = out[2].response_metadata["contextsieve"]["blocks"]
+    assert record["block"] == 0 and record["kept_tokens"] < record["original_tokens"]
+    assert history[2].content[0]["text"] == long_report()  # the agent's state keeps the full text
+    assert middleware.compress_messages(out) == out  # already compressed: left alone
+
+
+def test_the_middleware_leaves_a_text_that_is_not_valid_unicode_alone(core, caplog) -> None:
+    middleware = ContextSieveMiddleware(compressor=core, trigger_tokens=500, rate=0.1)
+    history = [
+        HumanMessage(QUERY),
+        ToolMessage(content=long_report() + "\udc80", tool_call_id="c1"),
+        ToolMessage(content=long_report(), tool_call_id="c2"),
+    ]
+    with caplog.at_level(logging.WARNING):
+        out = middleware.compress_messages(history)
+    assert out[1] is history[1]
+    assert NEEDLE in out[2].content and len(out[2].content) < len(long_report()) // 5
+    assert "left a message text uncompressed" in caplog.text
+
+
+# ---------------------------------------------------------------------- concurrency
+
+
+def test_threads_and_tasks_get_the_sequential_results(draft_tokenizer) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    core = Compressor(KeywordScorer(draft_tokenizer), chunking=ChunkingConfig(chunk_tokens=32), score_cache=4)
+    sieve = ContextSieveCompressor(compressor=core, budget=120)
+    middleware = ContextSieveMiddleware(compressor=core, trigger_tokens=500, rate=0.1)
+    docs = documents()
+    texts = [d.page_content for d in docs]
+    report = long_report()
+
+    def work(k: int) -> tuple[Any, ...]:
+        query = [QUERY, "statement exception assignment", "module import path"][k % 3]
+        history = [HumanMessage(query), ToolMessage(content=report, tool_call_id=f"c{k}")]
+        return (
+            core.compress(report, query, rate=0.1 + 0.05 * (k % 4)).text,
+            [part.text for part in core.compress_documents(texts, query, budget=90).documents],
+            [(d.id, d.page_content) for d in sieve.compress_documents(docs[k % 3 :], query)],
+            [m.content for m in middleware.compress_messages(history)],
+        )
+
+    expected = [work(k) for k in range(16)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        threaded = list(pool.map(work, range(16)))
+    assert threaded == expected
+
+    async def run_tasks() -> list[tuple[Any, ...]]:
+        return list(await asyncio.gather(*(asyncio.to_thread(work, k) for k in range(8))))
+
+    assert asyncio.run(run_tasks()) == expected[:8]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 
-from contextsieve.adapters import CompressorOptions
+from contextsieve.adapters import CompressorOptions, copied_metadata, text_problem
 from contextsieve.errors import InputError
 from contextsieve.results import DocumentCompression
 
@@ -32,7 +34,10 @@ class ContextSievePostprocessor(CompressorOptions, BaseNodePostprocessor):
     relationships, metadata and retriever score, and gain ``metadata["contextsieve"]`` (relevance score,
     original and kept token counts, kept character spans, dropped flag, model name). That record is excluded
     from the text shown to the LLM and to the embedder. Nodes that keep nothing are left out unless
-    ``keep_all=True``; nodes without text (e.g. image-only nodes) pass through unchanged.
+    ``keep_all=True``; nodes without text (e.g. image-only nodes) come back as unchanged copies. A node whose
+    text is not valid Unicode is dropped with a warning (kept with an ``error`` in its record under
+    ``keep_all=True``) and the others are compressed as usual. Metadata values that cannot be deep-copied are
+    shared with the input.
 
     The draft model is loaded lazily on first use and shared by every component of the process. The options
     are those of :class:`contextsieve.adapters.CompressorOptions`; invalid ones raise
@@ -73,40 +78,48 @@ class ContextSievePostprocessor(CompressorOptions, BaseNodePostprocessor):
         if not nodes:
             return []
         texts: dict[int, str] = {}
+        problems: dict[int, str] = {}
         for position, item in enumerate(nodes):
             text = _node_text(item)
-            if text is not None:
+            if text is None:
+                continue
+            problem = text_problem(text)
+            if problem is None:
                 texts[position] = text
-        if not texts:
-            logger.debug("No text among %d nodes; passing them through", len(nodes))
-            return list(nodes)
-        compressor = self.get_compressor()
-        result = compressor.compress_documents(
-            list(texts.values()),
-            query_bundle.query_str,
-            **self.selection.options(),
-        )
-        model_name = compressor.scorer.name
-        records = dict(zip(texts, result.documents, strict=True))
+            else:
+                problems[position] = problem
+        compressor = self.get_compressor() if texts or problems else None
+        model_name = compressor.scorer.name if compressor is not None else ""
+        records: dict[int, DocumentCompression] = {}
+        if compressor is not None and texts:
+            result = compressor.compress_documents(
+                list(texts.values()),
+                query_bundle.query_str,
+                **self.selection.options(),
+            )
+            records = dict(zip(texts, result.documents, strict=True))
+            logger.debug(
+                "Compressed %d text nodes from %d to %d target tokens (%.2f) in %.2fs",
+                len(texts),
+                result.original_tokens,
+                result.compressed_tokens,
+                result.ratio,
+                result.seconds,
+            )
         out: list[NodeWithScore] = []
         for position, item in enumerate(nodes):
             doc = records.get(position)
-            if doc is None:
-                out.append(item)
+            if position in problems:
+                logger.warning("Dropped node %s: %s", item.node.node_id, problems[position])
+                if self.keep_all:
+                    out.append(_recorded(item, "", {"dropped": True, "error": problems[position], "model": model_name}))
+            elif doc is None:
+                out.append(_copied(item))
             elif doc.dropped and not self.keep_all:
                 logger.debug("Dropped node %s: nothing relevant to the query was kept", item.node.node_id)
             else:
-                out.append(_compressed(item, doc, model_name))
-        logger.debug(
-            "Compressed %d text nodes from %d to %d target tokens (%.2f) in %.2fs; returned %d of %d nodes",
-            len(texts),
-            result.original_tokens,
-            result.compressed_tokens,
-            result.ratio,
-            result.seconds,
-            len(out),
-            len(nodes),
-        )
+                out.append(_recorded(item, doc.text, {**doc.summary(), "model": model_name}))
+        logger.debug("returned %d of %d nodes", len(out), len(nodes))
         return out
 
 
@@ -118,15 +131,26 @@ def _node_text(item: NodeWithScore) -> str | None:
     return text
 
 
-def _compressed(item: NodeWithScore, doc: DocumentCompression, model_name: str) -> NodeWithScore:
-    """Return a deep copy of ``item`` holding the kept text and the compression record."""
-    copy = item.model_copy(deep=True)
-    node = copy.node
-    node.set_content(doc.text)
-    node.metadata[METADATA_KEY] = {**doc.summary(), "model": model_name}
+def _copied(item: NodeWithScore) -> NodeWithScore:
+    """Return a deep copy of ``item``; metadata values that cannot be deep-copied are shared with the input."""
+    try:
+        return item.model_copy(deep=True)
+    except Exception:  # a metadata value (a lock, a client) refused to be copied
+        shallow = item.node.model_copy(update={"metadata": copied_metadata(item.node.metadata)})
+        for name in ("excluded_llm_metadata_keys", "excluded_embed_metadata_keys", "relationships"):
+            setattr(shallow, name, copy.deepcopy(getattr(item.node, name)))
+        return item.model_copy(update={"node": shallow})
+
+
+def _recorded(item: NodeWithScore, text: str, record: dict[str, Any]) -> NodeWithScore:
+    """Return a copy of ``item`` holding ``text`` and the compression ``record``."""
+    new = _copied(item)
+    node = new.node
+    node.set_content(text)
+    node.metadata[METADATA_KEY] = record
     node.excluded_llm_metadata_keys = _with_key(node.excluded_llm_metadata_keys)
     node.excluded_embed_metadata_keys = _with_key(node.excluded_embed_metadata_keys)
-    return copy
+    return new
 
 
 def _with_key(keys: Sequence[str]) -> list[str]:
