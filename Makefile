@@ -6,7 +6,7 @@ CLI    := $(VENV)/bin/contextsieve
 # torch is pinned first: 2.13.0 has a CPU wheel here; an unpinned torch pulls a multi-GB CUDA build.
 TORCH  := torch==2.13.0
 
-.PHONY: install model data demo test test-fast lint bench docs eval-quick eval train-head clean
+.PHONY: install model data demo test test-fast fuzz lint bench docs eval-quick eval train-head clean
 
 INTEGRATIONS := integrations/langchain-contextsieve integrations/llama-index-postprocessor-contextsieve
 
@@ -44,6 +44,10 @@ test: model data lint
 
 test-fast: data
 	$(PY) -m pytest -q -m "not slow"
+
+# The property suite's long profile: 2,500 generated examples for each of its 4 properties (10,000 in all).
+fuzz: install
+	CONTEXTSIEVE_HYPOTHESIS=fuzz $(PY) -m pytest -q tests/test_properties.py
 
 lint: install
 	$(VENV)/bin/ruff check compressor integrations evaluation tests benchmarks conftest.py

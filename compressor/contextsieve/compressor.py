@@ -38,7 +38,8 @@ from contextsieve.results import (
     PromptCompressionResult,
     ScoredChunk,
 )
-from contextsieve.scoring.base import CollectionScorer, TokenScorer
+from contextsieve.scoring.base import CollectionScorer, ReusingScorer, TokenScorer
+from contextsieve.scoring.reuse import ReuseInfo
 from contextsieve.selection import budget_for, forced_ranges, needs_selection, select_within
 from contextsieve.tokens import TokenizedText
 
@@ -221,6 +222,25 @@ class Compressor:
     def cache_info(self) -> CacheInfo:
         """Hits, misses and entries of the score cache (``score_cache``)."""
         return self._scores.info()
+
+    def precompute(self, texts: Sequence[str], *, progress: bool | None = None) -> int:
+        """Compute the query-independent states of ``texts`` ahead of any query (a RAG corpus, say).
+
+        Later queries over these texts then pay only for the query. With a persistent store (``reuse_dir`` or
+        ``$CONTEXTSIEVE_CACHE``) the states serve other processes too. Returns how many units were computed
+        (the rest were stored already). Needs a scorer that reuses states (the sentence scorer).
+        """
+        if not isinstance(self.scorer, ReusingScorer):
+            msg = f"the scorer {self.scorer.name!r} does not reuse states across queries; use the sentence scorer"
+            raise ConfigError(msg)
+        items = [check_text(text, f"text {i}") for i, text in enumerate(text_list(texts, "texts"))]
+        with self._lock:
+            tokenized = self._tokenized(items)
+            return self.scorer.precompute(tokenized, progress=self.progress if progress is None else progress)
+
+    def reuse_info(self) -> ReuseInfo | None:
+        """Hits, misses and bytes of the states reused across queries, or ``None`` for a scorer without reuse."""
+        return self.scorer.reuse_info() if isinstance(self.scorer, ReusingScorer) else None
 
     # ------------------------------------------------------------------ internals
 

@@ -29,6 +29,7 @@ from contextsieve.errors import ConfigError
 __all__ = [
     "DEFAULT_RATE",
     "DRAFT_ONLY_OPTIONS",
+    "REUSE_OPTIONS",
     "ChunkingConfig",
     "HubOptions",
     "Order",
@@ -74,6 +75,12 @@ class ScoringConfig(_Frozen):
     """How sliding-window (local) attention layers count in draft attention: ``"skip"`` reads only the global
     layers (a draft with none falls back to its local ones); ``"window"`` also folds in the local layers'
     attention, placed on the keys they saw. ``"skip"`` kept more evidence with Gemma 3 (docs/scoring.md)."""
+    reuse_mb: int = Field(default=256, ge=0)
+    """Memory cap in MB of the query-independent states kept for reuse across queries and turns (the sentence
+    scorer's unit embeddings); 0 turns reuse off. Draft attention and the trained head recompute every time."""
+    reuse_dir: str | None = None
+    """Folder of a persistent store of those states, shared across processes (``None``: ``$CONTEXTSIEVE_CACHE``
+    when set, else memory only)."""
 
     @model_validator(mode="after")
     def _odd_kernel(self) -> ScoringConfig:
@@ -91,6 +98,8 @@ class ScoringConfig(_Frozen):
 
 DRAFT_ONLY_OPTIONS = frozenset({"layers", "lookahead", "query_rows", "sliding_layers"})
 """Scoring options of draft attention; setting any of them makes ``"auto"`` choose the draft."""
+REUSE_OPTIONS = frozenset({"reuse_mb", "reuse_dir"})
+"""Scoring options of reuse across queries (the sentence scorer only, for now)."""
 
 
 class ChunkingConfig(_Frozen):
@@ -253,6 +262,8 @@ class ScoringOptions(TypedDict, total=False):
     block_tokens: int
     batch_size: int
     sliding_layers: Literal["skip", "window"]
+    reuse_mb: int
+    reuse_dir: str | None
 
 
 _Config = TypeVar("_Config", bound=BaseModel)

@@ -19,11 +19,7 @@ def block_texts(content: Sequence[Any]) -> list[tuple[int, str]]:
     for index, block in enumerate(content):
         if isinstance(block, str):
             out.append((index, block))
-        elif (
-            isinstance(block, Mapping)
-            and isinstance(block.get("text"), str)
-            and block.get("type", "text") == "text"
-        ):
+        elif isinstance(block, Mapping) and isinstance(block.get("text"), str) and block.get("type", "text") == "text":
             out.append((index, block["text"]))
     return out
 

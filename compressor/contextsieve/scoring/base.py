@@ -12,9 +12,10 @@ import numpy.typing as npt
 from pydantic import BaseModel
 
 from contextsieve.config import ScoringConfig
+from contextsieve.scoring.reuse import ReuseInfo
 from contextsieve.tokens import TokenizedText, tokenize_with_offsets
 
-__all__ = ["CollectionScorer", "ModelScorer", "ScoreRequest", "TokenScorer", "save_scorer_folder"]
+__all__ = ["CollectionScorer", "ModelScorer", "ReusingScorer", "ScoreRequest", "TokenScorer", "save_scorer_folder"]
 
 ScoreRequest = tuple[TokenizedText, str]
 
@@ -64,6 +65,19 @@ class CollectionScorer(TokenScorer, Protocol):
         self, requests: Sequence[ScoreRequest], *, progress: bool = False
     ) -> list[npt.NDArray[np.float32]]:
         """Return one non-negative score per token of every document, all ``requests`` sharing one query."""
+        ...
+
+
+@runtime_checkable
+class ReusingScorer(TokenScorer, Protocol):
+    """A scorer that keeps query-independent states, so a new query over a known text pays only for the query."""
+
+    def precompute(self, requests: Sequence[TokenizedText], *, progress: bool = False) -> int:
+        """Compute and store the states of tokenized texts; return how many units were not stored yet."""
+        ...
+
+    def reuse_info(self) -> ReuseInfo:
+        """Hits, misses and bytes of the stored states."""
         ...
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from contextsieve.config import DRAFT_ONLY_OPTIONS, HubOptions, ScoringConfig
+from contextsieve.config import DRAFT_ONLY_OPTIONS, REUSE_OPTIONS, HubOptions, ScoringConfig
 from contextsieve.errors import ConfigError, ModelError
 
 if TYPE_CHECKING:
@@ -78,6 +78,17 @@ def _draft_path(name: str, hub: HubOptions) -> tuple[str, str]:
     return resolved.name, resolved.path
 
 
+def _refuse_reuse(request: LoadRequest, scorer: str) -> None:
+    """Refuse the reuse options for a scorer that does not reuse states (a silent no-op would mislead)."""
+    asked = sorted(REUSE_OPTIONS & request.config.model_fields_set)
+    if asked:
+        msg = (
+            f"{asked[0]} applies to the sentence scorer; {scorer} ({request.name!r}) does not reuse states "
+            f"across queries yet and recomputes every call"
+        )
+        raise ConfigError(msg)
+
+
 class HeadBackend:
     """A trained scoring head over a truncated draft: a registered head name or a folder saved by training."""
 
@@ -94,6 +105,7 @@ class HeadBackend:
         from contextsieve.models.heads import shipped_head
         from contextsieve.scoring.head_scorer import HeadScorer
 
+        _refuse_reuse(request, "the trained head")
         refused = sorted((DRAFT_ONLY_OPTIONS - {"layers"}) & request.config.model_fields_set)
         if refused:
             msg = f"{refused[0]} applies to draft attention; the trained head {request.name!r} does not use it"
@@ -130,6 +142,7 @@ class EncoderBackend:
         """Load the encoder and its tokenizer from the folder."""
         from contextsieve.scoring.encoder import EncoderScorer
 
+        _refuse_reuse(request, "the encoder")
         refused = sorted(DRAFT_ONLY_OPTIONS & request.config.model_fields_set)
         if refused:
             msg = f"{refused[0]} applies to draft attention; the encoder {request.name!r} does not use it"
@@ -205,6 +218,7 @@ class DraftBackend:
         """Load the draft with the capturing attention."""
         from contextsieve.scoring.draft import DraftAttentionScorer
 
+        _refuse_reuse(request, "draft attention")
         name, path = _draft_path(request.name, request.hub)
         return DraftAttentionScorer.from_pretrained(
             path, request.config, device=request.device, dtype=request.dtype, name=name, hub=request.hub

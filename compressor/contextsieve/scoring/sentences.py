@@ -16,7 +16,9 @@ the fused standard score: relative, not calibrated.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,10 +31,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contextsieve.aggregation.chunking import chunk_tokens
 from contextsieve.config import ChunkingConfig, ScoringConfig
-from contextsieve.errors import ModelError
+from contextsieve.errors import ConfigError, ModelError
 from contextsieve.scoring.base import ModelScorer, ScoreRequest, save_scorer_folder
 from contextsieve.scoring.headers import blank_lines, unit_context
 from contextsieve.scoring.lexical import bm25_scores
+from contextsieve.scoring.reuse import ReuseInfo, VectorStore
 
 __all__ = [
     "SENTENCE_CONFIG_FILE",
@@ -96,6 +99,15 @@ class _Unit:
     paragraph: tuple[int, int]
 
 
+def _fingerprint(model: Any, sentence: SentenceConfig) -> str:
+    """Name a model's stored vectors by its weights and truncation, so no two models share them on disk."""
+    digest = hashlib.blake2b(f"{sentence.max_tokens}".encode(), digest_size=16)
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().float().cpu().numpy().tobytes())
+    return digest.hexdigest()
+
+
 def _standard(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Return standard scores (a constant collection gives zeros)."""
     spread = float(values.std())
@@ -110,6 +122,9 @@ class SentenceScorer(ModelScorer):
         super().__init__(model, tokenizer, config, name=name)
         self._sentence = sentence
         self._units = ChunkingConfig()
+        disk = config.reuse_dir or os.environ.get("CONTEXTSIEVE_CACHE") or None
+        namespace = _fingerprint(model, sentence) if disk else "memory"
+        self._reuse = VectorStore(config.reuse_mb * 2**20, disk=disk, namespace=namespace)
 
     @classmethod
     def from_pretrained(
@@ -188,9 +203,38 @@ class SentenceScorer(ModelScorer):
             out[unit.request][unit.first : unit.last] = value
         return out
 
-    @torch.inference_mode()
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> npt.NDArray[np.float32]:
-        """Return unit-length mean-pooled embeddings, batched longest first, in input order."""
+        """Return unit-length mean-pooled embeddings in input order, reusing stored ones (see ``reuse_mb``)."""
+        width = int(self._model.config.hidden_size)
+        out = np.zeros((len(texts), width), dtype=np.float32)
+        found = self._reuse.get_many(texts) if self._reuse.enabled else {}
+        for index, vector in found.items():
+            out[index] = vector
+        todo = [i for i in range(len(texts)) if i not in found]
+        if todo:
+            fresh = self._compute([texts[i] for i in todo], progress=progress)
+            out[todo] = fresh
+            if self._reuse.enabled:
+                self._reuse.put_many([texts[i] for i in todo], fresh)
+        return out
+
+    def precompute(self, requests: Sequence[Any], *, progress: bool = False) -> int:
+        """Embed every unit of the tokenized texts ahead of any query; return how many were not stored yet."""
+        if not self._reuse.enabled:
+            msg = "precompute needs reuse: reuse_mb is 0 and no reuse_dir or $CONTEXTSIEVE_CACHE is set"
+            raise ConfigError(msg)
+        texts = [unit.text for index, tokens in enumerate(requests) for unit in self._units_of(index, tokens)]
+        missing = len(texts) - len(self._reuse.get_many(texts))
+        self.embed(texts, progress=progress)
+        return missing
+
+    def reuse_info(self) -> ReuseInfo:
+        """Hits, misses and bytes of the stored unit embeddings."""
+        return self._reuse.info()
+
+    @torch.inference_mode()
+    def _compute(self, texts: Sequence[str], *, progress: bool = False) -> npt.NDArray[np.float32]:
+        """Embed ``texts`` with the model, batched longest first, in input order."""
         from tqdm.auto import tqdm
 
         width = int(self._model.config.hidden_size)
