@@ -134,7 +134,14 @@ def test_models_lists_the_registry() -> None:
     code, out = _run(["models"])
     assert code == 0
     names = [line.split()[0] for line in out.splitlines()]
-    assert names == ["smollm2-135m", "gemma3-270m", "qwen2.5-coder-0.5b", "smollm2-135m-head", "minilm-l6", "minilm-l6-sieve"]
+    assert names == [
+        "smollm2-135m",
+        "gemma3-270m",
+        "qwen2.5-coder-0.5b",
+        "smollm2-135m-head",
+        "minilm-l6",
+        "minilm-l6-sieve",
+    ]
     assert "(default)" in out.splitlines()[0]
     # The head's weights ship in the package, so it is installed exactly when its draft is.
     draft, head = out.splitlines()[0], out.splitlines()[3]

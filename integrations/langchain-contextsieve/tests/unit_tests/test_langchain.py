@@ -376,3 +376,36 @@ def test_threads_and_tasks_get_the_sequential_results(draft_tokenizer) -> None:
         return list(await asyncio.gather(*(asyncio.to_thread(work, k) for k in range(8))))
 
     assert asyncio.run(run_tasks()) == expected[:8]
+
+
+# ---------------------------------------------------------------------- reuse across queries and turns
+
+
+def test_the_compressor_and_the_middleware_reuse_embeddings_across_queries() -> None:
+    from contextsieve.config import ScoringConfig
+    from contextsieve.scoring.sentences import SentenceConfig, SentenceScorer
+    from contextsieve.testing import tiny_encoder, train_tokenizer
+
+    class Counting(SentenceScorer):
+        embedded = 0
+
+        def _compute(self, texts: Any, *, progress: bool = False) -> Any:
+            self.embedded += len(texts)
+            return super()._compute(texts, progress=progress)
+
+    tokenizer = train_tokenizer("wordpiece", 500, encoder=True)
+    bert = tiny_encoder(len(tokenizer), max_positions=512).bert
+    scorer = Counting(bert, tokenizer, ScoringConfig(pool_kernel=1), SentenceConfig(), name="tiny")
+    core = Compressor(scorer)
+    sieve = ContextSieveCompressor(compressor=core, budget=120)
+    docs = documents()
+    sieve.compress_documents(docs, QUERY)
+    units = scorer.embedded - 2
+    sieve.compress_documents(docs, "How are exceptions raised?")
+    assert scorer.embedded == units + 4  # the second query embeds only itself and its second hop
+    middleware = ContextSieveMiddleware(compressor=core, trigger_tokens=50, rate=0.2)
+    history = [HumanMessage(QUERY), ToolMessage(content=docs[5].page_content, tool_call_id="c1")]
+    middleware.compress_messages(history)
+    before = scorer.embedded
+    middleware.compress_messages([*history, AIMessage("Noted."), HumanMessage("What else is stored there?")])
+    assert scorer.embedded - before == 2  # turn 2: the tool output's units come from the store

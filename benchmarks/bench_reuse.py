@@ -1,0 +1,210 @@
+"""Reuse across queries: what a second question over a known context costs, with and without stored states.
+
+Runs the sentence scorer (the default) on real prose in one process and reports ratios measured in that run:
+
+* a 32k-token context, a first question (cold), then a different question, with reuse and without;
+* an agent loop: 6 turns, a tool output of 8k tokens arriving at each of the first 3, each turn a new question
+  over every output so far (as the LangChain middleware compresses them);
+* 128k tokens with a 1 MB cap (eviction under load) against no cap: equal kept text, bytes held under the cap;
+* a persistent store filled by ``Compressor.precompute``: bytes on disk per context token.
+
+Writes ``reuse.json`` and ``reuse.md`` into ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+QUESTIONS = [
+    "What does the import statement do?",
+    "How are exceptions raised and caught?",
+    "Which methods define how objects are compared?",
+    "What happens when a generator is closed?",
+    "How does augmented assignment work?",
+    "What is a context manager used for?",
+]
+
+
+def _text(compressor: Any, tokens: int, offset: int = 0) -> str:
+    from contextsieve_eval import prose_corpus
+
+    paragraphs = prose_corpus()
+    pieces, total, i = [], 0, offset
+    while total < tokens + 64:
+        paragraph = paragraphs[i % len(paragraphs)]
+        pieces.append(paragraph)
+        total += compressor.count_tokens(paragraph + "\n\n")
+        i += 1
+    text = "\n\n".join(pieces)
+    cut = int(compressor.scorer.tokenize(text).offsets[tokens - 1, 1])
+    return text[:cut]
+
+
+def _timed(call: Any) -> tuple[Any, float]:
+    started = time.perf_counter()
+    out = call()
+    return out, time.perf_counter() - started
+
+
+def second_question(model: str, tokens: int) -> dict[str, Any]:
+    """Time a first and a second question over one context, with reuse and without."""
+    from contextsieve import Compressor
+
+    warm = Compressor.from_pretrained(model, device="cpu")
+    cold = Compressor.from_pretrained(model, device="cpu", reuse_mb=0)
+    text = _text(warm, tokens)
+    warm.compress(text[:2000], "warm up", rate=0.5)
+    cold.compress(text[:2000], "warm up", rate=0.5)
+    _, first = _timed(lambda: warm.compress(text, QUESTIONS[0], rate=0.1))
+    reused, second = _timed(lambda: warm.compress(text, QUESTIONS[1], rate=0.1))
+    fresh, second_cold = _timed(lambda: cold.compress(text, QUESTIONS[1], rate=0.1))
+    return {
+        "tokens": tokens,
+        "first_s": first,
+        "second_with_reuse_s": second,
+        "second_without_reuse_s": second_cold,
+        "speedup": second_cold / second,
+        "same_kept_text": reused.text == fresh.text,
+    }
+
+
+def agent_loop(model: str, tokens: int) -> list[dict[str, Any]]:
+    """Six turns; a new tool output at each of the first three; every output compressed for each turn's question."""
+    from contextsieve import Compressor
+
+    runs: dict[str, list[float]] = {}
+    same = []
+    outputs: list[str] = []
+    for label, options in (("reuse", {}), ("no_reuse", {"reuse_mb": 0})):
+        compressor = Compressor.from_pretrained(model, device="cpu", **options)
+        if not outputs:
+            outputs = [_text(compressor, tokens, offset=200 * k) for k in range(3)]
+        compressor.compress(outputs[0][:2000], "warm up", rate=0.5)
+        times, kept = [], []
+        for turn, question in enumerate(QUESTIONS):
+            seen = outputs[: min(turn + 1, len(outputs))]
+            results, seconds = _timed(lambda: compressor.compress_batch(seen, question, rate=0.1))  # noqa: B023
+            times.append(seconds)
+            kept.append([r.text for r in results])
+        runs[label] = times
+        same.append(kept)
+    return [
+        {
+            "turn": turn + 1,
+            "outputs": min(turn + 1, 3),
+            "with_reuse_s": runs["reuse"][turn],
+            "without_reuse_s": runs["no_reuse"][turn],
+            "speedup": runs["no_reuse"][turn] / runs["reuse"][turn],
+            "same_kept_text": same[0][turn] == same[1][turn],
+        }
+        for turn in range(len(QUESTIONS))
+    ]
+
+
+def capped(model: str, tokens: int) -> dict[str, Any]:
+    """128k tokens under a 1 MB cap: eviction keeps the results and the bytes under the cap."""
+    from contextsieve import Compressor
+
+    tight = Compressor.from_pretrained(model, device="cpu", reuse_mb=1)
+    loose = Compressor.from_pretrained(model, device="cpu")
+    text = _text(loose, tokens)
+    same = True
+    for question in QUESTIONS[:2]:
+        same &= tight.compress(text, question, rate=0.1).text == loose.compress(text, question, rate=0.1).text
+    info, full = tight.reuse_info(), loose.reuse_info()
+    assert info is not None and full is not None
+    return {
+        "tokens": tokens,
+        "cap_bytes": info.max_bytes,
+        "held_bytes": info.bytes,
+        "uncapped_bytes": full.bytes,
+        "same_kept_text": same,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def on_disk(model: str, tokens: int) -> dict[str, Any]:
+    """Bytes a persistent store takes per context token, and a fresh process's second question."""
+    from contextsieve import Compressor
+
+    with tempfile.TemporaryDirectory() as folder:
+        first = Compressor.from_pretrained(model, device="cpu", reuse_dir=folder)
+        text = _text(first, tokens)
+        units, seconds = _timed(lambda: first.precompute([text]))
+        size = sum(p.stat().st_size for p in Path(folder).rglob("*.npy"))
+        later = Compressor.from_pretrained(model, device="cpu", reuse_dir=folder, reuse_mb=0)
+        _, query_s = _timed(lambda: later.compress(text, QUESTIONS[2], rate=0.1))
+    return {
+        "tokens": tokens,
+        "units": units,
+        "precompute_s": seconds,
+        "disk_bytes": size,
+        "bytes_per_token": size / tokens,
+        "query_from_disk_s": query_s,
+    }
+
+
+def _markdown(report: dict[str, Any]) -> str:
+    q = report["second_question"]
+    lines = [
+        f"# Reuse across queries ({report['model']}, {report['machine']})",
+        "",
+        f"Second question over {q['tokens']:,} tokens: {q['second_with_reuse_s']:.2f} s with reuse, "
+        f"{q['second_without_reuse_s']:.2f} s without (**{q['speedup']:.1f}×**); first question {q['first_s']:.2f} s; "
+        f"same kept text: {q['same_kept_text']}.",
+        "",
+        "| turn | tool outputs | with reuse (s) | without (s) | speed-up | same kept text |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in report["agent_loop"]:
+        lines.append(
+            f"| {row['turn']} | {row['outputs']} | {row['with_reuse_s']:.2f} | {row['without_reuse_s']:.2f} | "
+            f"{row['speedup']:.1f}× | {row['same_kept_text']} |"
+        )
+    c, d = report["capped"], report["on_disk"]
+    lines += [
+        "",
+        f"{c['tokens']:,} tokens under a {c['cap_bytes'] / 2**20:.0f} MB cap: {c['held_bytes'] / 2**20:.2f} MB held "
+        f"(uncapped: {c['uncapped_bytes'] / 2**20:.2f} MB), same kept text: {c['same_kept_text']}, "
+        f"peak RSS {c['peak_rss_mb']:.0f} MB.",
+        "",
+        f"Persistent store: {d['bytes_per_token']:.0f} bytes per context token on disk ({d['units']} units for "
+        f"{d['tokens']:,} tokens, precomputed in {d['precompute_s']:.1f} s); a fresh process then answers a new "
+        f"question in {d['query_from_disk_s']:.2f} s.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run every measurement and write the report."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="auto")
+    parser.add_argument("--out", default="bench-results")
+    parser.add_argument("--tokens", type=int, default=32_768)
+    parser.add_argument("--loop-tokens", type=int, default=8_192)
+    parser.add_argument("--capped-tokens", type=int, default=131_072)
+    args = parser.parse_args(argv)
+    report = {
+        "model": args.model,
+        "machine": f"{platform.processor() or platform.machine()}, {__import__('os').cpu_count()} CPUs",
+        "second_question": second_question(args.model, args.tokens),
+        "agent_loop": agent_loop(args.model, args.loop_tokens),
+        "capped": capped(args.model, args.capped_tokens),
+        "on_disk": on_disk(args.model, args.tokens),
+    }
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "reuse.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    (out / "reuse.md").write_text(_markdown(report), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
