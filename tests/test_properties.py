@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from contextsieve import ChunkingConfig, Compressor, ScoringConfig
@@ -57,9 +57,8 @@ TEXTS = st.one_of(
     st.text(_CHARS, max_size=300),
     st.lists(st.one_of(st.sampled_from(_FRAGMENTS), st.text(_CHARS, max_size=30)), max_size=10).map(" ".join),
 )
-QUERIES = st.one_of(
-    st.sampled_from(["When does the ferry leave?", "What does load return?", "渡轮什么时候出发"]), TEXTS
-)
+QUESTIONS = ["When does the ferry leave?", "What does load return?", "渡轮什么时候出发"]
+QUERIES = st.one_of(st.sampled_from(QUESTIONS), TEXTS)
 LIMITS = st.one_of(
     st.fixed_dictionaries({"budget": st.integers(-2, 400)}),
     st.fixed_dictionaries({"rate": st.floats(-0.1, 1.2, allow_nan=False)}),
@@ -74,6 +73,10 @@ OPTIONS = st.fixed_dictionaries(
         "counter": st.sampled_from(["draft", "foreign", "words", "numpy", "chars"]),
     }
 )
+
+
+_FOUND_BY_FUZZ = {"order": "original", "separator": " ", "force_patterns": (), "counter": "chars"}
+"""Options of the cases ``make fuzz`` found (a blank document that came back with its blank as text)."""
 
 
 @pytest.fixture(scope="module")
@@ -135,6 +138,8 @@ def test_compress_keeps_its_invariants(
 
 
 @given(texts=st.lists(TEXTS, max_size=6), query=QUERIES, limits=LIMITS, options=OPTIONS)
+@example(texts=[" ", "00"], query=QUESTIONS[0], limits={"budget": 1}, options=_FOUND_BY_FUZZ)
+@example(texts=[" "], query=QUESTIONS[0], limits={"budget": 1}, options=_FOUND_BY_FUZZ)
 def test_every_document_comes_back_or_is_reported_dropped(
     sieve: Compressor,
     foreign_tokenizer: Any,
@@ -151,6 +156,9 @@ def test_every_document_comes_back_or_is_reported_dropped(
     count = sieve._counter(kwargs["target_tokenizer"])
     assert [d.index for d in result.documents] == list(range(len(texts)))
     for text, document in zip(texts, result.documents, strict=True):
+        if not text.strip():  # a blank document is dropped whole and counts no tokens
+            assert document.dropped and (document.text, document.spans, document.original_tokens) == ("", (), 0)
+            continue
         _check(document, text, count, kwargs)
         assert document.dropped == (not document.spans)
     assert result.compressed_tokens == sum(d.compressed_tokens for d in result.documents)

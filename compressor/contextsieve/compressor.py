@@ -261,8 +261,10 @@ class Compressor:
         shared = budget_for(selection, total)
         if not needs_selection(selection, shared, total):
             elapsed = time.perf_counter() - started
-            docs = tuple(
-                _document(i, _unchanged(t, originals[i], elapsed), score=1.0, dropped=not t.strip())
+            docs = tuple(  # a blank document is dropped whole (no text, no tokens), as when selection runs
+                _document(i, _unchanged(t, originals[i], elapsed), score=1.0, dropped=False)
+                if t.strip()
+                else _document(i, _unchanged("", 0, elapsed), score=0.0, dropped=True)
                 for i, t in enumerate(texts)
             )
             return DocumentsResult(
