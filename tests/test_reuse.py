@@ -14,8 +14,8 @@ import pytest
 from contextsieve import Compressor
 from contextsieve.config import ScoringConfig
 from contextsieve.errors import ConfigError
-from contextsieve.scoring.reuse import VectorStore, text_key
-from contextsieve.scoring.sentences import SentenceConfig, SentenceScorer
+from contextsieve.scoring.reuse import REUSE_DIR_ENV, VectorStore, text_key
+from contextsieve.scoring.sentences import SentenceConfig, SentenceScorer, save_sentences
 from contextsieve.testing import corpus_text, tiny_encoder, train_tokenizer
 
 QUERIES = ["Which module reads files?", "How are exceptions raised?", "What does the import statement do?"]
@@ -152,6 +152,32 @@ def test_precompute_fills_the_store_so_queries_pay_only_for_themselves(
     assert [d.spans for d in result.documents] == [d.spans for d in cold.documents]
     info = compressor.reuse_info()
     assert info is not None and info.entries == computed
+
+
+def test_only_the_reuse_variable_turns_the_disk_store_on(
+    tokenizer: Any, bert: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONTEXTSIEVE_CACHE", str(tmp_path / "models"))  # the model cache is not a vector store
+    with pytest.raises(ConfigError, match="precompute needs reuse"):
+        Compressor(scorer(tokenizer, bert, reuse_mb=0)).precompute(contexts())
+    assert not (tmp_path / "models").exists()
+    monkeypatch.setenv(REUSE_DIR_ENV, str(tmp_path / "vectors"))
+    computed = Compressor(scorer(tokenizer, bert, reuse_mb=0)).precompute(contexts())
+    later = scorer(tokenizer, bert, reuse_mb=0)
+    Compressor(later).compress_documents(contexts(), QUERIES[0], rate=0.2)
+    assert later.embedded == 2 and computed > 20
+    assert len(list((tmp_path / "vectors").rglob("*.npy"))) == computed + 2
+
+
+def test_a_folder_without_a_pooler_reads_its_own_vectors_after_a_reload(
+    tokenizer: Any, bert: Any, tmp_path: Path
+) -> None:
+    assert not any(name.startswith("pooler.") for name in bert.state_dict())  # so each load makes a random one
+    folder = save_sentences(bert, tokenizer, tmp_path / "tiny", SentenceConfig())
+    first = Compressor.from_pretrained(str(folder), device="cpu", reuse_dir=str(tmp_path / "vectors"))
+    computed = first.precompute(contexts())
+    again = Compressor.from_pretrained(str(folder), device="cpu", reuse_dir=str(tmp_path / "vectors"), reuse_mb=0)
+    assert computed > 20 and again.precompute(contexts()) == 0  # the random pooler does not rename the store
 
 
 def test_precompute_needs_a_scorer_with_reuse(tokenizer: Any, bert: Any, make_compressor: Any) -> None:

@@ -227,7 +227,7 @@ class Compressor:
         """Compute the query-independent states of ``texts`` ahead of any query (a RAG corpus, say).
 
         Later queries over these texts then pay only for the query. With a persistent store (``reuse_dir`` or
-        ``$CONTEXTSIEVE_CACHE``) the states serve other processes too. Returns how many units were computed
+        ``$CONTEXTSIEVE_REUSE_DIR``) the states serve other processes too. Returns how many units were computed
         (the rest were stored already). Needs a scorer that reuses states (the sentence scorer).
         """
         if not isinstance(self.scorer, ReusingScorer):

@@ -79,7 +79,7 @@ class ScoringConfig(_Frozen):
     """Memory cap in MB of the query-independent states kept for reuse across queries and turns (the sentence
     scorer's unit embeddings); 0 turns reuse off. Draft attention and the trained head recompute every time."""
     reuse_dir: str | None = None
-    """Folder of a persistent store of those states, shared across processes (``None``: ``$CONTEXTSIEVE_CACHE``
+    """Folder of a persistent store of those states, shared across processes (``None``: ``$CONTEXTSIEVE_REUSE_DIR``
     when set, else memory only)."""
 
     @model_validator(mode="after")

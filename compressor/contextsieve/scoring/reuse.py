@@ -3,7 +3,7 @@
 The sentence scorer embeds every unit of a context without the query, so a unit's vector serves every later
 question over the same text (an agent's tool output resent each turn, a popular RAG document). Vectors are keyed by
 a digest of the embedded text; the memory cache evicts the least recently used beyond its cap, and a folder store
-(``reuse_dir`` or ``$CONTEXTSIEVE_CACHE``) keeps them for other processes, one ``.npy`` file per vector, written
+(``reuse_dir`` or ``$CONTEXTSIEVE_REUSE_DIR``) keeps them for other processes, one ``.npy`` file per vector, written
 to a temporary name and renamed, so a reader never sees half a file (and ignores one a crash left behind).
 """
 
@@ -22,11 +22,19 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["ReuseInfo", "VectorStore", "text_key"]
+__all__ = ["REUSE_DIR_ENV", "ReuseInfo", "VectorStore", "reuse_folder", "text_key"]
 
 logger = logging.getLogger(__name__)
 
 Vector = npt.NDArray[np.float32]
+
+REUSE_DIR_ENV = "CONTEXTSIEVE_REUSE_DIR"
+"""Environment variable naming the persistent store's folder when ``reuse_dir`` is not given."""
+
+
+def reuse_folder(reuse_dir: str | None) -> str | None:
+    """Return the persistent store's folder: ``reuse_dir``, else ``$CONTEXTSIEVE_REUSE_DIR``, else ``None``."""
+    return reuse_dir or os.environ.get(REUSE_DIR_ENV) or None
 
 
 def text_key(text: str) -> str:

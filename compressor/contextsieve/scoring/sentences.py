@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +34,7 @@ from contextsieve.errors import ConfigError, ModelError
 from contextsieve.scoring.base import ModelScorer, ScoreRequest, save_scorer_folder
 from contextsieve.scoring.headers import blank_lines, unit_context
 from contextsieve.scoring.lexical import bm25_scores
-from contextsieve.scoring.reuse import ReuseInfo, VectorStore
+from contextsieve.scoring.reuse import ReuseInfo, VectorStore, reuse_folder
 
 __all__ = [
     "SENTENCE_CONFIG_FILE",
@@ -100,9 +99,14 @@ class _Unit:
 
 
 def _fingerprint(model: Any, sentence: SentenceConfig) -> str:
-    """Name a model's stored vectors by its weights and truncation, so no two models share them on disk."""
+    """Name a model's stored vectors by its weights and truncation, so no two models share them on disk.
+
+    The pooler is left out: mean pooling never reads it, and a checkpoint without one gets it freshly random.
+    """
     digest = hashlib.blake2b(f"{sentence.max_tokens}".encode(), digest_size=16)
     for name, tensor in sorted(model.state_dict().items()):
+        if name.startswith("pooler."):
+            continue
         digest.update(name.encode())
         digest.update(tensor.detach().float().cpu().numpy().tobytes())
     return digest.hexdigest()
@@ -122,7 +126,7 @@ class SentenceScorer(ModelScorer):
         super().__init__(model, tokenizer, config, name=name)
         self._sentence = sentence
         self._units = ChunkingConfig()
-        disk = config.reuse_dir or os.environ.get("CONTEXTSIEVE_CACHE") or None
+        disk = reuse_folder(config.reuse_dir)
         namespace = _fingerprint(model, sentence) if disk else "memory"
         self._reuse = VectorStore(config.reuse_mb * 2**20, disk=disk, namespace=namespace)
 
@@ -210,7 +214,7 @@ class SentenceScorer(ModelScorer):
     def precompute(self, requests: Sequence[Any], *, progress: bool = False) -> int:
         """Embed every unit of the tokenized texts ahead of any query; return how many were not stored yet."""
         if not self._reuse.enabled:
-            msg = "precompute needs reuse: reuse_mb is 0 and no reuse_dir or $CONTEXTSIEVE_CACHE is set"
+            msg = "precompute needs reuse: reuse_mb is 0 and no reuse_dir or $CONTEXTSIEVE_REUSE_DIR is set"
             raise ConfigError(msg)
         texts = [unit.text for index, tokens in enumerate(requests) for unit in self._units_of(index, tokens)]
         return self._embed_reusing(texts, progress=progress)[1]
