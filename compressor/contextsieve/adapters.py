@@ -12,13 +12,13 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, model_validator
 
 from contextsieve import shared
-from contextsieve.compressor import Compressor
 from contextsieve.config import DEFAULT_RATE, HubOptions, ScoringConfig, SelectionConfig, as_config_error
 from contextsieve.errors import InputError
 from contextsieve.inputs import check_unicode
+from contextsieve.interface import CompressorLike
 
 __all__ = ["CompressorOptions", "copied_metadata", "text_problem"]
 
@@ -49,11 +49,16 @@ class CompressorOptions(BaseModel):
     is 0.5 when no budget, rate, top_p or min_score is given."""
     keep_all: bool = False
     """Return inputs that keep nothing too (with empty text and ``dropped: True`` in their record)."""
-    compressor: Compressor | None = Field(default=None, exclude=True)
-    """A ready :class:`contextsieve.Compressor` (or anything with its methods) to use instead of loading
-    ``model``; ``model``, ``device``, ``dtype``, ``hub`` and ``scoring`` are then ignored."""
+    compressor: CompressorLike | None = Field(default=None, exclude=True)
+    """A ready :class:`contextsieve.Compressor`, a :class:`~contextsieve.serving.client.RemoteCompressor`, or
+    anything with their methods, to use instead of loading ``model``; the load options are then ignored."""
+    endpoint: str | None = None
+    """URL of a ``contextsieve serve`` server to call instead of loading ``model`` (one shared core for every
+    chain); the load and scoring options are then the server's."""
+    api_key: SecretStr | None = Field(default=None, exclude=True)
+    """Bearer token for ``endpoint``."""
 
-    _loaded: tuple[tuple[Any, ...], Compressor] | None = PrivateAttr(default=None)
+    _loaded: tuple[tuple[Any, ...], CompressorLike] | None = PrivateAttr(default=None)
 
     def __init__(self, **data: Any) -> None:
         """Validate the options; invalid, unknown or contradictory ones raise ``ConfigError``."""
@@ -82,10 +87,17 @@ class CompressorOptions(BaseModel):
             data[group] = values
         return data
 
-    def get_compressor(self) -> Compressor:
-        """Return the injected compressor, or the process-wide one for these load options (loaded on first use)."""
+    def get_compressor(self) -> CompressorLike:
+        """Return the injected compressor, a client of ``endpoint``, or the process-wide one for these load options."""
         if self.compressor is not None:
             return self.compressor
+        if self.endpoint is not None:
+            token = self.api_key.get_secret_value() if self.api_key is not None else None
+            if self._loaded is None or self._loaded[0] != (self.endpoint, token):
+                from contextsieve.serving.client import RemoteCompressor
+
+                self._loaded = ((self.endpoint, token), RemoteCompressor(self.endpoint, api_key=token))
+            return self._loaded[1]
         key = (self.model, self.device, self.dtype, self.scoring, self.hub)
         if self._loaded is None or self._loaded[0] != key:
             # The shared loader loads each configuration once per process, even under concurrent first calls.

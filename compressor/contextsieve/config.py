@@ -30,6 +30,7 @@ __all__ = [
     "DEFAULT_RATE",
     "DRAFT_ONLY_OPTIONS",
     "REUSE_OPTIONS",
+    "BatchingConfig",
     "ChunkingConfig",
     "HubOptions",
     "Order",
@@ -218,6 +219,17 @@ class SelectionConfig(_Frozen):
             "min_score": self.min_score,
         }
         return values
+
+
+class BatchingConfig(_Frozen):
+    """Opt-in micro-batching: concurrent calls on one compressor share a scoring pass."""
+
+    max_batch: int = Field(default=16, ge=1)
+    """Most requests scored in one pass (a draft scorer still splits it into ``batch_size`` forward passes)."""
+    max_wait_ms: float = Field(default=5.0, ge=0.0)
+    """How long the first request of a batch waits for others to join it."""
+    max_queue: int = Field(default=256, ge=1)
+    """Most requests waiting; one more is refused with :class:`~contextsieve.errors.OverloadedError`."""
 
 
 class HubOptions(_Frozen):

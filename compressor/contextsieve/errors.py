@@ -7,6 +7,7 @@ Input errors also derive from :class:`ValueError` so that generic validation cod
 from __future__ import annotations
 
 __all__ = [
+    "AuthError",
     "BudgetError",
     "ConfigError",
     "ContextSieveError",
@@ -16,7 +17,9 @@ __all__ = [
     "ModelError",
     "ModelIntegrityError",
     "ModelNotInstalledError",
+    "OverloadedError",
     "QueryNotFoundError",
+    "TooLargeError",
 ]
 
 
@@ -34,6 +37,10 @@ class EmptyInputError(InputError):
 
 class QueryNotFoundError(InputError):
     """No question could be located in a prompt given to ``compress_prompt``."""
+
+
+class TooLargeError(InputError):
+    """A request is over a server's limits (body bytes, context tokens or documents); a server answers 413."""
 
 
 class ConfigError(ContextSieveError, ValueError):
@@ -58,3 +65,15 @@ class ModelIntegrityError(ModelError):
 
 class DataNotInstalledError(ContextSieveError):
     """An offline evaluation corpus is not installed; the message gives the command that installs it."""
+
+
+class OverloadedError(ContextSieveError):
+    """The batching queue is full; try again after ``retry_after`` seconds (a server answers 503)."""
+
+    def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class AuthError(ContextSieveError):
+    """A server refused the request's bearer token (missing or wrong); a server answers 401."""

@@ -59,12 +59,16 @@ class CollectionScorer(TokenScorer, Protocol):
 
     :meth:`~contextsieve.Compressor.compress_documents` (and the adapters) hand such a scorer every document of a
     call at once, so one ranking spans them all; ``score`` treats each request as a collection of its own.
+    Concurrent calls batched together (:meth:`~contextsieve.Compressor.run`) arrive as several collections.
     """
 
-    def score_collection(
-        self, requests: Sequence[ScoreRequest], *, progress: bool = False
-    ) -> list[npt.NDArray[np.float32]]:
-        """Return one non-negative score per token of every document, all ``requests`` sharing one query."""
+    def score_collections(
+        self, collections: Sequence[Sequence[ScoreRequest]], *, progress: bool = False
+    ) -> list[list[npt.NDArray[np.float32]]]:
+        """Score several collections in one pass: one non-negative score per token of every document.
+
+        The documents of one collection share a query and one ranking; collections never mix.
+        """
         ...
 
 

@@ -10,7 +10,7 @@ packed up to ``chunk_tokens``, :mod:`contextsieve.aggregation.chunking`) and giv
 4. a unit inherits part of its paragraph's best score (evidence comes in paragraphs).
 
 A collection is one context, or every document of a :meth:`~contextsieve.Compressor.compress_documents` call
-(:meth:`SentenceScorer.score_collection`), so the ranking is shared across documents. Scores are the logistic of
+(:meth:`SentenceScorer.score_collections`), so the ranking is shared across documents. Scores are the logistic of
 the fused standard score: relative, not calibrated.
 """
 
@@ -112,6 +112,16 @@ def _fingerprint(model: Any, sentence: SentenceConfig) -> str:
     return digest.hexdigest()
 
 
+def _spread(
+    requests: Sequence[ScoreRequest], units: Sequence[_Unit], values: npt.NDArray[np.float64]
+) -> list[npt.NDArray[np.float32]]:
+    """Give every token of each unit its unit's score (tokens outside any unit score 0)."""
+    out = [np.zeros(len(tokens), dtype=np.float32) for tokens, _ in requests]
+    for unit, value in zip(units, values, strict=True):
+        out[unit.request][unit.first : unit.last] = value
+    return out
+
+
 def _standard(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """Return standard scores (a constant collection gives zeros)."""
     spread = float(values.std())
@@ -180,31 +190,41 @@ class SentenceScorer(ModelScorer):
         return False
 
     def score(self, requests: Sequence[ScoreRequest], *, progress: bool = False) -> list[npt.NDArray[np.float32]]:
-        """Score every request as its own collection."""
-        return [self.score_collection([request], progress=progress)[0] for request in requests]
+        """Score every request as its own collection (embedded in one pass)."""
+        return [scores[0] for scores in self.score_collections([[request] for request in requests], progress=progress)]
 
     def score_collection(
         self, requests: Sequence[ScoreRequest], *, progress: bool = False
     ) -> list[npt.NDArray[np.float32]]:
         """Score documents that share one query as one collection (one ranking across all of them)."""
-        queries = {query for _, query in requests}
-        if len(queries) != 1:
-            msg = f"a collection is scored for one query, got {len(queries)}"
-            raise ModelError(msg)
-        query = queries.pop()
-        units = [unit for index, (tokens, _) in enumerate(requests) for unit in self._units_of(index, tokens)]
-        texts = [unit.text for unit in units]
+        return self.score_collections([requests], progress=progress)[0]
+
+    def score_collections(
+        self, collections: Sequence[Sequence[ScoreRequest]], *, progress: bool = False
+    ) -> list[list[npt.NDArray[np.float32]]]:
+        """Score several collections, embedding all their units and queries in one pass; rankings stay apart."""
+        parts = []
+        for requests in collections:
+            queries = {query for _, query in requests}
+            if len(queries) != 1:
+                msg = f"a collection is scored for one query, got {len(queries)}"
+                raise ModelError(msg)
+            units = [unit for index, (tokens, _) in enumerate(requests) for unit in self._units_of(index, tokens)]
+            parts.append((units, queries.pop()))
+        texts = [unit.text for units, _ in parts for unit in units]
         try:
-            vectors = self.embed(texts, progress=progress)
-            question = self.embed([query])[0]
-            fused = self._fuse(units, texts, vectors, question, query)
+            vectors = self.embed([*texts, *(query for _, query in parts)], progress=progress)
+            out = []
+            first = 0
+            for number, (requests, (units, query)) in enumerate(zip(collections, parts, strict=True)):
+                last = first + len(units)
+                question = vectors[len(texts) + number]
+                fused = self._fuse(units, texts[first:last], vectors[first:last], question, query)
+                out.append(_spread(requests, units, 1.0 / (1.0 + np.exp(-fused))))
+                first = last
         except RuntimeError as exc:  # torch reports shape, dtype and memory failures as RuntimeError
-            msg = f"the sentence scorer {self._name!r} could not score {len(units)} unit(s): {exc}"
+            msg = f"the sentence scorer {self._name!r} could not score {len(texts)} unit(s): {exc}"
             raise ModelError(msg) from exc
-        values = 1.0 / (1.0 + np.exp(-fused))
-        out = [np.zeros(len(tokens), dtype=np.float32) for tokens, _ in requests]
-        for unit, value in zip(units, values, strict=True):
-            out[unit.request][unit.first : unit.last] = value
         return out
 
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> npt.NDArray[np.float32]:

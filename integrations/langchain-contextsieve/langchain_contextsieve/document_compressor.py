@@ -55,7 +55,7 @@ class ContextSieveCompressor(CompressorOptions, BaseDocumentCompressor):
         problems = {i: problem for i, doc in enumerate(documents) if (problem := text_problem(doc.page_content))}
         good = [i for i in range(len(documents)) if i not in problems]
         compressor = self.get_compressor()
-        name = compressor.scorer.name
+        name = compressor.name
         records: dict[int, dict[str, Any]] = {}
         kept: dict[int, Document] = {}
         if good:

@@ -11,9 +11,10 @@ from typing import Any
 from langchain.agents.middleware import AgentMiddleware, AgentState, ModelRequest, ModelResponse
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, ToolMessage
 
-from contextsieve import CompressionResult, Compressor
+from contextsieve import CompressionResult
 from contextsieve.adapters import CompressorOptions, text_problem
 from contextsieve.errors import ConfigError
+from contextsieve.interface import CompressorLike
 from contextsieve.lru import LRUCache
 from contextsieve.prompts.blocks import block_texts, with_block_texts
 
@@ -125,7 +126,7 @@ class ContextSieveMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
             by_message.setdefault(i, {})[block] = result
         out = list(messages)
         for i, compressed in by_message.items():
-            out[i] = _with_compressed(messages[i], compressed, compressor.scorer.name)
+            out[i] = _with_compressed(messages[i], compressed, compressor.name)
         logger.debug(
             "compressed %d texts of %d messages from %d to %d target tokens",
             len(units),
@@ -152,7 +153,7 @@ class ContextSieveMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
             return True
         return self.compress_history and index < last_human and isinstance(message, (HumanMessage, AIMessage))
 
-    def _fits(self, compressor: Compressor, text: str) -> bool:
+    def _fits(self, compressor: CompressorLike, text: str) -> bool:
         """Whether ``text`` is long enough to compress (text that is not valid Unicode is left as it is)."""
         problem = text_problem(text)
         if problem is not None:
@@ -160,7 +161,7 @@ class ContextSieveMiddleware(AgentMiddleware[AgentState[Any], Any, Any]):
             return False
         return compressor.count_tokens(text, self.options.selection.target_tokenizer) > self.trigger_tokens
 
-    def _compress(self, texts: list[str], query: str, compressor: Compressor) -> list[CompressionResult]:
+    def _compress(self, texts: list[str], query: str, compressor: CompressorLike) -> list[CompressionResult]:
         keys = [(_digest(text), query) for text in texts]
         found: dict[int, CompressionResult] = {}
         for i, key in enumerate(keys):

@@ -89,7 +89,7 @@ class ContextSievePostprocessor(CompressorOptions, BaseNodePostprocessor):
             else:
                 problems[position] = problem
         compressor = self.get_compressor() if texts or problems else None
-        model_name = compressor.scorer.name if compressor is not None else ""
+        model_name = compressor.name if compressor is not None else ""
         records: dict[int, DocumentCompression] = {}
         if compressor is not None and texts:
             result = compressor.compress_documents(

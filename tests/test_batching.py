@@ -1,0 +1,156 @@
+"""Micro-batching and typed requests: ordering, bounds, cancellation, and results equal to unbatched calls."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+
+from contextsieve import ChunkingConfig, Compressor, SelectionConfig
+from contextsieve.batching import MicroBatcher
+from contextsieve.config import BatchingConfig
+from contextsieve.errors import ConfigError, EmptyInputError, OverloadedError
+from contextsieve.requests import CompressDocumentsRequest, CompressPromptRequest, CompressRequest, RequestOptions
+from contextsieve.testing import KeywordScorer, corpus_text
+
+QUERIES = ["Which statement raises exceptions?", "How does the import system find modules?"]
+
+
+class Recorder:
+    """A batch runner that records every batch and can be held back until released."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[int]] = []
+        self.release = threading.Event()
+        self.release.set()
+
+    def __call__(self, items: Sequence[int]) -> list[Any]:
+        self.release.wait(timeout=10)
+        self.batches.append(list(items))
+        return [ValueError(f"odd {i}") if i % 7 == 3 else i * 10 for i in items]
+
+
+def test_concurrent_items_share_batches_in_arrival_order_and_each_gets_its_own_outcome() -> None:
+    recorder = Recorder()
+    recorder.release.clear()
+    batcher = MicroBatcher(recorder, BatchingConfig(max_batch=4, max_wait_ms=50, max_queue=64))
+    futures = [batcher.submit(i) for i in range(10)]  # queued while the first batch is held
+    recorder.release.set()
+    outcomes = [f.exception(timeout=10) or f.result() for f in futures]
+    assert [str(o) if isinstance(o, ValueError) else o for o in outcomes] == [
+        0, 10, 20, "odd 3", 40, 50, 60, 70, 80, 90
+    ]  # fmt: skip
+    assert [i for batch in recorder.batches for i in batch] == list(range(10))
+    assert all(len(batch) <= 4 for batch in recorder.batches) and len(recorder.batches) >= 3
+    stats = batcher.stats()
+    assert (stats.items, stats.batches, stats.waiting) == (10, len(recorder.batches), 0)
+    batcher.close()
+
+
+def test_a_full_queue_refuses_at_once_and_every_accepted_item_is_answered() -> None:
+    recorder = Recorder()
+    recorder.release.clear()
+    batcher = MicroBatcher(recorder, BatchingConfig(max_batch=1, max_wait_ms=0, max_queue=3))
+    accepted = [batcher.submit(0)]
+    while batcher.stats().waiting:  # the worker takes item 0 and holds it
+        threading.Event().wait(0.01)
+    accepted += [batcher.submit(i) for i in (1, 2, 4)]
+    with pytest.raises(OverloadedError, match="queue is full") as refused:
+        batcher.submit(5)
+    assert refused.value.retry_after > 0
+    recorder.release.set()
+    assert [f.result(timeout=10) for f in accepted] == [0, 10, 20, 40]
+    assert batcher.stats().refused == 1
+    batcher.close()
+    with pytest.raises(OverloadedError, match="closed"):
+        batcher.submit(6)
+
+
+def test_a_cancelled_item_is_skipped_and_a_failing_batch_fails_only_its_items() -> None:
+    seen: list[list[int]] = []
+    gate = threading.Event()
+
+    def run(items: Sequence[int]) -> list[int]:
+        gate.wait(timeout=10)
+        seen.append(list(items))
+        if 99 in items:
+            raise RuntimeError("the model fell over")
+        return list(items)
+
+    batcher = MicroBatcher(run, BatchingConfig(max_batch=8, max_wait_ms=0, max_queue=8))
+    first = batcher.submit(1)
+    while batcher.stats().waiting:
+        threading.Event().wait(0.01)
+    gone, failing = batcher.submit(2), batcher.submit(99)
+    assert gone.cancel()
+    gate.set()
+    assert first.result(timeout=10) == 1
+    with pytest.raises(RuntimeError, match="fell over"):
+        failing.result(timeout=10)
+    assert batcher.submit(3).result(timeout=10) == 3  # the worker lives on
+    assert seen == [[1], [99], [3]]
+    batcher.close()
+
+
+@pytest.fixture
+def scorer(draft_tokenizer: Any) -> KeywordScorer:
+    return KeywordScorer(draft_tokenizer)
+
+
+def contexts() -> list[str]:
+    text = corpus_text(24000)
+    return [text[i * 3000 : i * 3000 + 2500 + 400 * i] for i in range(8)]
+
+
+def test_threads_on_a_batching_compressor_get_the_unbatched_results_with_fewer_passes(scorer: KeywordScorer) -> None:
+    plain = Compressor(scorer, chunking=ChunkingConfig(chunk_tokens=32))
+    jobs = [(c, QUERIES[i % 2], 60 + 25 * i) for i, c in enumerate(contexts())]
+    expected = [plain.compress(c, q, budget=b) for c, q, b in jobs]
+    docs_expected = plain.compress_documents(contexts()[:3], QUERIES[0], rate=0.2)
+    before = scorer.calls
+    batched = Compressor(
+        scorer, chunking=ChunkingConfig(chunk_tokens=32), batching=BatchingConfig(max_batch=16, max_wait_ms=200)
+    )
+    with ThreadPoolExecutor(len(jobs) + 1) as pool:
+        docs = pool.submit(batched.compress_documents, contexts()[:3], QUERIES[0], rate=0.2)
+        got = list(pool.map(lambda job: batched.compress(job[0], job[1], budget=job[2]), jobs))
+    assert [(r.text, r.spans) for r in got] == [(r.text, r.spans) for r in expected]
+    assert [d.spans for d in docs.result().documents] == [d.spans for d in docs_expected.documents]
+    stats = batched.batch_stats()
+    assert stats is not None and stats.items == len(jobs) + 1
+    assert scorer.calls - before == stats.batches < len(jobs) + 1
+    batched.close()
+
+
+def test_run_answers_mixed_requests_and_a_bad_one_does_not_spoil_the_batch(scorer: KeywordScorer) -> None:
+    compressor = Compressor(scorer, chunking=ChunkingConfig(chunk_tokens=32))
+    text = contexts()[0]
+    prompt = f"Context:\n{contexts()[1]}\n\nQuestion: {QUERIES[1]}"
+    requests = [
+        CompressRequest(context=text, query=QUERIES[0], budget=80),
+        CompressRequest(context=text, query="   ", budget=80),
+        CompressDocumentsRequest(texts=contexts()[:2], query=QUERIES[1], rate=0.25, order="relevance"),
+        CompressPromptRequest(prompt=prompt, budget=100),
+        CompressRequest(context=text, query=QUERIES[0], min_score=0.5),
+    ]
+    outcomes = compressor.run(requests, return_exceptions=True)
+    assert outcomes[0].spans == compressor.compress(text, QUERIES[0], budget=80).spans
+    assert isinstance(outcomes[1], EmptyInputError)
+    direct = compressor.compress_documents(contexts()[:2], QUERIES[1], rate=0.25, order="relevance")
+    assert [d.text for d in outcomes[2].documents] == [d.text for d in direct.documents]
+    assert outcomes[3].prompt == compressor.compress_prompt(prompt, budget=100).prompt
+    assert isinstance(outcomes[4], ConfigError) and "calibrated" in str(outcomes[4])
+    with pytest.raises(EmptyInputError):
+        compressor.run(requests)
+
+
+def test_a_request_carries_exactly_the_selection_options() -> None:
+    assert set(RequestOptions.model_fields) == set(SelectionConfig.model_fields)
+    request = CompressRequest(context="c", query="q", rate=0.3, force_patterns="ID-\\d+")
+    assert request.selection() == SelectionConfig(rate=0.3, force_patterns=("ID-\\d+",))
+    with pytest.raises(ConfigError, match="rate must be in"):
+        CompressRequest(context="c", query="q", rate=3.0).selection()
+    assert CompressRequest.model_validate_json(request.model_dump_json()) == request
