@@ -540,3 +540,18 @@ def test_min_score_alone_returns_only_the_nodes_that_answer(scorer, compressor, 
     out = postprocessor.postprocess_nodes(nodes, query_str=QUERY)
     assert [o.node.node_id for o in out] == ["node-2"]
     assert NEEDLE in out[0].node.text and record(out[0])["score"] >= 0.3
+
+
+def test_a_server_named_by_endpoint_gives_the_local_nodes(compressor, nodes) -> None:
+    from contextsieve.config import BatchingConfig
+    from contextsieve.serving.app import create_app
+    from contextsieve.serving.background import BackgroundServer
+
+    served = Compressor(compressor.scorer, chunking=ChunkingConfig(chunk_tokens=32), batching=BatchingConfig())
+    local = ContextSievePostprocessor(compressor=compressor, budget=80).postprocess_nodes(nodes, query_str=QUERY)
+    with BackgroundServer(create_app(served)) as server:
+        remote = ContextSievePostprocessor(endpoint=server.url, budget=80).postprocess_nodes(
+            make_nodes(), query_str=QUERY
+        )
+    served.close()
+    assert [record(n) for n in remote] == [record(n) for n in local]

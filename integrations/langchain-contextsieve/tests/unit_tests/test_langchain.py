@@ -409,3 +409,25 @@ def test_the_compressor_and_the_middleware_reuse_embeddings_across_queries() -> 
     before = scorer.embedded
     middleware.compress_messages([*history, AIMessage("Noted."), HumanMessage("What else is stored there?")])
     assert scorer.embedded - before == 2  # turn 2: the tool output's units come from the store
+
+
+# ---------------------------------------------------------------------- one shared core over HTTP
+
+
+def test_the_compressor_and_the_middleware_call_a_server_named_by_endpoint(core) -> None:
+    from contextsieve.config import BatchingConfig
+    from contextsieve.serving.app import create_app
+    from contextsieve.serving.background import BackgroundServer
+
+    served = Compressor(core.scorer, chunking=ChunkingConfig(chunk_tokens=32), batching=BatchingConfig())
+    docs = documents()
+    local = ContextSieveCompressor(compressor=core, budget=120).compress_documents(docs, QUERY)
+    with BackgroundServer(create_app(served)) as server:
+        remote = ContextSieveCompressor(endpoint=server.url, budget=120).compress_documents(docs, QUERY)
+        middleware = ContextSieveMiddleware(endpoint=server.url, budget=60, trigger_tokens=50)
+        messages = [HumanMessage(QUERY), ToolMessage(documents()[5].page_content, tool_call_id="t1")]
+        shrunk = middleware.compress_messages(messages)
+    served.close()
+    assert [(d.id, d.page_content, d.metadata) for d in remote] == [(d.id, d.page_content, d.metadata) for d in local]
+    assert NEEDLE in shrunk[1].content and len(shrunk[1].content) < len(messages[1].content)
+    assert "api_key" not in ContextSieveCompressor(endpoint="http://127.0.0.1:9", api_key="k").model_dump()
