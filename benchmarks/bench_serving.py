@@ -1,0 +1,192 @@
+"""Serving under load: concurrent clients against one batching server, next to the same requests one at a time.
+
+A ``contextsieve serve`` app (the default model, micro-batching on, reuse off so no pass reads another's states)
+runs under uvicorn on a free loopback port. Each request is one real-prose context of 2k-8k tokens with its own
+budget. The run sends them:
+
+* in process, one at a time, straight to ``Compressor.compress``: the reference results;
+* over HTTP, one at a time (one client);
+* over HTTP from N concurrent clients (``--clients 1,8,32,64``), each a bounded loop over its share.
+
+Every HTTP answer must equal the in-process result for its request (text and spans), and every request must come
+back exactly once. Reports requests/s, tokens/s, p50/p99 latency and mean batch size per level, with the speedup
+over one-at-a-time as a ratio measured in the same run. Writes ``serving.json`` and ``serving.md`` into ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+QUESTIONS = [
+    "What does the import statement do?",
+    "How are exceptions raised and caught?",
+    "Which methods define how objects are compared?",
+    "What happens when a generator is closed?",
+    "How does augmented assignment work?",
+    "What is a context manager used for?",
+]
+
+
+def make_requests(compressor: Any, count: int, seed: int) -> list[dict[str, Any]]:
+    """Real-prose contexts of 2k-8k tokens (scorer tokenizer), each with a question and a budget of 5-25%."""
+    from contextsieve_eval import prose_corpus
+
+    paragraphs = prose_corpus()
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        tokens = rng.randint(2048, 8192)
+        start = rng.randrange(len(paragraphs))
+        pieces, total = [], 0
+        while total < tokens:
+            paragraph = paragraphs[(start + len(pieces)) % len(paragraphs)]
+            pieces.append(paragraph)
+            total += compressor.count_tokens(paragraph) + 1
+        budget = int(tokens * rng.choice([0.05, 0.1, 0.15, 0.25]))
+        out.append({"context": "\n\n".join(pieces), "query": rng.choice(QUESTIONS), "budget": budget})
+    return out
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Return the nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
+async def send_all(url: str, requests: list[dict[str, Any]], clients: int) -> tuple[list[Any], list[float], float]:
+    """Send every request from ``clients`` concurrent loops; return answers (in request order), latencies, wall."""
+    import httpx
+
+    answers: list[Any] = [None] * len(requests)
+    latencies: list[float] = []
+    queue = list(range(len(requests)))
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+
+    async with httpx.AsyncClient(base_url=url, timeout=600, limits=limits) as client:
+
+        async def loop() -> None:
+            while queue:  # bounded: stops when the shared list of requests is empty
+                index = queue.pop(0)
+                started = time.perf_counter()
+                response = await client.post("/v1/compress", json=requests[index])
+                latencies.append(time.perf_counter() - started)
+                if answers[index] is not None:
+                    msg = f"request {index} answered twice"
+                    raise RuntimeError(msg)
+                answers[index] = response.json() if response.status_code == 200 else response.status_code
+
+        started = time.perf_counter()
+        await asyncio.gather(*(loop() for _ in range(clients)))
+        wall = time.perf_counter() - started
+    return answers, latencies, wall
+
+
+def run(model: str, device: str, count: int, levels: list[int], seed: int) -> dict[str, Any]:
+    """Measure one-at-a-time and each concurrency level against the in-process reference."""
+    from contextsieve import Compressor
+    from contextsieve.config import BatchingConfig
+    from contextsieve.serving.app import create_app
+    from contextsieve.serving.background import BackgroundServer
+
+    batching = BatchingConfig(max_batch=16, max_wait_ms=5, max_queue=1024)
+    compressor = Compressor.from_pretrained(model, device=device, reuse_mb=0, batching=batching)
+    requests = make_requests(compressor, count, seed)
+    tokens = sum(compressor.count_tokens(r["context"]) for r in requests)
+    reference_started = time.perf_counter()
+    reference = [compressor.run([_request(r)])[0] for r in requests]
+    in_process = time.perf_counter() - reference_started
+    rows = []
+    with BackgroundServer(create_app(compressor)) as server:
+        for clients in [1, *levels]:
+            before = compressor.batch_stats()
+            answers, latencies, wall = asyncio.run(send_all(server.url, requests, clients))
+            after = compressor.batch_stats()
+            assert before is not None and after is not None
+            equal = sum(
+                isinstance(a, dict) and a["text"] == r.text and [tuple(s) for s in a["spans"]] == list(r.spans)
+                for a, r in zip(answers, reference, strict=True)
+            )
+            batches = after.batches - before.batches
+            rows.append(
+                {
+                    "clients": clients,
+                    "requests": len(requests),
+                    "answered": sum(a is not None for a in answers),
+                    "equal_to_in_process": equal,
+                    "seconds": round(wall, 2),
+                    "requests_per_s": round(len(requests) / wall, 3),
+                    "tokens_per_s": round(tokens / wall),
+                    "p50_s": round(percentile(latencies, 0.5), 3),
+                    "p99_s": round(percentile(latencies, 0.99), 3),
+                    "mean_batch": round((after.items - before.items) / batches, 2) if batches else 0.0,
+                }
+            )
+            print(json.dumps(rows[-1]), flush=True)
+    compressor.close()
+    serial = rows[0]["seconds"]
+    for row in rows:
+        row["speedup_vs_one_at_a_time"] = round(serial / row["seconds"], 3)
+    return {"model": compressor.name, "device": device, "tokens": tokens, "in_process_s": round(in_process, 2),
+            "rows": rows}  # fmt: skip
+
+
+def _request(body: dict[str, Any]) -> Any:
+    from contextsieve.requests import CompressRequest
+
+    return CompressRequest(**body)
+
+
+def write(result: dict[str, Any], out: Path, command: str) -> None:
+    """Write the JSON record and a Markdown table."""
+    out.mkdir(parents=True, exist_ok=True)
+    record = {"command": command, "machine": {"platform": platform.platform(), "python": platform.python_version()},
+              **result}  # fmt: skip
+    (out / "serving.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    lines = [
+        f"# Serving under load ({result['model']} on {result['device']}, {result['rows'][0]['requests']} requests, "
+        f"{result['tokens']:,} tokens)",
+        "",
+        f"`{command}`",
+        "",
+        "| clients | req/s | tokens/s | p50 s | p99 s | mean batch | speedup | equal to in-process | answered |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in result["rows"]:
+        lines.append(
+            f"| {row['clients']} | {row['requests_per_s']} | {row['tokens_per_s']:,} | {row['p50_s']} | "
+            f"{row['p99_s']} | {row['mean_batch']} | {row['speedup_vs_one_at_a_time']}x | "
+            f"{row['equal_to_in_process']}/{row['requests']} | {row['answered']}/{row['requests']} |"
+        )
+    lines.append("")
+    lines.append(f"In process, one at a time: {result['in_process_s']} s.")
+    (out / "serving.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    """Parse the flags and run."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="auto")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--requests", type=int, default=64)
+    parser.add_argument("--clients", default="8,64", help="concurrency levels after one at a time")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=Path("bench-results"))
+    args = parser.parse_args()
+    levels = [int(x) for x in args.clients.split(",") if x]
+    result = run(args.model, args.device, args.requests, levels, args.seed)
+    command = (
+        f"python benchmarks/bench_serving.py --model {args.model} --device {args.device} "
+        f"--requests {args.requests} --clients {args.clients}"
+    )
+    write(result, args.out, command)
+
+
+if __name__ == "__main__":
+    main()
