@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -18,22 +18,9 @@ from contextsieve.errors import ConfigError, EmptyInputError, InputError
 from contextsieve.serving.app import create_app
 from contextsieve.serving.background import BackgroundServer
 from contextsieve.serving.client import RemoteCompressor
-from contextsieve.testing import KeywordScorer, corpus_text
+from contextsieve.testing import GatedScorer, KeywordScorer, corpus_text
 
 QUERY = "Which statement raises exceptions?"
-
-
-class GatedScorer(KeywordScorer):
-    """A keyword scorer that waits for ``gate`` before every pass."""
-
-    def __init__(self, tokenizer: Any) -> None:
-        super().__init__(tokenizer)
-        self.gate = threading.Event()
-        self.gate.set()
-
-    def score(self, requests: Sequence[Any], *, progress: bool = False) -> Any:
-        self.gate.wait(timeout=20)
-        return super().score(requests, progress=progress)
 
 
 def contexts(n: int) -> list[str]:

@@ -16,19 +16,9 @@ from contextsieve.config import ScoringConfig
 from contextsieve.errors import ConfigError
 from contextsieve.scoring.reuse import REUSE_DIR_ENV, VectorStore, text_key
 from contextsieve.scoring.sentences import SentenceConfig, SentenceScorer, save_sentences
-from contextsieve.testing import corpus_text, tiny_encoder, train_tokenizer
+from contextsieve.testing import corpus_text
 
 QUERIES = ["Which module reads files?", "How are exceptions raised?", "What does the import statement do?"]
-
-
-@pytest.fixture(scope="module")
-def tokenizer() -> Any:
-    return train_tokenizer("wordpiece", 500, encoder=True)
-
-
-@pytest.fixture(scope="module")
-def bert(tokenizer: Any) -> Any:
-    return tiny_encoder(len(tokenizer), max_positions=512).bert
 
 
 class CountingScorer(SentenceScorer):

@@ -23,19 +23,9 @@ from contextsieve.scoring.headers import blank_lines, unit_context
 from contextsieve.scoring.lexical import bm25_scores, words
 from contextsieve.scoring.registry import backend_for
 from contextsieve.scoring.sentences import SentenceConfig, SentenceScorer, save_sentences
-from contextsieve.testing import corpus_text, tiny_encoder, train_tokenizer
+from contextsieve.testing import corpus_text, tiny_encoder
 from contextsieve.training import RankingExample, SentenceTrainConfig, train_sentences
 from contextsieve.training.sentence_trainer import embed_for_training
-
-
-@pytest.fixture(scope="module")
-def tokenizer() -> Any:
-    return train_tokenizer("wordpiece", 500, encoder=True)
-
-
-@pytest.fixture(scope="module")
-def bert(tokenizer: Any) -> Any:
-    return tiny_encoder(len(tokenizer), max_positions=512).bert
 
 
 class WordScorer(SentenceScorer):

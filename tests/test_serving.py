@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -15,24 +13,9 @@ from contextsieve import ChunkingConfig, Compressor
 from contextsieve.config import BatchingConfig
 from contextsieve.serving.app import create_app
 from contextsieve.serving.settings import ServerSettings
-from contextsieve.testing import KeywordScorer, corpus_text
+from contextsieve.testing import GatedScorer, KeywordScorer, corpus_text
 
 QUERY = "Which statement raises exceptions?"
-
-
-class GatedScorer(KeywordScorer):
-    """A keyword scorer that waits for ``gate`` and records the size of every scoring pass."""
-
-    def __init__(self, tokenizer: Any) -> None:
-        super().__init__(tokenizer)
-        self.gate = threading.Event()
-        self.gate.set()
-        self.passes: list[int] = []
-
-    def score(self, requests: Sequence[Any], *, progress: bool = False) -> Any:
-        self.gate.wait(timeout=20)
-        self.passes.append(len(requests))
-        return super().score(requests, progress=progress)
 
 
 def contexts(n: int = 6) -> list[str]:

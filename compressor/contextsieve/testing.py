@@ -9,6 +9,7 @@ without a model, deterministically.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -17,7 +18,7 @@ import numpy.typing as npt
 
 from contextsieve.tokens import TokenizedText, tokenize_with_offsets
 
-__all__ = ["KeywordScorer", "corpus_text", "tiny_draft", "tiny_encoder", "train_tokenizer"]
+__all__ = ["GatedScorer", "KeywordScorer", "corpus_text", "tiny_draft", "tiny_encoder", "train_tokenizer"]
 
 
 class KeywordScorer:
@@ -65,6 +66,29 @@ class KeywordScorer:
                     scores[inside] = 1.0
             out.append(scores)
         return out
+
+
+class GatedScorer(KeywordScorer):
+    """A :class:`KeywordScorer` that waits for ``gate`` before every pass and records each pass's size.
+
+    Clear ``gate`` to hold the scorer (requests queue up behind it), set it to let them through: a test of
+    batching, queue bounds or cancellation can then see how calls were grouped (``passes``).
+    """
+
+    def __init__(self, tokenizer: Any, *, pool_kernel: int = 1, timeout: float = 30.0) -> None:
+        super().__init__(tokenizer, pool_kernel=pool_kernel)
+        self.gate = threading.Event()
+        self.gate.set()
+        self.passes: list[int] = []
+        self._timeout = timeout
+
+    def score(
+        self, requests: Sequence[tuple[TokenizedText, str]], *, progress: bool = False
+    ) -> list[npt.NDArray[np.float32]]:
+        """Wait for the gate (at most ``timeout`` seconds), note the pass size, then score as the keyword scorer."""
+        self.gate.wait(timeout=self._timeout)
+        self.passes.append(len(requests))
+        return super().score(requests, progress=progress)
 
 
 def corpus_text(limit: int = 200_000) -> str:
