@@ -15,7 +15,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, model_validator
 
 from contextsieve import shared
-from contextsieve.config import DEFAULT_RATE, HubOptions, ScoringConfig, SelectionConfig, as_config_error
+from contextsieve.config import (
+    DEFAULT_RATE,
+    BatchingConfig,
+    HubOptions,
+    ScoringConfig,
+    SelectionConfig,
+    as_config_error,
+)
 from contextsieve.errors import InputError
 from contextsieve.inputs import check_unicode
 from contextsieve.interface import CompressorLike
@@ -47,6 +54,9 @@ class CompressorOptions(BaseModel):
     selection: SelectionConfig = Field(default_factory=lambda: SelectionConfig(rate=DEFAULT_RATE))
     """What is kept (budget, rate, top_p, target_tokenizer, order, separator, force_patterns, min_score); ``rate``
     is 0.5 when no budget, rate, top_p or min_score is given."""
+    batching: BatchingConfig | None = None
+    """Batch the concurrent calls of every component sharing the loaded model into shared scoring passes (e.g.
+    ``BatchingConfig(max_batch=16, max_wait_ms=5)``); ``None`` runs them one after another."""
     keep_all: bool = False
     """Return inputs that keep nothing too (with empty text and ``dropped: True`` in their record)."""
     compressor: CompressorLike | None = Field(default=None, exclude=True)
@@ -98,11 +108,16 @@ class CompressorOptions(BaseModel):
 
                 self._loaded = ((self.endpoint, token), RemoteCompressor(self.endpoint, api_key=token))
             return self._loaded[1]
-        key = (self.model, self.device, self.dtype, self.scoring, self.hub)
+        key = (self.model, self.device, self.dtype, self.scoring, self.hub, self.batching)
         if self._loaded is None or self._loaded[0] != key:
             # The shared loader loads each configuration once per process, even under concurrent first calls.
             loaded = shared.shared_compressor(
-                self.model, device=self.device, dtype=self.dtype, scoring=self.scoring, hub=self.hub
+                self.model,
+                device=self.device,
+                dtype=self.dtype,
+                scoring=self.scoring,
+                hub=self.hub,
+                batching=self.batching,
             )
             self._loaded = (key, loaded)
         return self._loaded[1]

@@ -24,7 +24,7 @@ from llama_index.core.schema import (
 
 import contextsieve.shared
 from contextsieve import ChunkingConfig, Compressor, ScoringConfig, SelectionConfig
-from contextsieve.config import HubOptions
+from contextsieve.config import BatchingConfig, HubOptions
 from contextsieve.errors import ConfigError, InputError
 from contextsieve.testing import KeywordScorer, corpus_text
 from llama_index.postprocessor.contextsieve import ContextSievePostprocessor
@@ -328,14 +328,21 @@ def test_lazy_loading_through_the_shared_compressor(monkeypatch, compressor, nod
     monkeypatch.setattr(contextsieve.shared, "shared_compressor", fake_shared)
     truncated = ContextSievePostprocessor(model="smollm2-135m", device="cpu", layers=6, budget=80)
     full = ContextSievePostprocessor(model="smollm2-135m", budget=80)
+    batched = ContextSievePostprocessor(model="smollm2-135m", budget=80, batching={"max_batch": 8})
     assert calls == []
     truncated.postprocess_nodes(nodes, query_str=QUERY)
     truncated.postprocess_nodes(nodes, query_str=QUERY)
     full.postprocess_nodes(nodes, query_str=QUERY)
+    batched.postprocess_nodes(nodes, query_str=QUERY)
     hub = HubOptions()
+    plain = {"dtype": None, "hub": hub, "batching": None}
     assert calls == [
-        ("smollm2-135m", {"device": "cpu", "dtype": None, "scoring": ScoringConfig(layers=6), "hub": hub}),
-        ("smollm2-135m", {"device": None, "dtype": None, "scoring": ScoringConfig(), "hub": hub}),
+        ("smollm2-135m", {"device": "cpu", "scoring": ScoringConfig(layers=6), **plain}),
+        ("smollm2-135m", {"device": None, "scoring": ScoringConfig(), **plain}),
+        (
+            "smollm2-135m",
+            {"device": None, "scoring": ScoringConfig(), **plain, "batching": BatchingConfig(max_batch=8)},
+        ),
     ]
 
 
