@@ -287,3 +287,31 @@ def test_the_shipped_fine_tune_loads_as_a_delta_over_the_pypi_base() -> None:
     question = "What government position was held by the woman who portrayed Corliss Archer in Kiss and Tell?"
     scores = [chunk.score for chunk in tuned.compress(context, question, rate=0.5).chunk_scores]
     assert len(scores) == 3 and scores[0] > scores[1] > 0.5 > scores[2]  # the bridge, then the answer, not Ghana
+
+
+LINKED = [
+    "Hunt Music\nHunt Music is a compilation album by Ted Nugent. The album collects hunting songs.",
+    "Ted Nugent\nTheodore Anthony Nugent is an American singer and guitarist. He was born in Michigan.",
+    "Amboy Dukes\nThe Amboy Dukes were a rock band formed in Chicago. They released six records.",
+    "Rock music\nRock music is a broad genre of popular music. It originated in the United States.",
+]
+
+
+def test_a_paragraph_named_by_the_best_units_gains_the_link_weight_and_nothing_else_moves(
+    tokenizer: Any, bert: Any
+) -> None:
+    query = "Which compilation album is called Hunt Music?"
+    fusion = SentenceConfig(lexical_weight=5.0, hop_weight=0.0, paragraph_weight=0.0, link_units=1)
+    plain = SentenceScorer(
+        bert, tokenizer, ScoringConfig(pool_kernel=1), fusion.model_copy(update={"link_weight": 0.0}), name="t"
+    )
+    linked = SentenceScorer(
+        bert, tokenizer, ScoringConfig(pool_kernel=1), fusion.model_copy(update={"link_weight": 3.0}), name="t"
+    )
+    requests = [(plain.tokenize(text), query) for text in LINKED]
+    before = plain.score_collection(requests)
+    after = linked.score_collection(requests)
+    assert float(before[0].max()) == max(float(scores.max()) for scores in before)  # BM25 puts Hunt Music first
+    assert (after[1] > before[1]).all()  # every unit of "Ted Nugent", named there, rises
+    for index in (0, 2, 3):  # the naming paragraph itself and the paragraphs nobody names do not move
+        np.testing.assert_array_equal(after[index], before[index])

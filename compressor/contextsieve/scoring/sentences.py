@@ -7,7 +7,9 @@ packed up to ``chunk_tokens``, :mod:`contextsieve.aggregation.chunking`) and giv
 2. its cosine with the query and its BM25 score are standardised over the collection and summed (lexical weight);
 3. a second hop: the query joined with the best units so far is embedded again, and its cosine joins the sum
    (multi-hop questions need the bridge sentence that only the first hop names);
-4. a unit inherits part of its paragraph's best score (evidence comes in paragraphs).
+4. a link: a paragraph whose header (its title) is named by one of the best units so far gains ``link_weight``
+   (the bridge of a multi-hop question is often a document named by the first hop);
+5. a unit inherits part of its paragraph's best score (evidence comes in paragraphs).
 
 A collection is one context, or every document of a :meth:`~contextsieve.Compressor.compress_documents` call
 (:meth:`SentenceScorer.score_collections`), so the ranking is shared across documents. Scores are the logistic of
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +64,11 @@ class SentenceConfig(BaseModel):
     """Weight of the second-hop cosine (0 disables the second hop)."""
     hop_units: int = Field(default=2, ge=1, le=16)
     """How many of the best first-hop units join the query for the second hop."""
+    link_weight: float = Field(default=3.0, ge=0.0)
+    """Added to every unit of a paragraph whose header is named in one of the ``link_units`` best units of another
+    paragraph (0 disables links)."""
+    link_units: int = Field(default=2, ge=1, le=16)
+    """How many of the best first-hop units are read for the names of other paragraphs."""
     paragraph_weight: float = Field(default=0.5, ge=0.0)
     """Share of its paragraph's best fused score a unit inherits."""
     headers: bool = True
@@ -96,6 +104,7 @@ class _Unit:
     last: int
     text: str
     paragraph: tuple[int, int]
+    header: str
 
 
 def _fingerprint(model: Any, sentence: SentenceConfig) -> str:
@@ -120,6 +129,26 @@ def _spread(
     for unit, value in zip(units, values, strict=True):
         out[unit.request][unit.first : unit.last] = value
     return out
+
+
+def _title(header: str) -> str:
+    """Return a header as a name to look for: without a trailing parenthesised note, lower case, trimmed."""
+    return re.sub(r"\s*\([^)]*\)\s*$", "", header).strip().lower()
+
+
+def _linked_paragraphs(units: Sequence[_Unit], best: Sequence[_Unit]) -> set[tuple[int, int]]:
+    """Return the paragraphs whose header is named (as whole words) in a best unit of another paragraph."""
+    titles: dict[tuple[int, int], str] = {}
+    for unit in units:
+        name = _title(unit.header)
+        if len(name) >= 3 and any(ch.isalpha() for ch in name):
+            titles.setdefault(unit.paragraph, name)
+    linked = set()
+    for paragraph, name in titles.items():
+        pattern = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+        if any(unit.paragraph != paragraph and pattern.search(unit.text.lower()) for unit in best):
+            linked.add(paragraph)
+    return linked
 
 
 def _standard(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -289,7 +318,14 @@ class SentenceScorer(ModelScorer):
             place = unit_context(text, chunk.start, blanks)
             header = place.header if self._sentence.headers and chunk.start >= place.header_end else ""
             units.append(
-                _Unit(index, chunk.first, chunk.last, f"{header}\n{body}" if header else body, (index, place.paragraph))
+                _Unit(
+                    index,
+                    chunk.first,
+                    chunk.last,
+                    f"{header}\n{body}" if header else body,
+                    (index, place.paragraph),
+                    place.header,
+                )
             )
         return units
 
@@ -306,11 +342,15 @@ class SentenceScorer(ModelScorer):
         fused = _standard(np.asarray(vectors @ question, dtype=np.float64))
         if options.lexical_weight:
             fused = fused + options.lexical_weight * _standard(bm25_scores(texts, query))
+        order = np.argsort(-fused, kind="stable")
+        best = order[: options.hop_units]
         if options.hop_weight and len(units) > 1:
-            best = np.argsort(-fused, kind="stable")[: options.hop_units]
             expanded = " ".join([query, *(texts[i] for i in best)])
             second = self.embed([expanded])[0]
             fused = fused + options.hop_weight * _standard(np.asarray(vectors @ second, dtype=np.float64))
+        if options.link_weight and len(units) > 1:
+            linked = _linked_paragraphs(units, [units[i] for i in order[: options.link_units]])
+            fused = fused + options.link_weight * np.array([u.paragraph in linked for u in units], dtype=np.float64)
         if options.paragraph_weight:
             best_of: dict[tuple[int, int], float] = {}
             for unit, value in zip(units, fused, strict=True):
