@@ -3,8 +3,9 @@
 Every configuration runs the real pipeline (``Compressor.compress`` and ``compress_documents`` with
 :class:`~contextsieve.scoring.sentences.SentenceScorer`); embeddings are memoised across configurations, so a
 grid costs one embedding pass. HotpotQA's training quarter by default (never the report split, never the reserved
-half). Run ``python -m contextsieve_eval.recipe.sentence_grid --samples 96 [--ablation]``; it logs one line per
-configuration: both hops kept, one context / documents, at each rate.
+half). Run ``python -m contextsieve_eval.recipe.sentence_grid --samples 96 [--ablation | --links]``; it logs one line
+per configuration: both hops kept, one context / documents, at each rate. ``--links`` sweeps the header-link weight
+and reach over ``--model``'s own fusion options.
 """
 
 from __future__ import annotations
@@ -19,16 +20,23 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["ABLATION", "both_hops", "grid", "main"]
+__all__ = ["ABLATION", "both_hops", "grid", "link_grid", "main"]
 
 logger = logging.getLogger(__name__)
 
 ABLATION: dict[str, dict[str, Any]] = {
-    "plain MiniLM units": {"headers": False, "lexical_weight": 0.0, "hop_weight": 0.0, "paragraph_weight": 0.0},
-    "+ headers": {"lexical_weight": 0.0, "hop_weight": 0.0, "paragraph_weight": 0.0},
-    "+ headers + BM25": {"hop_weight": 0.0, "paragraph_weight": 0.0},
-    "+ headers + BM25 + hop": {"paragraph_weight": 0.0},
-    "the default (all four)": {},
+    "plain MiniLM units": {
+        "headers": False,
+        "lexical_weight": 0.0,
+        "hop_weight": 0.0,
+        "paragraph_weight": 0.0,
+        "link_weight": 0.0,
+    },
+    "+ headers": {"lexical_weight": 0.0, "hop_weight": 0.0, "paragraph_weight": 0.0, "link_weight": 0.0},
+    "+ headers + BM25": {"hop_weight": 0.0, "paragraph_weight": 0.0, "link_weight": 0.0},
+    "+ headers + BM25 + hop": {"paragraph_weight": 0.0, "link_weight": 0.0},
+    "+ headers + BM25 + hop + paragraph": {"link_weight": 0.0},
+    "the default (with header links)": {},
 }
 
 
@@ -41,6 +49,14 @@ def grid() -> dict[str, dict[str, Any]]:
         name = f"bm25 {lexical} hop {hop}x{units} paragraph {paragraph}"
         out[name] = {"lexical_weight": lexical, "hop_weight": hop, "hop_units": units, "paragraph_weight": paragraph}
     return out
+
+
+def link_grid() -> dict[str, dict[str, Any]]:
+    """Return the header-link grid: link weight × how many best units are read for names."""
+    return {
+        f"link {weight} x{units}": {"link_weight": weight, "link_units": units}
+        for weight, units in itertools.product((0.0, 0.5, 1.0, 2.0, 3.0), (1, 2, 4, 6))
+    }
 
 
 def _scorer(base: Any, options: dict[str, Any], memo: dict[str, npt.NDArray[np.float32]]) -> Any:
@@ -92,17 +108,25 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--length", type=int, default=4096)
     parser.add_argument("--rates", default="0.1,0.25")
     parser.add_argument("--split", choices=["train", "eval"], default="train")
-    parser.add_argument("--ablation", action="store_true", help="the five ablation rows instead of the grid")
+    parser.add_argument("--ablation", action="store_true", help="the ablation rows instead of the grid")
+    parser.add_argument("--links", action="store_true", help="the header-link grid instead of the fusion grid")
+    parser.add_argument("--model", default="minilm-l6", help="sentence model whose own options the grid starts from")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     rates = [float(r) for r in args.rates.split(",")]
     counter = make_counter("gemma3-270m", None)
     paths = ("context", "documents")
     samples = build_samples(["hotpotqa"], counter, [args.length], args.samples, 0, args.split, paths=paths)
-    base = Compressor.from_pretrained("minilm-l6", device="cpu").scorer
+    from contextsieve.scoring.sentences import SentenceScorer
+
+    base = Compressor.from_pretrained(args.model, device="cpu").scorer
+    if not isinstance(base, SentenceScorer):
+        parser.error(f"{args.model} is not a sentence model")
+    own = base.sentence_config.model_dump()
     memo: dict[str, npt.NDArray[np.float32]] = {}
-    for name, options in (ABLATION if args.ablation else grid()).items():
-        compressor = Compressor(_scorer(base, options, memo))
+    configurations = link_grid() if args.links else ABLATION if args.ablation else grid()
+    for name, options in configurations.items():
+        compressor = Compressor(_scorer(base, {**own, **options}, memo))
         logger.info("%-40s %s", name, both_hops(compressor, samples, rates, counter))
 
 
