@@ -13,7 +13,8 @@ pytestmark = pytest.mark.slow
 
 def test_every_walkthrough_is_present() -> None:
     names = {path.name for path in NOTEBOOKS}
-    assert {"quickstart.ipynb", "langchain_rag.ipynb", "llamaindex_rag.ipynb", "agent_loop.ipynb"} <= names
+    walkthroughs = {"quickstart", "langchain_rag", "llamaindex_rag", "agent_loop", "serving"}
+    assert {f"{name}.ipynb" for name in walkthroughs} <= names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

@@ -111,11 +111,17 @@ def kept_documents(compressor: Compressor, budget: int) -> list[int]:
 
 def test_the_second_hop_brings_in_the_bridge_document(tokenizer: Any, bert: Any) -> None:
     budget = sum(len(tokenizer(d)["input_ids"]) for d in (BRIDGE[0], BRIDGE[-1])) + 2
-    one_hop = Compressor(word_scorer(tokenizer, bert, hop_weight=0.0, paragraph_weight=0.0, hop_units=1))
-    two_hops = Compressor(word_scorer(tokenizer, bert, hop_weight=1.0, paragraph_weight=0.0, hop_units=1))
+    one_hop = Compressor(
+        word_scorer(tokenizer, bert, hop_weight=0.0, paragraph_weight=0.0, hop_units=1, link_weight=0.0)
+    )
+    two_hops = Compressor(
+        word_scorer(tokenizer, bert, hop_weight=1.0, paragraph_weight=0.0, hop_units=1, link_weight=0.0)
+    )
     bridge = len(BRIDGE) - 1  # "Annabel Leeward ... Norway" shares no word with the question; ties go to the first
     assert bridge not in kept_documents(one_hop, budget)
     assert kept_documents(two_hops, budget) == [0, bridge]
+    linked = Compressor(word_scorer(tokenizer, bert, hop_weight=0.0, paragraph_weight=0.0, link_weight=3.0))
+    assert kept_documents(linked, budget) == [0, bridge]  # the first document names the bridge's title
 
 
 def test_documents_are_ranked_as_one_collection_and_cached_as_one(tokenizer: Any, bert: Any) -> None:
