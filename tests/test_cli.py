@@ -171,3 +171,17 @@ def test_research_commands_name_their_package_when_it_is_absent(monkeypatch, cap
     assert "pip install -e ./evaluation" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["evaluate"])
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--max-batch", "0"], "max_batch"),
+        (["--port", "70000"], "port"),
+        (["--max-wait-ms", "-1"], "max_wait_ms"),
+    ],
+)
+def test_serve_refuses_bad_options_before_loading_a_model(capsys, extra, message) -> None:
+    assert main(["serve", "--model", "/no/such/model", *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "no/such/model" not in err  # validated first: the model was never looked up
