@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 from typing_extensions import Unpack
 
-from contextsieve.aggregation import Candidate, build_candidate
+from contextsieve.aggregation import Candidate
 from contextsieve.batching import BatchListener, BatchStats, MicroBatcher
 from contextsieve.config import (
     BatchingConfig,
@@ -29,22 +25,20 @@ from contextsieve.config import (
     validated,
 )
 from contextsieve.counting import TokenCounter, make_counter
-from contextsieve.errors import ConfigError, ContextSieveError, EmptyInputError, InputError
+from contextsieve.errors import ConfigError, ContextSieveError, InputError
 from contextsieve.inputs import check_text, query_list, text_list
-from contextsieve.lru import CacheInfo, LRUCache
-from contextsieve.plans import Job, Plan, context_plan, documents_plan, prompt_plan
+from contextsieve.lru import CacheInfo
+from contextsieve.plans import Plan, context_plan, documents_plan, prompt_plan
 from contextsieve.requests import CompressDocumentsRequest, CompressPromptRequest, CompressRequest, Request
 from contextsieve.results import CompressionResult, DocumentsResult, PromptCompressionResult
-from contextsieve.scoring.base import CollectionScorer, ReusingScorer, TokenScorer
+from contextsieve.scoring.base import ReusingScorer, TokenScorer
 from contextsieve.scoring.reuse import ReuseInfo
+from contextsieve.scoring_pass import ScoringPass
 from contextsieve.selection import forced_ranges
-from contextsieve.tokens import TokenizedText
 
 __all__ = ["Compressor"]
 
 logger = logging.getLogger(__name__)
-
-_Scored = tuple[TokenizedText, npt.NDArray[np.float32]]
 
 
 class Compressor:
@@ -72,9 +66,8 @@ class Compressor:
         self.scorer = scorer
         self.chunking = chunking or ChunkingConfig()
         self.progress = progress
-        self._lock = threading.RLock()
         self._counters: dict[str, TokenCounter] = {}
-        self._scores: LRUCache[tuple[str, str], _Scored] = LRUCache(score_cache)
+        self._pass = ScoringPass(score_cache)
         self._batcher = MicroBatcher(self._run_plans, batching, name="compressor") if batching else None
 
     @classmethod
@@ -237,7 +230,7 @@ class Compressor:
 
     def cache_info(self) -> CacheInfo:
         """Hits, misses and entries of the score cache (``score_cache``)."""
-        return self._scores.info()
+        return self._pass.cache_info()
 
     def precompute(self, texts: Sequence[str], *, progress: bool | None = None) -> int:
         """Compute the query-independent states of ``texts`` ahead of any query (a RAG corpus, say).
@@ -250,8 +243,8 @@ class Compressor:
             msg = f"the scorer {self.scorer.name!r} does not reuse states across queries; use the sentence scorer"
             raise ConfigError(msg)
         items = [check_text(text, f"text {i}") for i, text in enumerate(text_list(texts, "texts"))]
-        with self._lock:
-            tokenized = self._tokenized(items)
+        with self._pass.lock:
+            tokenized = self._pass.tokenized(self.scorer, items)
             return self.scorer.precompute(tokenized, progress=self.progress if progress is None else progress)
 
     def reuse_info(self) -> ReuseInfo | None:
@@ -300,7 +293,7 @@ class Compressor:
         outcomes: list[Any] = [plan if isinstance(plan, ContextSieveError) else None for plan in plans]
         ready = [plan for plan in plans if isinstance(plan, Plan)]
         try:
-            scored: list[Sequence[Candidate] | ContextSieveError] = list(self._score_plans(ready))
+            scored: list[Sequence[Candidate] | ContextSieveError] = list(self._candidates(ready))
         except ContextSieveError as exc:
             scored = [exc] if len(ready) == 1 else [self._score_alone(plan) for plan in ready]
         for i, candidates in zip(live, scored, strict=True):
@@ -316,81 +309,12 @@ class Compressor:
 
     def _score_alone(self, plan: Plan) -> Sequence[Candidate] | ContextSieveError:
         try:
-            return self._score_plans([plan])[0]
+            return self._candidates([plan])[0]
         except ContextSieveError as exc:
             return exc
 
-    def _score_plans(self, plans: Sequence[Plan]) -> list[list[Candidate]]:
-        """Candidates of every plan's jobs: single texts in one scoring pass, collections in another."""
-        grouped = isinstance(self.scorer, CollectionScorer)
-        singles = [job for plan in plans if not (plan.collection and grouped) for job in plan.jobs]
-        collections = [plan.jobs for plan in plans if plan.collection and grouped and plan.jobs]
-        single_scores = iter(self._score([(job.text, job.query) for job in singles]) if singles else [])
-        collection_scores = iter(self._score_collections(collections) if collections else [])
-        kernel = self.scorer.config.pool_kernel
-        out: list[list[Candidate]] = []
-        for plan in plans:
-            if plan.collection and grouped and plan.jobs:
-                scored = next(collection_scores)
-            else:
-                scored = [next(single_scores) for _ in plan.jobs]
-            out.append(
-                [
-                    build_candidate(tokens, scores, pool_kernel=kernel, chunking=self.chunking, forced=job.forced)
-                    for job, (tokens, scores) in zip(plan.jobs, scored, strict=True)
-                ]
-            )
-        return out
-
-    def _score(self, pairs: Sequence[tuple[str, str]]) -> list[_Scored]:
-        with self._lock:
-            found: dict[int, _Scored] = {}
-            for i, pair in enumerate(pairs):
-                hit = self._scores.get(pair) if self._scores.maxsize else None
-                if hit is not None:
-                    found[i] = hit
-            todo = [i for i in range(len(pairs)) if i not in found]
-            tokenized = self._tokenized([pairs[i][0] for i in todo])
-            if todo:
-                raw = self.scorer.score(
-                    [(t, pairs[i][1]) for t, i in zip(tokenized, todo, strict=True)], progress=self.progress
-                )
-                for i, tokens, scores in zip(todo, tokenized, raw, strict=True):
-                    found[i] = (tokens, scores)
-                    self._scores.put(pairs[i], (tokens, scores))
-            return [found[i] for i in range(len(pairs))]
-
-    def _score_collections(self, collections: Sequence[Sequence[Job]]) -> list[list[_Scored]]:
-        """Score collections (documents of one query each) in one pass; cached per document and collection."""
-        scorer = self.scorer
-        assert isinstance(scorer, CollectionScorer)
-        with self._lock:
-            keyed = [_collection_keys(jobs) for jobs in collections]
-            found: dict[int, list[_Scored]] = {}
-            for index, keys in enumerate(keyed):
-                hits = [self._scores.get(key) if self._scores.maxsize else None for key in keys]
-                if all(hit is not None for hit in hits):
-                    found[index] = [hit for hit in hits if hit is not None]
-            todo = [i for i in range(len(collections)) if i not in found]
-            tokenized = [self._tokenized([job.text for job in collections[i]]) for i in todo]
-            requests = [
-                [(tokens, job.query) for tokens, job in zip(texts, collections[i], strict=True)]
-                for i, texts in zip(todo, tokenized, strict=True)
-            ]
-            raw = scorer.score_collections(requests, progress=self.progress) if requests else []
-            for i, texts, scores in zip(todo, tokenized, raw, strict=True):
-                found[i] = list(zip(texts, scores, strict=True))
-                for key, item in zip(keyed[i], found[i], strict=True):
-                    self._scores.put(key, item)
-            return [found[i] for i in range(len(collections))]
-
-    def _tokenized(self, texts: Sequence[str]) -> list[TokenizedText]:
-        """Tokenize every text with the scorer; a text with no tokens is an :class:`EmptyInputError`."""
-        tokenized = [self.scorer.tokenize(text) for text in texts]
-        if any(len(tokens) == 0 for tokens in tokenized):
-            msg = "the context produced no tokens"
-            raise EmptyInputError(msg)
-        return tokenized
+    def _candidates(self, plans: Sequence[Plan]) -> list[list[Candidate]]:
+        return self._pass.candidates(self.scorer, plans, self.chunking, progress=self.progress)
 
     def _selection(self, options: SelectionOptions) -> SelectionConfig:
         return self._checked(selection_config(**options))
@@ -421,9 +345,3 @@ def _outcome(future: Future[Any]) -> Any:
     """Return a future's result, or its error as a value."""
     error = future.exception()
     return error if error is not None else future.result()
-
-
-def _collection_keys(jobs: Sequence[Job]) -> list[tuple[str, str]]:
-    """Cache keys of a collection's documents: each text, under its query and a digest of the whole collection."""
-    digest = hashlib.sha256("\x00".join(job.text for job in jobs).encode("utf-8", "surrogatepass")).hexdigest()
-    return [(job.text, f"{job.query}\x00collection:{digest}") for job in jobs]
