@@ -24,14 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-QUESTIONS = [
-    "What does the import statement do?",
-    "How are exceptions raised and caught?",
-    "Which methods define how objects are compared?",
-    "What happens when a generator is closed?",
-    "How does augmented assignment work?",
-    "What is a context manager used for?",
-]
+from bench_reuse import QUESTIONS  # the same questions over the same prose (benchmarks/ is on sys.path)
 
 
 def make_requests(compressor: Any, count: int, seed: int) -> list[dict[str, Any]]:

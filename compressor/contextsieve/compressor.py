@@ -34,7 +34,6 @@ from contextsieve.results import CompressionResult, DocumentsResult, PromptCompr
 from contextsieve.scoring.base import ReusingScorer, TokenScorer
 from contextsieve.scoring.reuse import ReuseInfo
 from contextsieve.scoring_pass import ScoringPass
-from contextsieve.selection import forced_ranges
 
 __all__ = ["Compressor"]
 
@@ -156,8 +155,7 @@ class Compressor:
         """
         selection = self._selection(options)
         texts = text_list(texts, "texts")
-        forced = [forced_ranges(t, selection.force_patterns) if isinstance(t, str) else () for t in texts]
-        plan = documents_plan(texts, query, forced, selection, self._counter(selection.target_tokenizer))
+        plan = documents_plan(texts, query, selection, self._counter(selection.target_tokenizer))
         return self._execute([plan])[0]  # type: ignore[no-any-return]
 
     def compress_prompt(
@@ -261,9 +259,7 @@ class Compressor:
             query = check_text(request.query, "query")
             return context_plan(check_text(request.context, "context"), query, selection, counter)
         if isinstance(request, CompressDocumentsRequest):
-            texts = text_list(request.texts, "texts")
-            forced = [forced_ranges(t, selection.force_patterns) for t in texts]
-            return documents_plan(texts, request.query, forced, selection, counter)
+            return documents_plan(text_list(request.texts, "texts"), request.query, selection, counter)
         if isinstance(request, CompressPromptRequest):
             return prompt_plan(request.prompt, request.query, selection, counter)
         msg = f"not a request: {type(request).__name__}"
@@ -289,16 +285,14 @@ class Compressor:
         When the shared pass fails, each plan is scored alone, so one bad request answers with its error and the
         others still complete.
         """
-        live = [i for i, plan in enumerate(plans) if isinstance(plan, Plan)]
-        outcomes: list[Any] = [plan if isinstance(plan, ContextSieveError) else None for plan in plans]
-        ready = [plan for plan in plans if isinstance(plan, Plan)]
+        outcomes: list[Any] = list(plans)  # an error stands for its own request
+        ready = [(i, plan) for i, plan in enumerate(plans) if isinstance(plan, Plan)]
         try:
-            scored: list[Sequence[Candidate] | ContextSieveError] = list(self._candidates(ready))
+            scored: list[Sequence[Candidate] | ContextSieveError] = list(self._candidates([p for _, p in ready]))
         except ContextSieveError as exc:
-            scored = [exc] if len(ready) == 1 else [self._score_alone(plan) for plan in ready]
-        for i, candidates in zip(live, scored, strict=True):
-            plan = plans[i]
-            if isinstance(candidates, ContextSieveError) or not isinstance(plan, Plan):
+            scored = [exc] if len(ready) == 1 else [self._score_alone(plan) for _, plan in ready]
+        for (i, plan), candidates in zip(ready, scored, strict=True):
+            if isinstance(candidates, ContextSieveError):
                 outcomes[i] = candidates
                 continue
             try:

@@ -71,11 +71,16 @@ def context_plan(context: str, query: str, selection: SelectionConfig, counter: 
 def documents_plan(
     texts: Sequence[str],
     query: str,
-    forced: Sequence[tuple[Span, ...]],
     selection: SelectionConfig,
     counter: TokenCounter,
+    *,
+    forced: Sequence[tuple[Span, ...]] = (),
 ) -> Plan:
-    """Plan documents against one query with one shared budget; every document comes back, in input order."""
+    """Plan documents against one query with one shared budget; every document comes back, in input order.
+
+    Each document keeps the matches of ``selection.force_patterns``; ``forced`` adds ranges of its own per
+    document (a prompt part's question lines).
+    """
     started = time.perf_counter()
     query = check_text(query, "query")
     for i, text in enumerate(texts):
@@ -108,7 +113,10 @@ def documents_plan(
             documents=tuple(docs), original_tokens=total, compressed_tokens=kept, ratio=ratio, seconds=elapsed
         )
 
-    jobs = tuple(Job(texts[i], query, tuple(forced[i])) for i in live)
+    extra = forced or [()] * len(texts)
+    jobs = tuple(
+        Job(texts[i], query, tuple(extra[i]) + forced_ranges(texts[i], selection.force_patterns)) for i in live
+    )
     return Plan(jobs, True, finish)
 
 
@@ -133,8 +141,7 @@ def prompt_plan(prompt: Any, query: str | None, selection: SelectionConfig, coun
             ),
         )
     texts = [part.text for part in parsed.contexts]
-    forced = [tuple(part.forced) + forced_ranges(part.text, selection.force_patterns) for part in parsed.contexts]
-    inner = documents_plan(texts, parsed.query, forced, selection, counter)
+    inner = documents_plan(texts, parsed.query, selection, counter, forced=[part.forced for part in parsed.contexts])
 
     def finish(candidates: Sequence[Candidate]) -> PromptCompressionResult:
         out: DocumentsResult = inner.finish(candidates)

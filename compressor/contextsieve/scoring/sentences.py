@@ -139,14 +139,16 @@ def _title(header: str) -> str:
 def _linked_paragraphs(units: Sequence[_Unit], best: Sequence[_Unit]) -> set[tuple[int, int]]:
     """Return the paragraphs whose header is named (as whole words) in a best unit of another paragraph."""
     titles: dict[tuple[int, int], str] = {}
-    for unit in units:
-        name = _title(unit.header)
-        if len(name) >= 3 and any(ch.isalpha() for ch in name):
-            titles.setdefault(unit.paragraph, name)
+    for unit in units:  # units before the header's end carry none; a later unit of the paragraph names it
+        if unit.paragraph not in titles:
+            name = _title(unit.header)
+            if len(name) >= 3 and any(ch.isalpha() for ch in name):
+                titles[unit.paragraph] = name
+    readers = [(unit.paragraph, unit.text.lower()) for unit in best]
     linked = set()
     for paragraph, name in titles.items():
         pattern = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
-        if any(unit.paragraph != paragraph and pattern.search(unit.text.lower()) for unit in best):
+        if any(owner != paragraph and pattern.search(text) for owner, text in readers):
             linked.add(paragraph)
     return linked
 

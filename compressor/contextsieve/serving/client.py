@@ -9,6 +9,7 @@ with backoff, up to ``retries`` times; the server's other errors come back as th
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
 from collections.abc import Sequence
@@ -153,41 +154,45 @@ class RemoteCompressor:
 
     def _call(self, method: str, path: str, body: BaseModel | None) -> Any:
         payload = body.model_dump(mode="json", exclude_unset=True) if body is not None else None
-        for attempt in range(self.retries + 1):
+        for attempt in itertools.count():
             try:
-                response = self._client.request(method, path, json=payload)
+                response: httpx.Response | Exception = self._client.request(method, path, json=payload)
             except _RETRIED as exc:
-                if attempt == self.retries:
-                    raise _unreachable(self.url, exc) from exc
-                time.sleep(self._pause(attempt, None))
-                continue
-            if response.status_code == 503 and attempt < self.retries:
-                time.sleep(self._pause(attempt, response))
-                continue
-            return _decoded(response)
-        raise AssertionError  # the loop always returns or raises
+                response = exc
+            pause = self._retry_pause(attempt, response)
+            if pause is None:
+                return self._answer(response)
+            time.sleep(pause)
+        raise AssertionError  # itertools.count never ends
 
     async def _acall(self, path: str, body: BaseModel) -> Any:
         payload = body.model_dump(mode="json", exclude_unset=True)
         async with httpx.AsyncClient(**self._async_options) as client:
-            for attempt in range(self.retries + 1):
+            for attempt in itertools.count():
                 try:
-                    response = await client.post(path, json=payload)
+                    response: httpx.Response | Exception = await client.post(path, json=payload)
                 except _RETRIED as exc:
-                    if attempt == self.retries:
-                        raise _unreachable(self.url, exc) from exc
-                    await asyncio.sleep(self._pause(attempt, None))
-                    continue
-                if response.status_code == 503 and attempt < self.retries:
-                    await asyncio.sleep(self._pause(attempt, response))
-                    continue
-                return _decoded(response)
-        raise AssertionError  # the loop always returns or raises
+                    response = exc
+                pause = self._retry_pause(attempt, response)
+                if pause is None:
+                    return self._answer(response)
+                await asyncio.sleep(pause)
+        raise AssertionError  # itertools.count never ends
 
-    def _pause(self, attempt: int, response: httpx.Response | None) -> float:
-        hinted = response.headers.get("retry-after") if response is not None else None
+    def _retry_pause(self, attempt: int, outcome: httpx.Response | Exception) -> float | None:
+        """Return how long to wait before retrying, or ``None`` to answer now (not retried, or out of retries)."""
+        retried = isinstance(outcome, Exception) or outcome.status_code == 503
+        if not retried or attempt >= self.retries:
+            return None
+        hinted = outcome.headers.get("retry-after") if isinstance(outcome, httpx.Response) else None
         wait = float(hinted) if hinted and hinted.replace(".", "", 1).isdigit() else self.backoff * 2**attempt
         return min(wait, self.max_wait)
+
+    def _answer(self, outcome: httpx.Response | Exception) -> Any:
+        """Return a response's JSON or raise its error; a connection that never answered is a ``ModelError``."""
+        if isinstance(outcome, Exception):
+            raise _unreachable(self.url, outcome) from outcome
+        return _decoded(outcome)
 
 
 def _decoded(response: httpx.Response) -> Any:

@@ -73,7 +73,7 @@ def request_texts(request: Request) -> list[str]:
     if isinstance(request, CompressRequest):
         return [request.context]
     if isinstance(request, CompressDocumentsRequest):
-        return [text for text in request.texts if isinstance(text, str)]
+        return list(request.texts)
     if isinstance(request, CompressPromptRequest):
         if isinstance(request.prompt, str):
             return [request.prompt]
