@@ -1,14 +1,17 @@
 """Reuse across queries: what a second question over a known context costs, with and without stored states.
 
-Runs the sentence scorer (the default) on real prose in one process and reports ratios measured in that run:
+Runs one scorer (``--model``: the sentence scorer by default, or draft attention / the trained head, whose stored
+states are each block's key/value cache) on real prose in one process and reports ratios measured in that run:
 
-* a 32k-token context, a first question (cold), then a different question, with reuse and without;
+* a 32k-token context, a first question (cold), then a different question, with reuse and without: the whole
+  ``compress`` call, and the scoring pass alone;
 * an agent loop: 6 turns, a tool output of 8k tokens arriving at each of the first 3, each turn a new question
   over every output so far (as the LangChain middleware compresses them);
-* 128k tokens with a 1 MB cap (eviction under load) against no cap: equal kept text, bytes held under the cap;
+* 128k tokens under a small cap (eviction under load) against the default cap: equal kept text, bytes held under
+  the cap, peak memory;
 * a persistent store filled by ``Compressor.precompute``: bytes on disk per context token.
 
-Writes ``reuse.json`` and ``reuse.md`` into ``--out``.
+Writes ``reuse.json`` and ``reuse.md`` (``reuse-<model>.*`` for another model than ``auto``) into ``--out``.
 """
 
 from __future__ import annotations
@@ -65,12 +68,18 @@ def second_question(model: str, tokens: int) -> dict[str, Any]:
     _, first = _timed(lambda: warm.compress(text, QUESTIONS[0], rate=0.1))
     reused, second = _timed(lambda: warm.compress(text, QUESTIONS[1], rate=0.1))
     fresh, second_cold = _timed(lambda: cold.compress(text, QUESTIONS[1], rate=0.1))
+    tokenized = warm.scorer.tokenize(text)
+    _, score_reused = _timed(lambda: warm.scorer.score([(tokenized, QUESTIONS[2])]))
+    _, score_cold = _timed(lambda: cold.scorer.score([(tokenized, QUESTIONS[2])]))
     return {
         "tokens": tokens,
         "first_s": first,
         "second_with_reuse_s": second,
         "second_without_reuse_s": second_cold,
         "speedup": second_cold / second,
+        "scoring_with_reuse_s": score_reused,
+        "scoring_without_reuse_s": score_cold,
+        "scoring_speedup": score_cold / score_reused,
         "same_kept_text": reused.text == fresh.text,
     }
 
@@ -108,17 +117,29 @@ def agent_loop(model: str, tokens: int) -> list[dict[str, Any]]:
     ]
 
 
-def capped(model: str, tokens: int) -> dict[str, Any]:
-    """128k tokens under a 1 MB cap: eviction keeps the results and the bytes under the cap."""
+def capped(model: str, tokens: int, cap_mb: int) -> dict[str, Any]:
+    """128k tokens under a small cap, in a fresh process: eviction keeps the results, the bytes and the memory."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_capped, model, tokens, cap_mb).result()
+
+
+def _capped(model: str, tokens: int, cap_mb: int) -> dict[str, Any]:
     from contextsieve import Compressor
 
-    tight = Compressor.from_pretrained(model, device="cpu", reuse_mb=1)
+    tight = Compressor.from_pretrained(model, device="cpu", reuse_mb=cap_mb)
+    text = _text(tight, tokens)
+    kept = [tight.compress(text, question, rate=0.1).text for question in QUESTIONS[:2]]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the second compressor loads
+    parameters = getattr(tight.scorer, "model", None)
+    model_mb = sum(t.numel() * t.element_size() for t in parameters.parameters()) / 2**20 if parameters else 0.0
+    info = tight.reuse_info()
+    del tight
     loose = Compressor.from_pretrained(model, device="cpu")
-    text = _text(loose, tokens)
-    same = True
-    for question in QUESTIONS[:2]:
-        same &= tight.compress(text, question, rate=0.1).text == loose.compress(text, question, rate=0.1).text
-    info, full = tight.reuse_info(), loose.reuse_info()
+    same = kept == [loose.compress(text, question, rate=0.1).text for question in QUESTIONS[:2]]
+    full = loose.reuse_info()
     assert info is not None and full is not None
     return {
         "tokens": tokens,
@@ -126,7 +147,8 @@ def capped(model: str, tokens: int) -> dict[str, Any]:
         "held_bytes": info.bytes,
         "uncapped_bytes": full.bytes,
         "same_kept_text": same,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak,
+        "model_mb": model_mb,
     }
 
 
@@ -138,7 +160,7 @@ def on_disk(model: str, tokens: int) -> dict[str, Any]:
         first = Compressor.from_pretrained(model, device="cpu", reuse_dir=folder)
         text = _text(first, tokens)
         units, seconds = _timed(lambda: first.precompute([text]))
-        size = sum(p.stat().st_size for p in Path(folder).rglob("*.npy"))
+        size = sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
         later = Compressor.from_pretrained(model, device="cpu", reuse_dir=folder, reuse_mb=0)
         _, query_s = _timed(lambda: later.compress(text, QUESTIONS[2], rate=0.1))
     return {
@@ -158,7 +180,8 @@ def _markdown(report: dict[str, Any]) -> str:
         "",
         f"Second question over {q['tokens']:,} tokens: {q['second_with_reuse_s']:.2f} s with reuse, "
         f"{q['second_without_reuse_s']:.2f} s without (**{q['speedup']:.1f}×**); first question {q['first_s']:.2f} s; "
-        f"same kept text: {q['same_kept_text']}.",
+        f"same kept text: {q['same_kept_text']}. The scoring pass alone: {q['scoring_with_reuse_s']:.2f} s with "
+        f"reuse, {q['scoring_without_reuse_s']:.2f} s without (**{q['scoring_speedup']:.1f}×**).",
         "",
         "| turn | tool outputs | with reuse (s) | without (s) | speed-up | same kept text |",
         "|---|---|---|---|---|---|",
@@ -169,11 +192,15 @@ def _markdown(report: dict[str, Any]) -> str:
             f"{row['speedup']:.1f}× | {row['same_kept_text']} |"
         )
     c, d = report["capped"], report["on_disk"]
+    if c:
+        lines += [
+            "",
+            f"{c['tokens']:,} tokens under a {c['cap_bytes'] / 2**20:.0f} MB cap: "
+            f"{c['held_bytes'] / 2**20:.2f} MB held (default cap: {c['uncapped_bytes'] / 2**20:.2f} MB), "
+            f"same kept text: {c['same_kept_text']}, "
+            f"peak RSS of the capped run {c['peak_rss_mb']:.0f} MB (weights {c['model_mb']:.0f} MB).",
+        ]
     lines += [
-        "",
-        f"{c['tokens']:,} tokens under a {c['cap_bytes'] / 2**20:.0f} MB cap: {c['held_bytes'] / 2**20:.2f} MB held "
-        f"(uncapped: {c['uncapped_bytes'] / 2**20:.2f} MB), same kept text: {c['same_kept_text']}, "
-        f"peak RSS {c['peak_rss_mb']:.0f} MB.",
         "",
         f"Persistent store: {d['bytes_per_token']:.0f} bytes per context token on disk ({d['units']} units for "
         f"{d['tokens']:,} tokens, precomputed in {d['precompute_s']:.1f} s); a fresh process then answers a new "
@@ -190,20 +217,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default="bench-results")
     parser.add_argument("--tokens", type=int, default=32_768)
     parser.add_argument("--loop-tokens", type=int, default=8_192)
-    parser.add_argument("--capped-tokens", type=int, default=131_072)
+    parser.add_argument("--capped-tokens", type=int, default=131_072, help="0 skips the capped run")
+    parser.add_argument("--cap-mb", type=int, default=1, help="the small cap of the capped run")
     args = parser.parse_args(argv)
     report = {
         "model": args.model,
         "machine": f"{platform.processor() or platform.machine()}, {__import__('os').cpu_count()} CPUs",
         "second_question": second_question(args.model, args.tokens),
         "agent_loop": agent_loop(args.model, args.loop_tokens),
-        "capped": capped(args.model, args.capped_tokens),
+        "capped": capped(args.model, args.capped_tokens, args.cap_mb) if args.capped_tokens else {},
         "on_disk": on_disk(args.model, args.tokens),
     }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "reuse.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    (out / "reuse.md").write_text(_markdown(report), encoding="utf-8")
+    stem = "reuse" if args.model == "auto" else f"reuse-{Path(args.model).name}"
+    (out / f"{stem}.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    (out / f"{stem}.md").write_text(_markdown(report), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -14,9 +14,10 @@ import pytest
 from contextsieve import Compressor
 from contextsieve.config import ScoringConfig
 from contextsieve.errors import ConfigError
+from contextsieve.scoring.encoder import EncoderConfig, save_encoder
 from contextsieve.scoring.reuse import REUSE_DIR_ENV, VectorStore, text_key
 from contextsieve.scoring.sentences import SentenceConfig, SentenceScorer, save_sentences
-from contextsieve.testing import corpus_text
+from contextsieve.testing import KeywordScorer, corpus_text, tiny_encoder
 
 QUERIES = ["Which module reads files?", "How are exceptions raised?", "What does the import statement do?"]
 
@@ -170,15 +171,17 @@ def test_a_folder_without_a_pooler_reads_its_own_vectors_after_a_reload(
     assert computed > 20 and again.precompute(contexts()) == 0  # the random pooler does not rename the store
 
 
-def test_precompute_needs_a_scorer_with_reuse(tokenizer: Any, bert: Any, make_compressor: Any) -> None:
+def test_precompute_needs_a_scorer_with_reuse(tokenizer: Any, bert: Any) -> None:
     with pytest.raises(ConfigError, match="precompute needs reuse"):
         Compressor(scorer(tokenizer, bert, reuse_mb=0)).precompute(["some text"])
-    draft = make_compressor()
+    keywords = Compressor(KeywordScorer(tokenizer))
     with pytest.raises(ConfigError, match="does not reuse states"):
-        draft.precompute(["some text"])
-    assert draft.reuse_info() is None
+        keywords.precompute(["some text"])
+    assert keywords.reuse_info() is None
 
 
-def test_the_reuse_options_are_refused_by_scorers_without_reuse(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="reuse_mb applies to the sentence scorer; draft attention"):
-        Compressor.from_pretrained(str(tmp_path / "absent"), device="cpu", reuse_mb=16)
+def test_the_reuse_options_are_refused_by_the_encoder(tokenizer: Any, tmp_path: Path) -> None:
+    model = tiny_encoder(len(tokenizer), max_positions=128)
+    folder = save_encoder(model, tokenizer, tmp_path / "enc", EncoderConfig(max_length=128, overlap=16))
+    with pytest.raises(ConfigError, match="reuse_mb applies to the sentence scorer, draft attention and the trained"):
+        Compressor.from_pretrained(str(folder), device="cpu", reuse_mb=16)

@@ -235,10 +235,13 @@ class Compressor:
 
         Later queries over these texts then pay only for the query. With a persistent store (``reuse_dir`` or
         ``$CONTEXTSIEVE_REUSE_DIR``) the states serve other processes too. Returns how many units were computed
-        (the rest were stored already). Needs a scorer that reuses states (the sentence scorer).
+        (the rest were stored already): sentence units, or draft blocks for draft attention and the trained head.
         """
         if not isinstance(self.scorer, ReusingScorer):
-            msg = f"the scorer {self.scorer.name!r} does not reuse states across queries; use the sentence scorer"
+            msg = (
+                f"the scorer {self.scorer.name!r} does not reuse states across queries; the sentence scorer, draft "
+                "attention and the trained head do"
+            )
             raise ConfigError(msg)
         items = [check_text(text, f"text {i}") for i, text in enumerate(text_list(texts, "texts"))]
         with self._pass.lock:

@@ -78,7 +78,11 @@ class ScoringConfig(_Frozen):
     attention, placed on the keys they saw. ``"skip"`` kept more evidence with Gemma 3 (docs/scoring.md)."""
     reuse_mb: int = Field(default=256, ge=0)
     """Memory cap in MB of the query-independent states kept for reuse across queries and turns (the sentence
-    scorer's unit embeddings); 0 turns reuse off. Draft attention and the trained head recompute every time."""
+    scorer's unit embeddings; draft attention's and the trained head's key/value cache of each context block, whose
+    default cap is 2048 MB); 0 turns reuse off."""
+    reuse_dtype: Literal["model", "float16", "bfloat16"] = "model"
+    """Precision of the stored key/value states of draft attention and the trained head: ``"model"`` keeps the
+    model's own (results equal to scoring without reuse), a half type halves the bytes and is upcast on use."""
     reuse_dir: str | None = None
     """Folder of a persistent store of those states, shared across processes (``None``: ``$CONTEXTSIEVE_REUSE_DIR``
     when set, else memory only)."""
@@ -99,8 +103,8 @@ class ScoringConfig(_Frozen):
 
 DRAFT_ONLY_OPTIONS = frozenset({"layers", "lookahead", "query_rows", "sliding_layers"})
 """Scoring options of draft attention; setting any of them makes ``"auto"`` choose the draft."""
-REUSE_OPTIONS = frozenset({"reuse_mb", "reuse_dir"})
-"""Scoring options of reuse across queries (the sentence scorer only, for now)."""
+REUSE_OPTIONS = frozenset({"reuse_mb", "reuse_dir", "reuse_dtype"})
+"""Scoring options of reuse across queries (the sentence scorer, draft attention and the trained head)."""
 
 
 class ChunkingConfig(_Frozen):
@@ -275,6 +279,7 @@ class ScoringOptions(TypedDict, total=False):
     batch_size: int
     sliding_layers: Literal["skip", "window"]
     reuse_mb: int
+    reuse_dtype: Literal["model", "float16", "bfloat16"]
     reuse_dir: str | None
 
 

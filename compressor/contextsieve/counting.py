@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numbers
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from contextsieve.config import TargetTokenizer
@@ -14,23 +14,42 @@ __all__ = ["TargetTokenizer", "TokenCounter", "make_counter"]
 
 
 class TokenCounter:
-    """Counts tokens of a text the way the target model will see it (no special tokens)."""
+    """Counts tokens of a text the way the target model will see it (no special tokens).
 
-    def __init__(self, count: Callable[[str], int], name: str) -> None:
+    ``count_batch``, when given, counts many texts in one call (a Hugging Face tokenizer encodes a list at once).
+    """
+
+    def __init__(
+        self, count: Callable[[str], int], name: str, *, count_batch: Callable[[list[str]], list[int]] | None = None
+    ) -> None:
         self._count = count
+        self._count_batch = count_batch
         self.name = name
 
     def __call__(self, text: str) -> int:
         """Return the number of target tokens in ``text``."""
         if not text:
             return 0
+        return self._checked(self._guarded(self._count, text, len(text)))
+
+    def count_many(self, texts: Sequence[str]) -> list[int]:
+        """Return the number of target tokens in each of ``texts`` (one call where the counter batches)."""
+        if self._count_batch is None:
+            return [self(text) for text in texts]
+        filled = [text for text in texts if text]
+        counted = iter(self._guarded(self._count_batch, filled, sum(map(len, filled))) if filled else [])
+        return [self._checked(next(counted)) if text else 0 for text in texts]
+
+    def _guarded(self, call: Callable[[Any], Any], argument: Any, characters: int) -> Any:
         try:
-            value = self._count(text)
+            return call(argument)
         except ContextSieveError:
             raise
         except Exception as exc:  # a user's counter may fail in any way; say whose it is
-            msg = f"target token counter {self.name!r} failed on a text of {len(text)} characters: {exc!r}"
+            msg = f"target token counter {self.name!r} failed on a text of {characters} characters: {exc!r}"
             raise ConfigError(msg) from exc
+
+    def _checked(self, value: object) -> int:
         if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
             msg = f"target token counter {self.name!r} returned {value!r}; expected a non-negative int"
             raise ConfigError(msg)
@@ -41,7 +60,10 @@ def _from_hf(tokenizer: Any, name: str) -> TokenCounter:
     def count(text: str) -> int:
         return len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
-    return TokenCounter(count, name)
+    def count_batch(texts: list[str]) -> list[int]:
+        return [len(ids) for ids in tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]]
+
+    return TokenCounter(count, name, count_batch=count_batch)
 
 
 def _load_hf(name_or_path: str) -> Any:

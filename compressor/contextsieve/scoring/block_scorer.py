@@ -1,20 +1,27 @@
 """The base of every draft-based scorer: tokenizing, block planning and length-sorted batching live here once.
 
-A subclass implements only :meth:`BlockScorer.score_batch`: one score per context token of every block in a
-batch. Blocks are planned as ``header + context block + query suffix`` (see :mod:`contextsieve.scoring.blocks`).
+A subclass implements :meth:`BlockScorer.score_batch`: one score per context token of every block in a batch.
+Blocks are planned as ``header + context block + query suffix`` (see :mod:`contextsieve.scoring.blocks`).
+
+With reuse on (``reuse_mb`` > 0 or a ``reuse_dir``), a block is scored in two passes instead: its prefix (header and
+context block) once, kept as :class:`~contextsieve.scoring.prefix_states.PrefixStates` in a byte-capped store, then
+the query suffix against those states (:meth:`BlockScorer.prefix_pass`, :meth:`BlockScorer.suffix_pass`). A new
+question over a known block pays only for its suffix. Those batches hold blocks of one shape, so nothing is padded.
 """
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import torch
 
 from contextsieve.config import ScoringConfig
-from contextsieve.errors import ModelError
+from contextsieve.errors import ConfigError, ModelError
 from contextsieve.scoring.base import ModelScorer, ScoreRequest
 from contextsieve.scoring.blocks import (
     HEADER,
@@ -27,9 +34,13 @@ from contextsieve.scoring.blocks import (
     score_by_length,
 )
 from contextsieve.scoring.loading import draft_pad_id
+from contextsieve.scoring.prefix_states import PrefixStates, StateStore, model_fingerprint, prefix_key
+from contextsieve.scoring.reuse import ReuseInfo, reuse_folder
 from contextsieve.tokens import TokenizedText
 
 __all__ = ["BlockScorer"]
+
+logger = logging.getLogger(__name__)
 
 
 class BlockScorer(ModelScorer, ABC):
@@ -40,6 +51,11 @@ class BlockScorer(ModelScorer, ABC):
         self._header_ids = encode(tokenizer, HEADER, special=True)
         self._window = position_window(model)
         self._pad = draft_pad_id(tokenizer, model)
+        self._dtype = next(model.parameters()).dtype
+        self._state_dtype = self._dtype if config.reuse_dtype == "model" else getattr(torch, config.reuse_dtype)
+        self._disk = reuse_folder(config.reuse_dir)
+        self._store = StateStore(config.reuse_mb * 2**20, disk=self._disk, namespace="prefix-states")
+        self._key_namespace: str | None = None
 
     @property
     def calibrated(self) -> bool:
@@ -70,12 +86,82 @@ class BlockScorer(ModelScorer, ABC):
         """Score every token of every ``(context, query)`` request; blocks are batched by length."""
         blocks = [block for i, (context, query) in enumerate(requests) for block in self.plan(i, context, query)]
         lengths = [len(context) for context, _ in requests]
+        reuse = self._store.enabled
+        batch = self._score_reusing if reuse else self.score_batch
         try:
-            return score_by_length(blocks, lengths, self._config.batch_size, self.score_batch, progress=progress)
+            return score_by_length(blocks, lengths, self._config.batch_size, batch, progress=progress, same_shape=reuse)
         except RuntimeError as exc:  # torch reports shape, dtype and memory failures as RuntimeError
             msg = f"the model {self._name!r} could not score {len(blocks)} block(s): {exc}"
             raise ModelError(msg) from exc
 
+    def precompute(self, requests: Sequence[TokenizedText], *, progress: bool = False) -> int:
+        """Store the prefix states of every block of ``requests``; return how many blocks were not stored yet.
+
+        Blocks are planned as for a question whose suffix fits the draft's window, which every question does when
+        ``block_tokens`` leaves room for it (the default does).
+        """
+        if not self._store.enabled:
+            msg = "precompute needs reuse: reuse_mb is 0 and no reuse_dir or $CONTEXTSIEVE_REUSE_DIR is set"
+            raise ConfigError(msg)
+        size = self.block_size([])
+        blocks = [b for i, text in enumerate(requests) for b in plan_blocks(i, text, [], self._header_ids, size)]
+        computed = 0
+
+        def batch(members: Sequence[Block]) -> list[npt.NDArray[np.float32]]:
+            nonlocal computed
+            computed += len(self._prefixes(members)[1])
+            return [np.zeros(b.context_len, dtype=np.float32) for b in members]
+
+        try:
+            score_by_length(
+                blocks, [len(r) for r in requests], self._config.batch_size, batch, progress=progress, same_shape=True
+            )
+        except RuntimeError as exc:
+            msg = f"the model {self._name!r} could not precompute {len(blocks)} block(s): {exc}"
+            raise ModelError(msg) from exc
+        return computed
+
+    def reuse_info(self) -> ReuseInfo:
+        """Hits, misses and bytes of the stored prefix states."""
+        return self._store.info()
+
     @abstractmethod
     def score_batch(self, blocks: Sequence[Block]) -> Sequence[npt.NDArray[np.floating]]:
         """One score per context token of every block (a batch of similar-length blocks)."""
+
+    @abstractmethod
+    def prefix_pass(self, blocks: Sequence[Block]) -> list[PrefixStates]:
+        """Return the query-independent states of equal-length blocks' prefixes (``ids[:query_offset]``)."""
+
+    @abstractmethod
+    def suffix_pass(
+        self, blocks: Sequence[Block], prefixes: Sequence[PrefixStates]
+    ) -> Sequence[npt.NDArray[np.floating]]:
+        """One score per context token of equal-shape blocks, running only their query suffix over ``prefixes``."""
+
+    def reuse_parts(self) -> tuple[object, ...]:
+        """Options that change the stored states (part of their key); a subclass adds its own."""
+        return (type(self).__name__, len(self._model.get_decoder().layers), str(self._state_dtype))
+
+    def _namespace(self) -> str:
+        """Key prefix of this scorer's states: its options, and its weights when states go to disk (computed once)."""
+        if self._key_namespace is None:
+            parts = self.reuse_parts()
+            self._key_namespace = model_fingerprint(self._model, *parts) if self._disk else repr(parts)
+        return self._key_namespace
+
+    def _prefixes(self, blocks: Sequence[Block]) -> tuple[list[PrefixStates], list[int]]:
+        """Return the stored prefix states of ``blocks`` (equal shapes), computing and storing missing ones."""
+        namespace = self._namespace()
+        keys = [prefix_key(namespace, b.ids[: b.query_offset]) for b in blocks]
+        found = self._store.lookup(keys)
+        missing = [i for i in range(len(blocks)) if i not in found]
+        if missing:
+            fresh = [p.stored_as(self._state_dtype) for p in self.prefix_pass([blocks[i] for i in missing])]
+            self._store.store([keys[i] for i in missing], fresh)
+            found.update(zip(missing, fresh, strict=True))
+        return [found[i] for i in range(len(blocks))], missing
+
+    def _score_reusing(self, blocks: Sequence[Block]) -> Sequence[npt.NDArray[np.floating]]:
+        prefixes, _ = self._prefixes(blocks)
+        return self.suffix_pass(blocks, prefixes)

@@ -142,17 +142,26 @@ def score_by_length(
     score_batch: Callable[[Sequence[Block]], Sequence[npt.NDArray[np.floating]]],
     *,
     progress: bool = False,
+    same_shape: bool = False,
 ) -> list[npt.NDArray[np.float32]]:
     """Score ``blocks`` in batches of similar length and put each block's kept scores back in its request.
 
     ``lengths`` holds the token count of every request's context; ``score_batch`` returns one score per context
-    token of each block it is given.
+    token of each block it is given. With ``same_shape``, a batch holds only blocks of equal prompt length and
+    equal query offset (nothing to pad).
     """
     from tqdm.auto import tqdm
 
     sums = [np.zeros(n, dtype=np.float64) for n in lengths]
-    order = sorted(range(len(blocks)), key=lambda i: -len(blocks[i].ids))
-    batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    order = sorted(range(len(blocks)), key=lambda i: (-len(blocks[i].ids), blocks[i].query_offset))
+    if same_shape:
+        groups: dict[tuple[int, int], list[int]] = {}
+        for i in order:
+            groups.setdefault((len(blocks[i].ids), blocks[i].query_offset), []).append(i)
+        runs = list(groups.values())
+    else:
+        runs = [order]
+    batches = [run[i : i + batch_size] for run in runs for i in range(0, len(run), batch_size)]
     for group in tqdm(batches, desc="scoring", unit="batch", disable=not progress):
         members = [blocks[i] for i in group]
         for block, values in zip(members, score_batch(members), strict=True):

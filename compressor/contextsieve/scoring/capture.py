@@ -99,13 +99,15 @@ def query_row_probs(
 ) -> torch.Tensor:
     """Softmax attention of the last ``rows`` queries over all keys, max over heads: ``(batch, rows, keys)``.
 
-    ``query`` is ``(batch, heads, q_len, dim)`` and ``key`` is ``(batch, heads, k_len, dim)`` (already repeated
-    for grouped-query attention). A ``None`` mask means plain causal attention aligned to the last key.
+    ``query`` is ``(batch, heads, q_len, dim)`` and ``key`` is ``(batch, kv_heads, k_len, dim)``; with grouped-query
+    attention each key head serves ``heads // kv_heads`` query heads, which share one product with it (the keys are
+    never copied per head). A ``None`` mask means plain causal attention aligned to the last key.
     """
-    q_len, k_len = query.shape[2], key.shape[2]
+    batch, heads, q_len, dim = query.shape
+    kv_heads, k_len = key.shape[1], key.shape[2]
     take = min(rows, q_len)
-    q = query[:, :, q_len - take :, :].float()
-    logits = torch.matmul(q, key.float().transpose(-1, -2)) * scaling
+    q = query[:, :, q_len - take :, :].float().reshape(batch, kv_heads, (heads // kv_heads) * take, dim)
+    logits = torch.matmul(q, key.float().transpose(-1, -2)).view(batch, heads, take, k_len) * scaling
     if attention_mask is None:
         first_row = k_len - take
         row_pos = torch.arange(first_row, k_len, device=query.device)[:, None]
@@ -128,19 +130,44 @@ def _capture_attention(
     attention_mask: torch.Tensor | None,
     **kwargs: Any,
 ) -> tuple[torch.Tensor, None]:
-    from transformers.integrations.sdpa_attention import repeat_kv, sdpa_attention_forward
+    output = _grouped_sdpa(module, query, key, value, attention_mask, **kwargs)
+    if output is None:
+        from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
-    output, _ = sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
+        output, _ = sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
     capture = _ACTIVE.get()
     if capture is not None:
-        groups = int(getattr(module, "num_key_value_groups", 1))
         scaling = kwargs.get("scaling")
         if scaling is None:
             scaling = query.shape[-1] ** -0.5
         local = kwargs.get("sliding_window", getattr(module, "sliding_window", None)) is not None
-        probs = query_row_probs(query, repeat_kv(key, groups), attention_mask, float(scaling), capture.rows)
+        probs = query_row_probs(query, key, attention_mask, float(scaling), capture.rows)
         capture.add(probs, local=local)
     return output, None
+
+
+def _grouped_sdpa(
+    module: torch.nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    **kwargs: Any,
+) -> torch.Tensor | None:
+    """SDPA over grouped key heads under an explicit mask on the CPU, without copying keys per query head.
+
+    transformers repeats the keys and values of every group whenever a mask is given (a query suffix over a stored
+    prefix always has one); PyTorch's CPU kernel takes the groups as they are, with equal results. ``None`` where
+    transformers' own path is needed (no mask, no groups, another device, softcapping or a position bias).
+    """
+    groups = int(getattr(module, "num_key_value_groups", 1))
+    plain = kwargs.get("softcap") is None and kwargs.get("position_bias") is None and not kwargs.get("dropout")
+    if groups == 1 or attention_mask is None or query.device.type != "cpu" or not plain:
+        return None
+    output = torch.nn.functional.scaled_dot_product_attention(
+        query, key, value, attn_mask=attention_mask, scale=kwargs.get("scaling"), enable_gqa=True
+    )
+    return output.transpose(1, 2).contiguous()
 
 
 def register_capture_attention() -> str:

@@ -22,6 +22,13 @@ from contextsieve.scoring.block_scorer import BlockScorer
 from contextsieve.scoring.blocks import Block, left_pad
 from contextsieve.scoring.capture import capturing, register_capture_attention, right_aligned
 from contextsieve.scoring.loading import draft_eos_ids, load_draft, num_layers, truncate_layers
+from contextsieve.scoring.prefix_states import (
+    PrefixStates,
+    cache_argument,
+    cached_batch,
+    output_cache,
+    split_cache,
+)
 
 __all__ = ["DraftAttentionScorer"]
 
@@ -74,8 +81,7 @@ class DraftAttentionScorer(BlockScorer):
         mask, positions, padded = batch.mask, batch.positions, batch.padded
         rows = min(self._config.query_rows, min(len(b.ids) for b in blocks))
         use_cache = self._lookahead > 0
-        skip_local = self._config.sliding_layers == "skip"
-        with capturing(rows, skip_local=skip_local) as capture:
+        with capturing(rows, skip_local=self._skip_local) as capture:
             out = self._model(
                 input_ids=batch.input_ids,
                 attention_mask=mask if padded else None,
@@ -83,21 +89,76 @@ class DraftAttentionScorer(BlockScorer):
                 use_cache=use_cache,
                 logits_to_keep=1,
             )
-        captured = capture.result
-        if captured is None:
-            msg = f"the draft {self._name!r} did not run the capturing attention; is it a supported causal LM?"
-            raise ModelError(msg)
-        # Every prompt key is visible in a prefill, even to sliding-window layers; align in case none is global.
-        totals = right_aligned(captured, mask.shape[1]).sum(dim=1).double()  # (batch, keys)
+        totals = self._captured_totals(capture.result, mask.shape[1])
         counts = torch.full((len(blocks),), float(rows), dtype=torch.float64, device=totals.device)
         if use_cache:
             totals, counts = self._lookahead_rows(out, mask, positions, totals, counts, padded=padded)
-        results = []
-        for row, (block, pad) in enumerate(zip(blocks, batch.pads, strict=True)):
-            first = pad + block.context_offset
-            values = totals[row, first : first + (block.end - block.start)] / counts[row]
-            results.append(values.float().cpu().numpy().astype(np.float64))
-        return results
+        return _context_scores(
+            blocks, [pad + b.context_offset for b, pad in zip(blocks, batch.pads, strict=True)], totals, counts
+        )
+
+    def reuse_parts(self) -> tuple[object, ...]:
+        """Return the options of stored states: they hold the last ``query_rows`` rows, read per ``sliding_layers``."""
+        return (*super().reuse_parts(), self._config.query_rows, self._config.sliding_layers)
+
+    @torch.inference_mode()
+    def prefix_pass(self, blocks: Sequence[Block]) -> list[PrefixStates]:
+        """Return each prefix's keys and values, and the attention of its last ``query_rows`` rows.
+
+        A short question's query rows reach back into the context; those rows are the stored ones.
+        """
+        ids = torch.tensor([b.ids[: b.query_offset] for b in blocks], device=self._device)
+        length = ids.shape[1]
+        with capturing(min(self._config.query_rows, length), skip_local=self._skip_local) as capture:
+            out = self._model.get_decoder()(input_ids=ids, use_cache=True)
+        tail = right_aligned(self._captured(capture.result), length)
+        return [
+            PrefixStates(keys, values, length, tail[row])
+            for row, (keys, values) in enumerate(split_cache(output_cache(out), len(blocks)))
+        ]
+
+    @torch.inference_mode()
+    def suffix_pass(self, blocks: Sequence[Block], prefixes: Sequence[PrefixStates]) -> list[npt.NDArray[np.float64]]:
+        """Attention of the query rows (and look-ahead tokens) of each suffix over its stored prefix."""
+        length = prefixes[0].length
+        suffix = torch.tensor([b.ids[length:] for b in blocks], device=self._device)
+        width = suffix.shape[1]
+        cache = cached_batch(self._model, prefixes, self._dtype, self._device, room=width + self._lookahead)
+        keys = length + width
+        positions = torch.arange(length, keys, device=self._device).expand(len(blocks), width)
+        rows = min(self._config.query_rows, keys)
+        with capturing(rows, skip_local=self._skip_local) as capture:
+            out = self._model(
+                input_ids=suffix,
+                position_ids=positions,
+                use_cache=True,
+                logits_to_keep=1,
+                **cache_argument(self._model, cache),
+            )
+        totals = self._captured_totals(capture.result, keys)
+        if rows > width:  # the rest of the query rows are the prefix's last rows
+            tail = torch.stack([p.extra[p.extra.shape[0] - (rows - width) :] for p in prefixes]).to(totals.device)
+            totals[:, :length] += tail.sum(dim=1).double()
+        counts = torch.full((len(blocks),), float(rows), dtype=torch.float64, device=totals.device)
+        if self._lookahead > 0:
+            mask = torch.ones((len(blocks), keys), dtype=torch.long, device=self._device)
+            totals, counts = self._lookahead_rows(out, mask, positions, totals, counts, padded=False)
+        return _context_scores(blocks, [b.context_offset for b in blocks], totals, counts)
+
+    @property
+    def _skip_local(self) -> bool:
+        return self._config.sliding_layers == "skip"
+
+    def _captured(self, captured: torch.Tensor | None) -> torch.Tensor:
+        if captured is None:
+            msg = f"the draft {self._name!r} did not run the capturing attention; is it a supported causal LM?"
+            raise ModelError(msg)
+        return captured
+
+    def _captured_totals(self, captured: torch.Tensor | None, keys: int) -> torch.Tensor:
+        """Sum over the captured rows, per key: ``(batch, keys)`` in float64."""
+        # Every prompt key is visible in a prefill, even to sliding-window layers; align in case none is global.
+        return right_aligned(self._captured(captured), keys).sum(dim=1).double()
 
     def _lookahead_rows(
         self,
@@ -109,7 +170,7 @@ class DraftAttentionScorer(BlockScorer):
         *,
         padded: bool,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        cache = out.past_key_values
+        cache = output_cache(out)
         logits = out.logits[:, -1, :]
         active = torch.ones(mask.shape[0], dtype=torch.bool, device=mask.device)
         next_pos = positions[:, -1:] + 1
@@ -121,12 +182,12 @@ class DraftAttentionScorer(BlockScorer):
             if not bool(active.any()):
                 break
             mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
-            with capturing(1, skip_local=self._config.sliding_layers == "skip") as capture:
+            with capturing(1, skip_local=self._skip_local) as capture:
                 step = self._model(
                     input_ids=token[:, None],
                     attention_mask=mask if padded else None,
                     position_ids=next_pos,
-                    past_key_values=cache,
+                    **cache_argument(self._model, cache),
                     use_cache=True,
                     logits_to_keep=1,
                 )
@@ -137,5 +198,16 @@ class DraftAttentionScorer(BlockScorer):
             step_probs = right_aligned(capture.result, mask.shape[1])
             totals = totals + step_probs[:, 0, :keys].double() * weight
             counts = counts + active.double()
-            cache, logits, next_pos = step.past_key_values, step.logits[:, -1, :], next_pos + 1
+            cache, logits, next_pos = output_cache(step), step.logits[:, -1, :], next_pos + 1
         return totals, counts
+
+
+def _context_scores(
+    blocks: Sequence[Block], firsts: Sequence[int], totals: torch.Tensor, counts: torch.Tensor
+) -> list[npt.NDArray[np.float64]]:
+    """Each block's context columns of ``totals`` (the first at ``firsts[row]``), averaged over its query rows."""
+    results = []
+    for row, (block, first) in enumerate(zip(blocks, firsts, strict=True)):
+        values = totals[row, first : first + block.context_len] / counts[row]
+        results.append(values.float().cpu().numpy().astype(np.float64))
+    return results

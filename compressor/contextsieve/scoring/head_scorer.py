@@ -15,9 +15,17 @@ from contextsieve.config import HubOptions, ScoringConfig
 from contextsieve.errors import ConfigError
 from contextsieve.scoring.block_scorer import BlockScorer
 from contextsieve.scoring.blocks import Block
+from contextsieve.scoring.capture import register_capture_attention
 from contextsieve.scoring.head import CrossAttentionHead
 from contextsieve.scoring.loading import load_draft, num_layers, truncate_layers
-from contextsieve.scoring.states import block_states
+from contextsieve.scoring.prefix_states import (
+    PrefixStates,
+    cache_argument,
+    cached_batch,
+    output_cache,
+    split_cache,
+)
+from contextsieve.scoring.states import block_states, layer_outputs
 
 __all__ = ["HeadScorer", "score_blocks"]
 
@@ -57,7 +65,10 @@ class HeadScorer(BlockScorer):
         from contextsieve.models.heads import load_head
 
         head = load_head(head_folder)
-        model, tokenizer = load_draft(draft_path, dtype=dtype, attn_implementation="sdpa", hub=hub)
+        # The capturing attention captures nothing here; it runs SDPA over grouped keys without copying them.
+        model, tokenizer = load_draft(
+            draft_path, dtype=dtype, attn_implementation=register_capture_attention(), hub=hub
+        )
         truncate_layers(model, head.config.layers)
         model.to(device).eval()
         head.to(device=device, dtype=dtype)
@@ -77,6 +88,36 @@ class HeadScorer(BlockScorer):
         """Head scores of each block's context tokens."""
         return score_blocks(self._model, self._head, blocks, pad_id=self._pad)
 
+    @torch.inference_mode()
+    def prefix_pass(self, blocks: Sequence[Block]) -> list[PrefixStates]:
+        """Keys and values of each prefix, plus its context tokens' states at the head's layer."""
+        decoder = self._model.get_decoder()
+        layer = self._head.config.layers
+        ids = torch.tensor([b.ids[: b.query_offset] for b in blocks], device=self._device)
+        with layer_outputs(decoder, (layer,)) as seen:
+            out = decoder(input_ids=ids, use_cache=True)
+        states = decoder.norm(seen[layer])
+        return [
+            PrefixStates(keys, values, ids.shape[1], states[row, block.context_offset :])
+            for row, (block, (keys, values)) in enumerate(
+                zip(blocks, split_cache(output_cache(out), len(blocks)), strict=True)
+            )
+        ]
+
+    @torch.inference_mode()
+    def suffix_pass(self, blocks: Sequence[Block], prefixes: Sequence[PrefixStates]) -> list[npt.NDArray[np.float32]]:
+        """Head scores of each block's context tokens, running only the query suffix over its stored prefix."""
+        decoder = self._model.get_decoder()
+        layer = self._head.config.layers
+        length = prefixes[0].length
+        suffix = torch.tensor([b.ids[length:] for b in blocks], device=self._device)
+        cache = cached_batch(self._model, prefixes, self._dtype, self._device, room=suffix.shape[1])
+        positions = torch.arange(length, length + suffix.shape[1], device=self._device).expand_as(suffix)
+        with layer_outputs(decoder, (layer,)) as seen:
+            decoder(input_ids=suffix, position_ids=positions, use_cache=True, **cache_argument(decoder, cache))
+        query = decoder.norm(seen[layer])
+        return _head_scores(self._head, blocks, list(query), [p.extra.to(self._device) for p in prefixes])
+
 
 @torch.inference_mode()
 def score_blocks(
@@ -85,8 +126,15 @@ def score_blocks(
     """Per-token head scores for each block's context tokens (one batched draft pass)."""
     layer = head.config.layers
     states = [s[layer] for s in block_states(model, blocks, pad_id=pad_id, layers=(layer,))]
-    query, query_mask = _stack([s.query for s in states])
-    context, context_mask = _stack([s.context for s in states])
+    return _head_scores(head, blocks, [s.query for s in states], [s.context for s in states])
+
+
+def _head_scores(
+    head: CrossAttentionHead, blocks: Sequence[Block], queries: Sequence[torch.Tensor], contexts: Sequence[torch.Tensor]
+) -> list[npt.NDArray[np.float32]]:
+    """Run the head over each block's query-suffix and context states ``(n, hidden)``."""
+    query, query_mask = _stack(queries)
+    context, context_mask = _stack(contexts)
     head_dtype = next(head.parameters()).dtype
     out = head(query.to(head_dtype), query_mask, context.to(head_dtype), context_mask)
     values = out.scores.float().cpu().numpy()

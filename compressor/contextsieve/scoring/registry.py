@@ -83,10 +83,21 @@ def _refuse_reuse(request: LoadRequest, scorer: str) -> None:
     asked = sorted(REUSE_OPTIONS & request.config.model_fields_set)
     if asked:
         msg = (
-            f"{asked[0]} applies to the sentence scorer; {scorer} ({request.name!r}) does not reuse states "
-            f"across queries yet and recomputes every call"
+            f"{asked[0]} applies to the sentence scorer, draft attention and the trained head; {scorer} "
+            f"({request.name!r}) does not reuse states across queries and recomputes every call"
         )
         raise ConfigError(msg)
+
+
+DRAFT_REUSE_MB = 2048
+"""Default memory cap (MB) of the prefix states draft attention and the trained head keep when ``reuse_mb`` is unset."""
+
+
+def _draft_reuse_default(config: ScoringConfig) -> ScoringConfig:
+    """Give a draft-based scorer its own default cap: its states take far more bytes per token than vectors."""
+    if "reuse_mb" in config.model_fields_set:
+        return config
+    return config.model_copy(update={"reuse_mb": DRAFT_REUSE_MB})
 
 
 class HeadBackend:
@@ -105,7 +116,6 @@ class HeadBackend:
         from contextsieve.models.heads import shipped_head
         from contextsieve.scoring.head_scorer import HeadScorer
 
-        _refuse_reuse(request, "the trained head")
         refused = sorted((DRAFT_ONLY_OPTIONS - {"layers"}) & request.config.model_fields_set)
         if refused:
             msg = f"{refused[0]} applies to draft attention; the trained head {request.name!r} does not use it"
@@ -119,7 +129,7 @@ class HeadBackend:
         return HeadScorer.from_pretrained(
             path,
             folder,
-            request.config,
+            _draft_reuse_default(request.config),
             device=request.device,
             dtype=request.dtype,
             name=request.name,
@@ -173,7 +183,7 @@ class SentenceBackend:
         """Load the embedding model; token scores are unit scores, so pooling is off unless asked for."""
         from contextsieve.scoring.sentences import SentenceScorer
 
-        refused = sorted(DRAFT_ONLY_OPTIONS & request.config.model_fields_set)
+        refused = sorted((DRAFT_ONLY_OPTIONS | {"reuse_dtype"}) & request.config.model_fields_set)
         if refused:
             msg = f"{refused[0]} applies to draft attention; the sentence scorer {request.name!r} does not use it"
             raise ConfigError(msg)
@@ -218,10 +228,14 @@ class DraftBackend:
         """Load the draft with the capturing attention."""
         from contextsieve.scoring.draft import DraftAttentionScorer
 
-        _refuse_reuse(request, "draft attention")
         name, path = _draft_path(request.name, request.hub)
         return DraftAttentionScorer.from_pretrained(
-            path, request.config, device=request.device, dtype=request.dtype, name=name, hub=request.hub
+            path,
+            _draft_reuse_default(request.config),
+            device=request.device,
+            dtype=request.dtype,
+            name=name,
+            hub=request.hub,
         )
 
 

@@ -11,7 +11,7 @@ import torch
 
 from contextsieve.scoring.blocks import Block, left_pad
 
-__all__ = ["BlockStates", "block_states"]
+__all__ = ["BlockStates", "block_states", "layer_outputs"]
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class BlockStates:
 
 
 @contextmanager
-def _layer_outputs(decoder: Any, layers: Sequence[int]) -> Iterator[dict[int, torch.Tensor]]:
+def layer_outputs(decoder: Any, layers: Sequence[int]) -> Iterator[dict[int, torch.Tensor]]:
     """Record the output of decoder layers ``layers`` (1-based) while the context is open."""
     seen: dict[int, torch.Tensor] = {}
     handles = []
@@ -53,7 +53,7 @@ def block_states(
     decoder = model.get_decoder()
     device = next(model.parameters()).device
     batch = left_pad(blocks, pad_id, device)
-    with _layer_outputs(decoder, layers) as seen:
+    with layer_outputs(decoder, layers) as seen:
         decoder(
             input_ids=batch.input_ids,
             attention_mask=batch.mask if batch.padded else None,

@@ -35,7 +35,10 @@ def select(
 ) -> list[Rendered]:
     """Choose kept chunks in place on every candidate and return each rendered within ``budget``."""
     sep_cost = counter(separator) if separator.strip() else 0
-    costs = [np.array([counter(d.text[c.start : c.end].strip()) for c in d.chunks], dtype=np.int64) for d in candidates]
+    costs = [
+        np.array(counter.count_many([d.text[c.start : c.end].strip() for c in d.chunks]), dtype=np.int64)
+        for d in candidates
+    ]
     spent = sum(int(c[d.forced].sum()) for d, c in zip(candidates, costs, strict=True))
     runs = [_runs(d.kept) for d in candidates]
     spent += sep_cost * sum(max(r - 1, 0) for r in runs)
