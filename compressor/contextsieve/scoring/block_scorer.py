@@ -141,7 +141,7 @@ class BlockScorer(ModelScorer, ABC):
 
     def reuse_parts(self) -> tuple[object, ...]:
         """Options that change the stored states (part of their key); a subclass adds its own."""
-        return (type(self).__name__, len(self._model.get_decoder().layers), str(self._state_dtype))
+        return (type(self).__name__, len(self._model.get_decoder().layers), str(self._dtype), str(self._state_dtype))
 
     def _namespace(self) -> str:
         """Key prefix of this scorer's states: its options, and its weights when states go to disk (computed once)."""

@@ -411,6 +411,39 @@ def test_the_compressor_and_the_middleware_reuse_embeddings_across_queries() -> 
     assert scorer.embedded - before == 2  # turn 2: the tool output's units come from the store
 
 
+def test_the_middleware_reuses_draft_states_across_turns(draft_tokenizer, tiny_model) -> None:
+    from contextsieve.config import ScoringConfig
+    from contextsieve.scoring.draft import DraftAttentionScorer
+
+    class Counting(DraftAttentionScorer):
+        prefixes = 0
+
+        def prefix_pass(self, blocks: Any) -> Any:
+            self.prefixes += len(blocks)
+            return super().prefix_pass(blocks)
+
+    options = {"block_tokens": 128, "lookahead": 2}
+    scorer = Counting(tiny_model, draft_tokenizer, ScoringConfig(**options), name="tiny")
+    fresh = Compressor(DraftAttentionScorer(tiny_model, draft_tokenizer, ScoringConfig(reuse_mb=0, **options)))
+    reusing = ContextSieveMiddleware(compressor=Compressor(scorer), trigger_tokens=50, rate=0.2)
+    recomputing = ContextSieveMiddleware(compressor=fresh, trigger_tokens=50, rate=0.2)
+    outputs = [docs.page_content for docs in documents()[4:7]]
+    history: list[Any] = [HumanMessage(QUERY), ToolMessage(content=outputs[0], tool_call_id="c0")]
+    turns = ["What else is stored there?", "Which module reads files?"]
+    for turn, question in enumerate(turns):
+        before = scorer.prefixes
+        got = reusing.compress_messages(history)
+        assert [m.content for m in got] == [m.content for m in recomputing.compress_messages(history)]
+        if turn:  # the earlier tool outputs' blocks come from the store; only the new output's run
+            assert 0 < scorer.prefixes - before == len(scorer.plan(0, scorer.tokenize(outputs[turn]), question))
+        history += [
+            AIMessage("Noted."),
+            HumanMessage(question),
+            ToolMessage(content=outputs[turn + 1], tool_call_id=f"c{turn + 1}"),
+        ]
+    assert scorer.reuse_info().hits > 0
+
+
 # ---------------------------------------------------------------------- one shared core over HTTP
 
 
