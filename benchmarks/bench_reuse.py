@@ -212,10 +212,13 @@ def _markdown(report: dict[str, Any]) -> str:
         f"{q['second_without_reuse_s']:.2f} s without (**{q['speedup']:.1f}×**); first question {q['first_s']:.2f} s; "
         f"same kept text: {q['same_kept_text']}. The scoring pass alone: {q['scoring_with_reuse_s']:.2f} s with "
         f"reuse, {q['scoring_without_reuse_s']:.2f} s without (**{q['scoring_speedup']:.1f}×**).",
-        "",
-        "| turn | tool outputs | with reuse (s) | without (s) | speed-up | same kept text |",
-        "|---|---|---|---|---|---|",
     ]
+    if report["agent_loop"]:
+        lines += [
+            "",
+            "| turn | tool outputs | with reuse (s) | without (s) | speed-up | same kept text |",
+            "|---|---|---|---|---|---|",
+        ]
     for row in report["agent_loop"]:
         lines.append(
             f"| {row['turn']} | {row['outputs']} | {row['with_reuse_s']:.2f} | {row['without_reuse_s']:.2f} | "

@@ -14,7 +14,7 @@ fi
 for model in smollm2-135m-head smollm2-135m; do
   for tokens in $LENGTHS; do
     .venv/bin/python benchmarks/bench_reuse.py --model "$model" --device "$DEVICE" --tokens "$tokens" \
-      --skip loop,capped,disk --out "$OUT" 2>&1 | grep -v "Loading weights" | tee -a "$OUT/bench.log"
+      --skip loop,capped,disk --out "$OUT" >>"$OUT/bench.log" 2>&1
   done
 done
 cat "$OUT"/reuse-*.md
