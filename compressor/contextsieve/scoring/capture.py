@@ -103,6 +103,13 @@ def query_row_probs(
     attention each key head serves ``heads // kv_heads`` query heads, which share one product with it (the keys are
     never copied per head). A ``None`` mask means plain causal attention aligned to the last key.
     """
+    return _head_probs(query, key, attention_mask, scaling, rows).amax(dim=1)
+
+
+def _head_probs(
+    query: torch.Tensor, key: torch.Tensor, attention_mask: torch.Tensor | None, scaling: float, rows: int
+) -> torch.Tensor:
+    """Per-head softmax attention of the last ``rows`` queries, in float32: ``(batch, heads, rows, keys)``."""
     batch, heads, q_len, dim = query.shape
     kv_heads, k_len = key.shape[1], key.shape[2]
     take = min(rows, q_len)
@@ -118,8 +125,7 @@ def query_row_probs(
         is_bool = mask.dtype == torch.bool
         logits = logits.masked_fill(~mask, float("-inf")) if is_bool else logits + mask.float()
     probs = torch.softmax(logits, dim=-1)
-    probs = torch.nan_to_num(probs, nan=0.0)
-    return probs.amax(dim=1)
+    return torch.nan_to_num(probs, nan=0.0)
 
 
 def _capture_attention(
@@ -130,20 +136,38 @@ def _capture_attention(
     attention_mask: torch.Tensor | None,
     **kwargs: Any,
 ) -> tuple[torch.Tensor, None]:
+    capture = _ACTIVE.get()
+    scaling = kwargs.get("scaling")
+    scaling = float(query.shape[-1] ** -0.5 if scaling is None else scaling)
+    local = kwargs.get("sliding_window", getattr(module, "sliding_window", None)) is not None
+    if capture is not None and query.shape[2] == 1 and _plain(kwargs):
+        # One decoded token: its attention probabilities are the capture, and they give the output too, so the
+        # keys are read once instead of once by SDPA and once more by the capture.
+        probs = _head_probs(query, key, attention_mask, scaling, 1)
+        capture.add(probs.amax(dim=1), local=local)
+        return _attend(probs, value), None
     output = _grouped_sdpa(module, query, key, value, attention_mask, **kwargs)
     if output is None:
         from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
         output, _ = sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
-    capture = _ACTIVE.get()
     if capture is not None:
-        scaling = kwargs.get("scaling")
-        if scaling is None:
-            scaling = query.shape[-1] ** -0.5
-        local = kwargs.get("sliding_window", getattr(module, "sliding_window", None)) is not None
-        probs = query_row_probs(query, key, attention_mask, float(scaling), capture.rows)
-        capture.add(probs, local=local)
+        capture.add(query_row_probs(query, key, attention_mask, scaling, capture.rows), local=local)
     return output, None
+
+
+def _plain(kwargs: dict[str, Any]) -> bool:
+    """Whether attention is plain softmax attention (no softcapping, position bias or dropout)."""
+    return kwargs.get("softcap") is None and kwargs.get("position_bias") is None and not kwargs.get("dropout")
+
+
+def _attend(probs: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+    """Output ``(batch, rows, heads, dim)`` of per-head ``probs`` over grouped ``value`` heads."""
+    batch, heads, rows, keys = probs.shape
+    kv_heads = value.shape[1]
+    grouped = probs.to(value.dtype).reshape(batch, kv_heads, (heads // kv_heads) * rows, keys)
+    output = torch.matmul(grouped, value).view(batch, heads, rows, value.shape[-1])
+    return output.transpose(1, 2).contiguous()
 
 
 def _grouped_sdpa(
@@ -161,8 +185,7 @@ def _grouped_sdpa(
     transformers' own path is needed (no mask, no groups, another device, softcapping or a position bias).
     """
     groups = int(getattr(module, "num_key_value_groups", 1))
-    plain = kwargs.get("softcap") is None and kwargs.get("position_bias") is None and not kwargs.get("dropout")
-    if groups == 1 or attention_mask is None or query.device.type != "cpu" or not plain:
+    if groups == 1 or attention_mask is None or query.device.type != "cpu" or not _plain(kwargs):
         return None
     output = torch.nn.functional.scaled_dot_product_attention(
         query, key, value, attn_mask=attention_mask, scale=kwargs.get("scaling"), enable_gqa=True
