@@ -52,12 +52,15 @@ class PrefixStates:
         return sum(t.numel() * t.element_size() for t in tensors)
 
     def stored_as(self, dtype: torch.dtype) -> PrefixStates:
-        """Contiguous copies (on the same device), keys and values in ``dtype``, ``extra`` in float32."""
+        """Return compact copies (on the same device), keys and values in ``dtype``, ``extra`` in float32.
+
+        Copies, so a stored entry never keeps the batch tensor it was sliced from alive.
+        """
         return PrefixStates(
-            keys=tuple(k.to(dtype).contiguous().clone() for k in self.keys),
-            values=tuple(v.to(dtype).contiguous().clone() for v in self.values),
+            keys=tuple(k.to(dtype=dtype, copy=True).contiguous() for k in self.keys),
+            values=tuple(v.to(dtype=dtype, copy=True).contiguous() for v in self.values),
             length=self.length,
-            extra=self.extra.to(torch.float32).contiguous().clone(),
+            extra=self.extra.to(dtype=torch.float32, copy=True).contiguous(),
         )
 
 
