@@ -52,13 +52,24 @@ class PrefixStates:
         return sum(t.numel() * t.element_size() for t in tensors)
 
     def stored_as(self, dtype: torch.dtype) -> PrefixStates:
-        """Return compact copies (on the same device), keys and values in ``dtype``, ``extra`` in float32.
+        """Return a compact copy (on the same device): keys and values in ``dtype``, ``extra`` in float32.
 
-        Copies, so a stored entry never keeps the batch tensor it was sliced from alive.
+        Keys and values become views of one allocation per block, so an evicted block returns its memory whole
+        (many small tensors freed in turn leave the allocator's heap fragmented); and a stored entry never keeps the
+        batch tensor it was sliced from alive.
         """
+        parts = [*self.keys, *self.values]
+        flat = torch.empty(sum(t.numel() for t in parts), dtype=dtype, device=parts[0].device)
+        views, offset = [], 0
+        for tensor in parts:
+            view = flat[offset : offset + tensor.numel()].view(tensor.shape)
+            view.copy_(tensor)
+            views.append(view)
+            offset += tensor.numel()
+        layers = len(self.keys)
         return PrefixStates(
-            keys=tuple(k.to(dtype=dtype, copy=True).contiguous() for k in self.keys),
-            values=tuple(v.to(dtype=dtype, copy=True).contiguous() for v in self.values),
+            keys=tuple(views[:layers]),
+            values=tuple(views[layers:]),
             length=self.length,
             extra=self.extra.to(dtype=torch.float32, copy=True).contiguous(),
         )
@@ -93,8 +104,9 @@ class StateStore(CappedStore[PrefixStates]):
         """Write the tensors and the prefix length."""
         from safetensors.torch import save_file
 
-        tensors = {f"k{i}": k.cpu() for i, k in enumerate(value.keys)}
-        tensors.update({f"v{i}": v.cpu() for i, v in enumerate(value.values)})
+        # Keys and values share one allocation in memory; the file holds each on its own.
+        tensors = {f"k{i}": k.cpu().clone() for i, k in enumerate(value.keys)}
+        tensors.update({f"v{i}": v.cpu().clone() for i, v in enumerate(value.values)})
         tensors["extra"] = value.extra.cpu()
         save_file(tensors, str(path), metadata={"length": str(value.length), "layers": str(len(value.keys))})
 
