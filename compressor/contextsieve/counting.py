@@ -37,7 +37,11 @@ class TokenCounter:
         if self._count_batch is None:
             return [self(text) for text in texts]
         filled = [text for text in texts if text]
-        counted = iter(self._guarded(self._count_batch, filled, sum(map(len, filled))) if filled else [])
+        values = list(self._guarded(self._count_batch, filled, sum(map(len, filled)))) if filled else []
+        if len(values) != len(filled):
+            msg = f"target token counter {self.name!r} returned {len(values)} counts for {len(filled)} texts"
+            raise ConfigError(msg)
+        counted = iter(values)
         return [self._checked(next(counted)) if text else 0 for text in texts]
 
     def _guarded(self, call: Callable[[Any], Any], argument: Any, characters: int) -> Any:
