@@ -34,7 +34,7 @@ from contextsieve.scoring.blocks import (
     score_by_length,
 )
 from contextsieve.scoring.loading import draft_pad_id
-from contextsieve.scoring.prefix_states import PrefixStates, StateStore, model_fingerprint, prefix_key
+from contextsieve.scoring.prefix_states import PrefixStates, StateStore, cached_batch, model_fingerprint, prefix_key
 from contextsieve.scoring.reuse import ReuseInfo, reuse_folder
 from contextsieve.tokens import TokenizedText
 
@@ -161,6 +161,23 @@ class BlockScorer(ModelScorer, ABC):
             self._store.store([keys[i] for i in missing], fresh)
             found.update(zip(missing, fresh, strict=True))
         return [found[i] for i in range(len(blocks))], missing
+
+    def _prefix_ids(self, blocks: Sequence[Block]) -> torch.Tensor:
+        """Return the prefix ids (header and context block) of equal-shape ``blocks`` as one batch."""
+        return torch.tensor([b.ids[: b.query_offset] for b in blocks], device=self._device)
+
+    def _suffix_inputs(
+        self, blocks: Sequence[Block], prefixes: Sequence[PrefixStates], *, room: int = 0
+    ) -> tuple[torch.Tensor, torch.Tensor, Any]:
+        """Return the suffix ids, their positions after the prefixes, and a cache of the stored prefixes.
+
+        The cache has room for the suffix and ``room`` more tokens (look-ahead).
+        """
+        length = prefixes[0].length
+        suffix = torch.tensor([b.ids[length:] for b in blocks], device=self._device)
+        positions = torch.arange(length, length + suffix.shape[1], device=self._device).expand_as(suffix)
+        cache = cached_batch(self._model, prefixes, self._dtype, self._device, room=suffix.shape[1] + room)
+        return suffix, positions, cache
 
     def _score_reusing(self, blocks: Sequence[Block]) -> Sequence[npt.NDArray[np.floating]]:
         prefixes, _ = self._prefixes(blocks)

@@ -137,23 +137,37 @@ def _capture_attention(
     **kwargs: Any,
 ) -> tuple[torch.Tensor, None]:
     capture = _ACTIVE.get()
+    if capture is None:  # nothing to capture (the trained head's draft)
+        return _sdpa(module, query, key, value, attention_mask, **kwargs), None
     scaling = kwargs.get("scaling")
     scaling = float(query.shape[-1] ** -0.5 if scaling is None else scaling)
     local = kwargs.get("sliding_window", getattr(module, "sliding_window", None)) is not None
-    if capture is not None and query.shape[2] == 1 and _plain(kwargs):
+    if query.shape[2] == 1 and _plain(kwargs):
         # One decoded token: its attention probabilities are the capture, and they give the output too, so the
         # keys are read once instead of once by SDPA and once more by the capture.
         probs = _head_probs(query, key, attention_mask, scaling, 1)
         capture.add(probs.amax(dim=1), local=local)
         return _attend(probs, value), None
+    output = _sdpa(module, query, key, value, attention_mask, **kwargs)
+    capture.add(query_row_probs(query, key, attention_mask, scaling, capture.rows), local=local)
+    return output, None
+
+
+def _sdpa(
+    module: torch.nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    **kwargs: Any,
+) -> torch.Tensor:
+    """SDPA's output ``(batch, q_len, heads, dim)``: over grouped keys on the CPU, else transformers' own path."""
     output = _grouped_sdpa(module, query, key, value, attention_mask, **kwargs)
     if output is None:
         from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
         output, _ = sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
-    if capture is not None:
-        capture.add(query_row_probs(query, key, attention_mask, scaling, capture.rows), local=local)
-    return output, None
+    return output
 
 
 def _plain(kwargs: dict[str, Any]) -> bool:

@@ -22,13 +22,7 @@ from contextsieve.scoring.block_scorer import BlockScorer
 from contextsieve.scoring.blocks import Block, left_pad
 from contextsieve.scoring.capture import capturing, register_capture_attention, right_aligned
 from contextsieve.scoring.loading import draft_eos_ids, load_draft, num_layers, truncate_layers
-from contextsieve.scoring.prefix_states import (
-    PrefixStates,
-    cache_argument,
-    cached_batch,
-    output_cache,
-    split_cache,
-)
+from contextsieve.scoring.prefix_states import PrefixStates, cache_argument, output_cache, split_cache
 
 __all__ = ["DraftAttentionScorer"]
 
@@ -107,7 +101,7 @@ class DraftAttentionScorer(BlockScorer):
 
         A short question's query rows reach back into the context; those rows are the stored ones.
         """
-        ids = torch.tensor([b.ids[: b.query_offset] for b in blocks], device=self._device)
+        ids = self._prefix_ids(blocks)
         length = ids.shape[1]
         with capturing(min(self._config.query_rows, length), skip_local=self._skip_local) as capture:
             out = self._model.get_decoder()(input_ids=ids, use_cache=True)
@@ -121,11 +115,9 @@ class DraftAttentionScorer(BlockScorer):
     def suffix_pass(self, blocks: Sequence[Block], prefixes: Sequence[PrefixStates]) -> list[npt.NDArray[np.float64]]:
         """Attention of the query rows (and look-ahead tokens) of each suffix over its stored prefix."""
         length = prefixes[0].length
-        suffix = torch.tensor([b.ids[length:] for b in blocks], device=self._device)
+        suffix, positions, cache = self._suffix_inputs(blocks, prefixes, room=self._lookahead)
         width = suffix.shape[1]
-        cache = cached_batch(self._model, prefixes, self._dtype, self._device, room=width + self._lookahead)
         keys = length + width
-        positions = torch.arange(length, keys, device=self._device).expand(len(blocks), width)
         rows = min(self._config.query_rows, keys)
         with capturing(rows, skip_local=self._skip_local) as capture:
             out = self._model(

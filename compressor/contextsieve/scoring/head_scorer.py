@@ -18,13 +18,7 @@ from contextsieve.scoring.blocks import Block
 from contextsieve.scoring.capture import register_capture_attention
 from contextsieve.scoring.head import CrossAttentionHead
 from contextsieve.scoring.loading import load_draft, num_layers, truncate_layers
-from contextsieve.scoring.prefix_states import (
-    PrefixStates,
-    cache_argument,
-    cached_batch,
-    output_cache,
-    split_cache,
-)
+from contextsieve.scoring.prefix_states import PrefixStates, cache_argument, output_cache, split_cache
 from contextsieve.scoring.states import block_states, layer_outputs
 
 __all__ = ["HeadScorer", "score_blocks"]
@@ -93,7 +87,7 @@ class HeadScorer(BlockScorer):
         """Keys and values of each prefix, plus its context tokens' states at the head's layer."""
         decoder = self._model.get_decoder()
         layer = self._head.config.layers
-        ids = torch.tensor([b.ids[: b.query_offset] for b in blocks], device=self._device)
+        ids = self._prefix_ids(blocks)
         with layer_outputs(decoder, (layer,)) as seen:
             out = decoder(input_ids=ids, use_cache=True)
         states = decoder.norm(seen[layer])
@@ -109,10 +103,7 @@ class HeadScorer(BlockScorer):
         """Head scores of each block's context tokens, running only the query suffix over its stored prefix."""
         decoder = self._model.get_decoder()
         layer = self._head.config.layers
-        length = prefixes[0].length
-        suffix = torch.tensor([b.ids[length:] for b in blocks], device=self._device)
-        cache = cached_batch(self._model, prefixes, self._dtype, self._device, room=suffix.shape[1])
-        positions = torch.arange(length, length + suffix.shape[1], device=self._device).expand_as(suffix)
+        suffix, positions, cache = self._suffix_inputs(blocks, prefixes)
         with layer_outputs(decoder, (layer,)) as seen:
             decoder(input_ids=suffix, position_ids=positions, use_cache=True, **cache_argument(decoder, cache))
         query = decoder.norm(seen[layer])

@@ -415,15 +415,8 @@ def test_the_middleware_reuses_draft_states_across_turns(draft_tokenizer, tiny_m
     from contextsieve.config import ScoringConfig
     from contextsieve.scoring.draft import DraftAttentionScorer
 
-    class Counting(DraftAttentionScorer):
-        prefixes = 0
-
-        def prefix_pass(self, blocks: Any) -> Any:
-            self.prefixes += len(blocks)
-            return super().prefix_pass(blocks)
-
     options = {"block_tokens": 128, "lookahead": 2}
-    scorer = Counting(tiny_model, draft_tokenizer, ScoringConfig(**options), name="tiny")
+    scorer = DraftAttentionScorer(tiny_model, draft_tokenizer, ScoringConfig(**options), name="tiny")
     fresh = Compressor(DraftAttentionScorer(tiny_model, draft_tokenizer, ScoringConfig(reuse_mb=0, **options)))
     reusing = ContextSieveMiddleware(compressor=Compressor(scorer), trigger_tokens=50, rate=0.2)
     recomputing = ContextSieveMiddleware(compressor=fresh, trigger_tokens=50, rate=0.2)
@@ -431,11 +424,12 @@ def test_the_middleware_reuses_draft_states_across_turns(draft_tokenizer, tiny_m
     history: list[Any] = [HumanMessage(QUERY), ToolMessage(content=outputs[0], tool_call_id="c0")]
     turns = ["What else is stored there?", "Which module reads files?"]
     for turn, question in enumerate(turns):
-        before = scorer.prefixes
+        before = scorer.reuse_info().misses  # a missed block is a prefix the draft runs
         got = reusing.compress_messages(history)
         assert [m.content for m in got] == [m.content for m in recomputing.compress_messages(history)]
         if turn:  # the earlier tool outputs' blocks come from the store; only the new output's run
-            assert 0 < scorer.prefixes - before == len(scorer.plan(0, scorer.tokenize(outputs[turn]), question))
+            ran = scorer.reuse_info().misses - before
+            assert 0 < ran == len(scorer.plan(0, scorer.tokenize(outputs[turn]), question))
         history += [
             AIMessage("Noted."),
             HumanMessage(question),
