@@ -155,10 +155,17 @@ def test_a_burst_past_the_queue_gets_503_with_retry_after_and_every_accepted_req
     async def scenario() -> list[httpx.Response]:
         compressor, client = served(scorer, batching={"max_wait_ms": 0, "max_batch": 1, "max_queue": 2})
         async with client:
-            sent = [
-                asyncio.ensure_future(client.post("/v1/compress", json={"context": c, "query": QUERY, "budget": 60}))
-                for c in jobs
-            ]
+
+            def post(context: str) -> asyncio.Future[httpx.Response]:
+                body = {"context": context, "query": QUERY, "budget": 60}
+                return asyncio.ensure_future(client.post("/v1/compress", json=body))
+
+            sent = [post(jobs[0])]
+            for _ in range(500):  # bounded: until the worker holds the first request
+                await asyncio.sleep(0.01)
+                if scorer.entered.is_set():
+                    break
+            sent += [post(c) for c in jobs[1:]]
             for _ in range(200):  # bounded: until the refusals are in
                 await asyncio.sleep(0.02)
                 if sum(task.done() for task in sent) >= len(jobs) - 3:

@@ -72,13 +72,15 @@ class GatedScorer(KeywordScorer):
     """A :class:`KeywordScorer` that waits for ``gate`` before every pass and records each pass's size.
 
     Clear ``gate`` to hold the scorer (requests queue up behind it), set it to let them through: a test of
-    batching, queue bounds or cancellation can then see how calls were grouped (``passes``).
+    batching, queue bounds or cancellation can then see how calls were grouped (``passes``). ``entered`` is set
+    once a pass has started waiting, so a test can know the worker holds a request before it sends more.
     """
 
     def __init__(self, tokenizer: Any, *, pool_kernel: int = 1, timeout: float = 30.0) -> None:
         super().__init__(tokenizer, pool_kernel=pool_kernel)
         self.gate = threading.Event()
         self.gate.set()
+        self.entered = threading.Event()
         self.passes: list[int] = []
         self._timeout = timeout
 
@@ -86,6 +88,7 @@ class GatedScorer(KeywordScorer):
         self, requests: Sequence[tuple[TokenizedText, str]], *, progress: bool = False
     ) -> list[npt.NDArray[np.float32]]:
         """Wait for the gate (at most ``timeout`` seconds), note the pass size, then score as the keyword scorer."""
+        self.entered.set()
         self.gate.wait(timeout=self._timeout)
         self.passes.append(len(requests))
         return super().score(requests, progress=progress)
