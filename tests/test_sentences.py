@@ -321,3 +321,21 @@ def test_a_paragraph_named_by_the_best_units_gains_the_link_weight_and_nothing_e
     assert (after[1] > before[1]).all()  # every unit of "Ted Nugent", named there, rises
     for index in (0, 2, 3):  # the naming paragraph itself and the paragraphs nobody names do not move
         np.testing.assert_array_equal(after[index], before[index])
+
+
+def test_with_link_query_a_paragraph_the_question_names_gains_the_link_weight(tokenizer: Any, bert: Any) -> None:
+    query = "Were the Amboy Dukes older than rock music itself?"  # a comparison question names both subjects
+    fusion = SentenceConfig(lexical_weight=0.5, hop_weight=0.0, paragraph_weight=0.0, link_units=1, link_weight=3.0)
+
+    def logits(**update: Any) -> list[npt.NDArray[np.float64]]:
+        scorer = SentenceScorer(
+            bert, tokenizer, ScoringConfig(pool_kernel=1), fusion.model_copy(update=update), name="t"
+        )
+        scores = scorer.score_collection([(scorer.tokenize(text), query) for text in LINKED])
+        return [np.log(s / (1.0 - s)).astype(np.float64) for s in scores]
+
+    before, after = logits(link_query=False), logits(link_query=True)
+    for index in (0, 1):  # "Hunt Music" and "Ted Nugent": the question names neither
+        np.testing.assert_allclose(after[index], before[index], atol=1e-4)
+    for index in (2, 3):  # "Amboy Dukes" and "Rock music" (any case), both named by the question
+        np.testing.assert_allclose(after[index] - before[index], 3.0, atol=1e-3)

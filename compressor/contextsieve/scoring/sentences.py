@@ -9,7 +9,9 @@ packed up to ``chunk_tokens``, :mod:`contextsieve.aggregation.chunking`) and giv
    (multi-hop questions need the bridge sentence that only the first hop names);
 4. a link: a paragraph whose header (its title) is named by one of the best units so far gains ``link_weight``
    (the bridge of a multi-hop question is often a document named by the first hop);
-5. a unit inherits part of its paragraph's best score (evidence comes in paragraphs).
+5. a reranker, when the model has one (:mod:`contextsieve.scoring.rerank`): a cross-encoder reads the query with
+   each of the best units, then the query joined with its best, and reorders them;
+6. a unit inherits part of its paragraph's best score (evidence comes in paragraphs).
 
 A collection is one context, or every document of a :meth:`~contextsieve.Compressor.compress_documents` call
 (:meth:`SentenceScorer.score_collections`), so the ranking is shared across documents. Scores are the logistic of
@@ -37,6 +39,7 @@ from contextsieve.errors import ConfigError, ModelError
 from contextsieve.scoring.base import ModelScorer, ScoreRequest, save_scorer_folder
 from contextsieve.scoring.headers import blank_lines, unit_context
 from contextsieve.scoring.lexical import bm25_scores
+from contextsieve.scoring.rerank import CrossEncoder, load_reranker, rerank
 from contextsieve.scoring.reuse import ReuseInfo, VectorStore, reuse_folder
 
 __all__ = [
@@ -69,12 +72,22 @@ class SentenceConfig(BaseModel):
     paragraph (0 disables links)."""
     link_units: int = Field(default=2, ge=1, le=16)
     """How many of the best first-hop units are read for the names of other paragraphs."""
+    link_query: bool = False
+    """The query links too: a paragraph whose header the query names gains ``link_weight``."""
     paragraph_weight: float = Field(default=0.5, ge=0.0)
     """Share of its paragraph's best fused score a unit inherits."""
     headers: bool = True
     """Embed every unit with its paragraph's header (title lines)."""
     max_tokens: int = Field(default=256, ge=8, le=512)
     """Tokens per embedded text (header and unit); longer units are cut."""
+    rerank_units: int = Field(default=0, ge=0, le=512)
+    """How many of the best units the cross-encoder reranker reorders (0: none; more needs a ``reranker/`` folder)."""
+    rerank_weight: float = Field(default=2.0, ge=0.0)
+    """Weight of the standardised rerank score added to each reordered unit's fused score."""
+    rerank_hop: bool = True
+    """Also rerank for the query joined with the first pass's best unit (a unit keeps its better logit)."""
+    rerank_tokens: int = Field(default=160, ge=16, le=512)
+    """Tokens per (query, unit) pair read by the reranker; longer pairs are cut."""
 
 
 def is_sentence_folder(path: str | Path) -> bool:
@@ -136,15 +149,20 @@ def _title(header: str) -> str:
     return re.sub(r"\s*\([^)]*\)\s*$", "", header).strip().lower()
 
 
-def _linked_paragraphs(units: Sequence[_Unit], best: Sequence[_Unit]) -> set[tuple[int, int]]:
-    """Return the paragraphs whose header is named (as whole words) in a best unit of another paragraph."""
+def _linked_paragraphs(units: Sequence[_Unit], best: Sequence[_Unit], query: str = "") -> set[tuple[int, int]]:
+    """Return the paragraphs whose header is named (as whole words) in a best unit of another paragraph.
+
+    A non-empty ``query`` names paragraphs too (a comparison question names both of its subjects).
+    """
     titles: dict[tuple[int, int], str] = {}
     for unit in units:  # units before the header's end carry none; a later unit of the paragraph names it
         if unit.paragraph not in titles:
             name = _title(unit.header)
             if len(name) >= 3 and any(ch.isalpha() for ch in name):
                 titles[unit.paragraph] = name
-    readers = [(unit.paragraph, unit.text.lower()) for unit in best]
+    readers: list[tuple[tuple[int, int] | None, str]] = [(unit.paragraph, unit.text.lower()) for unit in best]
+    if query:
+        readers.append((None, query.lower()))
     linked = set()
     for paragraph, name in titles.items():
         pattern = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
@@ -163,9 +181,22 @@ def _standard(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 class SentenceScorer(ModelScorer):
     """Ranks a context's units with a sentence-embedding model (mean pooling), BM25, a second hop and paragraphs."""
 
-    def __init__(self, model: Any, tokenizer: Any, config: ScoringConfig, sentence: SentenceConfig, *, name: str):
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        config: ScoringConfig,
+        sentence: SentenceConfig,
+        *,
+        name: str,
+        reranker: CrossEncoder | None = None,
+    ):
         super().__init__(model, tokenizer, config, name=name)
+        if sentence.rerank_units and reranker is None:
+            msg = f"the sentence scorer {name!r} asks for rerank_units={sentence.rerank_units} but has no reranker"
+            raise ModelError(msg)
         self._sentence = sentence
+        self._reranker = reranker if sentence.rerank_units else None
         self._units = ChunkingConfig()
         disk = reuse_folder(config.reuse_dir)
         namespace = _fingerprint(model, sentence) if disk else "memory"
@@ -207,8 +238,12 @@ class SentenceScorer(ModelScorer):
         if delta is not None:
             apply_delta(model, delta[0], base_name=delta[1])
         model.to(device=device, dtype=dtype).eval()
+        reranker = None
+        if sentence.rerank_units:
+            owner = delta[0] if delta is not None else path
+            reranker = load_reranker(owner, tokenizer, device=device, dtype=dtype, batch_size=config.batch_size)
         logger.info("Loaded sentence scorer %s on %s", name, device)
-        return cls(model, tokenizer, config, sentence, name=name)
+        return cls(model, tokenizer, config, sentence, name=name, reranker=reranker)
 
     @property
     def sentence_config(self) -> SentenceConfig:
@@ -351,8 +386,20 @@ class SentenceScorer(ModelScorer):
             second = self.embed([expanded])[0]
             fused = fused + options.hop_weight * _standard(np.asarray(vectors @ second, dtype=np.float64))
         if options.link_weight and len(units) > 1:
-            linked = _linked_paragraphs(units, [units[i] for i in order[: options.link_units]])
+            readers = [units[i] for i in order[: options.link_units]]
+            linked = _linked_paragraphs(units, readers, query if options.link_query else "")
             fused = fused + options.link_weight * np.array([u.paragraph in linked for u in units], dtype=np.float64)
+        if self._reranker is not None:
+            fused = rerank(
+                fused,
+                texts,
+                query,
+                self._reranker,
+                units=options.rerank_units,
+                weight=options.rerank_weight,
+                hop=options.rerank_hop,
+                max_tokens=options.rerank_tokens,
+            )
         if options.paragraph_weight:
             best_of: dict[tuple[int, int], float] = {}
             for unit, value in zip(units, fused, strict=True):

@@ -1,9 +1,10 @@
 """Train a cross-attention scoring head on your own labelled data, over cached frozen-draft hidden states.
 
 The sentence scorer's embedding model fine-tunes with :func:`train_sentences` on :class:`RankingExample` items,
-and :func:`contextsieve.scoring.sentences.save_sentences` writes its folder. An encoder token classifier (the
-LLMLingua-2 recipe, query-aware) trains with :func:`encoder_windows` and :func:`train_encoder`, and
-:func:`contextsieve.scoring.encoder.save_encoder` writes its folder.
+and :func:`contextsieve.scoring.sentences.save_sentences` writes its folder. Its cross-encoder reranker trains on
+the same items with :func:`train_reranker`; :func:`contextsieve.scoring.rerank.save_reranker` writes it beside.
+An encoder token classifier (the LLMLingua-2 recipe, query-aware) trains with :func:`encoder_windows` and
+:func:`train_encoder`, and :func:`contextsieve.scoring.encoder.save_encoder` writes its folder.
 
 Items are anything with ``task``, ``context``, ``question`` and ``gold_spans`` (e.g. :class:`LabelledText`);
 :func:`extract_features` runs the frozen draft once, :func:`train_head` fits the head, and
@@ -21,6 +22,7 @@ from contextsieve.training.encoder_trainer import (
     train_encoder,
 )
 from contextsieve.training.features import Labelled, SampleFeatures, extract_features
+from contextsieve.training.reranker_trainer import RerankerTrainConfig, train_reranker
 from contextsieve.training.sentence_trainer import RankingExample, SentenceTrainConfig, train_sentences
 from contextsieve.training.trainer import TrainConfig, TrainResult, train_head, validation_recall
 
@@ -30,6 +32,7 @@ __all__ = [
     "LabelledText",
     "LabelledWindow",
     "RankingExample",
+    "RerankerTrainConfig",
     "SampleFeatures",
     "SentenceTrainConfig",
     "TrainConfig",
@@ -41,6 +44,7 @@ __all__ = [
     "split_documents",
     "train_encoder",
     "train_head",
+    "train_reranker",
     "train_sentences",
     "validation_recall",
 ]

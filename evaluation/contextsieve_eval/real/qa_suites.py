@@ -28,7 +28,7 @@ from contextsieve_eval.samples import CountTokens, Sample
 if TYPE_CHECKING:
     from contextsieve_eval.tasks.sampling import _Counter
 
-__all__ = ["DOCUMENT", "build_hotpotqa", "build_squad"]
+__all__ = ["DOCUMENT", "build_hotpotqa", "build_squad", "question_order"]
 
 DOCUMENT = "Document {i}:\n{document}"
 """RULER's document prompt (``qa.py``'s ``DOCUMENT_PROMPT``)."""
@@ -44,7 +44,7 @@ def _prepare(count_tokens: CountTokens, length: int, samples: int, split: str) -
     return count_tokens if isinstance(count_tokens, _Counter) else _Counter(count_tokens)
 
 
-def _order(count: int, name: str, split: str) -> list[int]:
+def question_order(count: int, name: str, split: str) -> list[int]:
     """Return a fixed shuffled order of a split's questions (independent of length and seed)."""
     order = list(range(count))
     random.Random(f"{name}|{split}|questions").shuffle(order)
@@ -149,7 +149,7 @@ def build_hotpotqa(
     questions = source.hotpot_questions(split)
     pool = _hotpot_pool(split)
     out: list[Sample] = []
-    for position in _order(len(questions), "hotpotqa", split):
+    for position in question_order(len(questions), "hotpotqa", split):
         if len(out) == samples:
             break
         question = questions[position]
@@ -208,7 +208,7 @@ def build_squad(
     articles = source.squad_articles(split)
     pool = _squad_pool(split)
     out: list[Sample] = []
-    for position in _order(len(questions), "squad", split):
+    for position in question_order(len(questions), "squad", split):
         if len(out) == samples:
             break
         question = questions[position]

@@ -3,9 +3,10 @@
 Every configuration runs the real pipeline (``Compressor.compress`` and ``compress_documents`` with
 :class:`~contextsieve.scoring.sentences.SentenceScorer`); embeddings are memoised across configurations, so a
 grid costs one embedding pass. HotpotQA's training quarter by default (never the report split, never the reserved
-half). Run ``python -m contextsieve_eval.recipe.sentence_grid --samples 96 [--ablation | --links]``; it logs one line
-per configuration: both hops kept, one context / documents, at each rate. ``--links`` sweeps the header-link weight
-and reach over ``--model``'s own fusion options.
+half). Run ``python -m contextsieve_eval.recipe.sentence_grid --samples 96 [--ablation | --links | --rerank DIR]``;
+it logs one line per configuration: both hops kept, one context / documents, at each rate. ``--links`` sweeps the
+header-link weight and reach over ``--model``'s own fusion options; ``--rerank DIR`` sweeps the reranker saved in
+``DIR/reranker`` (how many units, its weight, the second pass), its pair scores memoised too.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ import itertools
 import logging
 import math
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["ABLATION", "both_hops", "grid", "link_grid", "main"]
+__all__ = ["ABLATION", "both_hops", "grid", "link_grid", "main", "rerank_grid"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +61,42 @@ def link_grid() -> dict[str, dict[str, Any]]:
     }
 
 
-def _scorer(base: Any, options: dict[str, Any], memo: dict[str, npt.NDArray[np.float32]]) -> Any:
+def rerank_grid() -> dict[str, dict[str, Any]]:
+    """Return the reranker grid: units reordered × rerank weight × second pass (and no reranking)."""
+    out: dict[str, dict[str, Any]] = {"no reranker": {"rerank_units": 0}}
+    for units, weight, hop in itertools.product((16, 32, 64), (1.0, 2.0, 4.0, 8.0), (False, True)):
+        name = f"rerank {units} weight {weight}{' hop' if hop else ''}"
+        out[name] = {"rerank_units": units, "rerank_weight": weight, "rerank_hop": hop}
+    return out
+
+
+def _memoised_reranker(folder: str, base: Any) -> Any:
+    """Load the reranker in ``folder`` with its pair scores memoised across configurations."""
+    import torch
+
+    from contextsieve.scoring.rerank import CrossEncoder, load_reranker
+
+    loaded = load_reranker(Path(folder), base.tokenizer, device=torch.device("cpu"), dtype=torch.float32, batch_size=32)
+    if loaded is None:
+        msg = f"no reranker in {folder}"
+        raise SystemExit(msg)
+    memo: dict[tuple[tuple[str, str], int], float] = {}
+
+    class Memoised(CrossEncoder):
+        def score(
+            self, queries: Sequence[str], units: Sequence[str], *, max_tokens: int = 160
+        ) -> npt.NDArray[np.float64]:
+            pairs = list(zip(queries, units, strict=True))
+            todo = [pair for pair in dict.fromkeys(pairs) if (pair, max_tokens) not in memo]
+            if todo:
+                fresh = super().score([q for q, _ in todo], [u for _, u in todo], max_tokens=max_tokens)
+                memo.update({(pair, max_tokens): float(v) for pair, v in zip(todo, fresh, strict=True)})
+            return np.array([memo[(pair, max_tokens)] for pair in pairs], dtype=np.float64)
+
+    return Memoised(loaded.encoder, loaded.head, loaded.tokenizer, batch_size=32)
+
+
+def _scorer(base: Any, options: dict[str, Any], memo: dict[str, npt.NDArray[np.float32]], reranker: Any = None) -> Any:
     """Return the loaded model under another fusion, its embeddings memoised in ``memo`` across configurations."""
     from contextsieve.scoring.sentences import SentenceConfig, SentenceScorer
 
@@ -70,7 +107,15 @@ def _scorer(base: Any, options: dict[str, Any], memo: dict[str, npt.NDArray[np.f
                 memo.update(zip(todo, super().embed(todo, progress=progress), strict=True))
             return np.stack([memo[t] for t in texts])
 
-    return Memoised(base.model, base.tokenizer, base.config, SentenceConfig(**options), name=base.name)
+    config = SentenceConfig(**options)
+    return Memoised(
+        base.model,
+        base.tokenizer,
+        base.config,
+        config,
+        name=base.name,
+        reranker=reranker if config.rerank_units else None,
+    )
 
 
 def _kept_text(compressor: Any, sample: Any, budget: int, counter: Any) -> str:
@@ -110,6 +155,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--split", choices=["train", "eval"], default="train")
     parser.add_argument("--ablation", action="store_true", help="the ablation rows instead of the grid")
     parser.add_argument("--links", action="store_true", help="the header-link grid instead of the fusion grid")
+    parser.add_argument("--rerank", default=None, help="sweep the reranker saved in DIR/reranker")
     parser.add_argument("--model", default="minilm-l6", help="sentence model whose own options the grid starts from")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -125,8 +171,11 @@ def main(argv: list[str] | None = None) -> None:
     own = base.sentence_config.model_dump()
     memo: dict[str, npt.NDArray[np.float32]] = {}
     configurations = link_grid() if args.links else ABLATION if args.ablation else grid()
+    reranker = None
+    if args.rerank:
+        configurations, reranker = rerank_grid(), _memoised_reranker(args.rerank, base)
     for name, options in configurations.items():
-        compressor = Compressor(_scorer(base, {**own, **options}, memo))
+        compressor = Compressor(_scorer(base, {**own, **options}, memo, reranker))
         logger.info("%-40s %s", name, both_hops(compressor, samples, rates, counter))
 
 

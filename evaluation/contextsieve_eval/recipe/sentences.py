@@ -35,13 +35,15 @@ def _unit(title: str, sentence: str) -> str:
     return f"{title}\n{sentence.strip()}"
 
 
-def hotpot_examples(split: str = "train", *, limit: int | None = None, seed: int = 0) -> list[Any]:
-    """Return ranking examples from HotpotQA's ``split`` (first-hop and second-hop queries)."""
+def hotpot_examples(
+    split: str = "train", *, limit: int | None = None, seed: int = 0, exclude: frozenset[str] = frozenset()
+) -> list[Any]:
+    """Return ranking examples from HotpotQA's ``split`` (first- and second-hop queries), skipping ``exclude`` ids."""
     from contextsieve.training import RankingExample
     from contextsieve_eval.real import source
 
     rng = random.Random(seed)
-    questions = list(source.hotpot_questions(split))
+    questions = [q for q in source.hotpot_questions(split) if q.id not in exclude]
     rng.shuffle(questions)
     out: list[Any] = []
     for question in questions[:limit]:
