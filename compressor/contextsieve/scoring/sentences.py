@@ -251,6 +251,11 @@ class SentenceScorer(ModelScorer):
         return self._sentence
 
     @property
+    def reranker(self) -> CrossEncoder | None:
+        """The cross-encoder that reorders the best units, or ``None`` when this model reranks nothing."""
+        return self._reranker
+
+    @property
     def calibrated(self) -> bool:
         """Scores rank units within a collection; they are not probabilities."""
         return False
