@@ -157,7 +157,10 @@ def save_reranker(
 def load_reranker(
     folder: Path, tokenizer: Any, *, device: torch.device, dtype: torch.dtype, batch_size: int
 ) -> CrossEncoder | None:
-    """Load the reranker saved in ``folder``/``reranker`` (``None`` when there is none); ModelError if unreadable."""
+    """Load the reranker saved in ``folder``/``reranker`` (``None`` when there is none); ModelError if unreadable.
+
+    A delta reads pairs with ``tokenizer`` (the sentence model's); a full folder with the tokenizer saved in it.
+    """
     from safetensors.torch import load_file
     from transformers import AutoModel
 
@@ -175,6 +178,10 @@ def load_reranker(
             apply_delta(encoder, path, base_name=pin)
         else:
             encoder = AutoModel.from_pretrained(str(path), dtype=torch.float32)
+            if (path / "tokenizer_config.json").is_file():  # a full folder carries its own vocabulary
+                from transformers import AutoTokenizer
+
+                tokenizer = AutoTokenizer.from_pretrained(str(path))
         state = load_file(str(path / HEAD_FILE))
         head = torch.nn.Linear(int(encoder.config.hidden_size), 1)
         head.load_state_dict(state)
