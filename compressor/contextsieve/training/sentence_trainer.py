@@ -8,41 +8,30 @@ times ``scale``; the model is mean-pooled as :class:`~contextsieve.scoring.sente
 
 from __future__ import annotations
 
-import logging
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from contextsieve.scoring.sentences import mean_pooled
+from contextsieve.training.loop import FitConfig, fit
 
 __all__ = ["RankingExample", "SentenceTrainConfig", "embed_for_training", "train_sentences"]
 
-logger = logging.getLogger(__name__)
 
-
-class SentenceTrainConfig(BaseModel):
+class SentenceTrainConfig(FitConfig):
     """Optimisation options of :func:`train_sentences`."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    epochs: int = Field(default=1, ge=1)
-    lr: float = Field(default=2e-5, gt=0)
     batch_size: int = Field(default=32, ge=2)
+    """Examples per batch; every other example's units are negatives too."""
     negatives: int = Field(default=3, ge=0)
     """Hard negatives per example (fewer are used when an example has fewer)."""
     scale: float = Field(default=20.0, gt=0)
     """Cosine similarities are multiplied by this before the softmax (an inverse temperature)."""
     max_tokens: int = Field(default=128, ge=8, le=512)
-    weight_decay: float = Field(default=0.01, ge=0)
-    warmup: float = Field(default=0.1, ge=0, lt=1)
-    """Share of the steps over which the learning rate rises linearly from zero."""
-    freeze_word_embeddings: bool = False
-    """Keep the word-embedding matrix fixed (the trained weights then differ from the base only in the layers)."""
-    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -74,45 +63,15 @@ def train_sentences(
 
     ``progress`` shows a tqdm bar over the batches of each epoch.
     """
-    from tqdm.auto import tqdm
-
     config = config or SentenceTrainConfig()
     if not examples:
         msg = "train_sentences needs at least one example"
         raise ValueError(msg)
-    rng = random.Random(config.seed)
-    torch.manual_seed(config.seed)
-    order = list(range(len(examples)))
-    steps = config.epochs * -(-len(order) // config.batch_size)
-    if config.freeze_word_embeddings:
-        model.get_input_embeddings().weight.requires_grad_(False)
-    trained = [parameter for parameter in model.parameters() if parameter.requires_grad]
-    optimizer = torch.optim.AdamW(trained, lr=config.lr, weight_decay=config.weight_decay)
-    warm = max(1, int(steps * config.warmup))
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min((step + 1) / warm, max(0.0, (steps - step) / max(1, steps - warm)))
-    )
-    losses = []
-    model.train()
-    for epoch in range(config.epochs):
-        rng.shuffle(order)
-        total, count = 0.0, 0
-        starts = range(0, len(order), config.batch_size)
-        for start in tqdm(starts, desc=f"epoch {epoch + 1}", unit="batch", disable=not progress):
-            batch = [examples[i] for i in order[start : start + config.batch_size]]
-            loss = _batch_loss(model, tokenizer, batch, config, rng)
-            optimizer.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]
-            torch.nn.utils.clip_grad_norm_(trained, 1.0)
-            optimizer.step()
-            schedule.step()
-            total, count = total + float(loss.detach()), count + 1
-        losses.append(total / max(count, 1))
-        logger.info("sentence training epoch %d: loss %.4f", epoch + 1, losses[-1])
-        if on_epoch is not None:
-            on_epoch(epoch + 1, losses[-1])
-    model.eval()
-    return losses
+
+    def batch_loss(batch: Sequence[RankingExample], rng: random.Random) -> torch.Tensor:
+        return _batch_loss(model, tokenizer, batch, config, rng)
+
+    return fit(model, [], examples, batch_loss, config, name="sentence", on_epoch=on_epoch, progress=progress)
 
 
 def _batch_loss(

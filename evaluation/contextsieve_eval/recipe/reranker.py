@@ -14,26 +14,13 @@ Run ``python -m contextsieve_eval.recipe.reranker --out heads/reranker``: every 
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import time
 from pathlib import Path
-from typing import Any
 
 __all__ = ["main"]
 
 logger = logging.getLogger(__name__)
-
-
-def _base() -> tuple[Any, Any, str]:
-    from transformers import AutoModel, AutoTokenizer
-
-    from contextsieve.models.sentences import SENTENCE_MODELS, sentence_folder
-
-    spec = SENTENCE_MODELS["minilm-l6"]
-    folder = str(sentence_folder(spec))
-    return AutoModel.from_pretrained(folder), AutoTokenizer.from_pretrained(folder), spec.package.pin
 
 
 def held_out(count: int) -> frozenset[str]:
@@ -49,29 +36,30 @@ def main(argv: list[str] | None = None) -> None:
     """Build the examples, fine-tune epoch by epoch, and write the reranker folder and its log."""
     import torch
 
+    from contextsieve.models.sentences import SENTENCE_MODELS
     from contextsieve.scoring.rerank import CrossEncoder, load_reranker, save_reranker
     from contextsieve.training import RerankerTrainConfig, train_reranker
-    from contextsieve_eval.recipe.sentences import hotpot_examples, squad_examples
+    from contextsieve_eval.recipe.sentences import (
+        finished_epochs,
+        hotpot_examples,
+        log_epoch,
+        minilm_base,
+        recipe_parser,
+        squad_examples,
+    )
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--hotpot", type=int, default=None, help="HotpotQA training questions (default: all)")
-    parser.add_argument("--squad", type=int, default=None, help="SQuAD training questions (default: all)")
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--delta", default=None, help="also write the encoder's delta over the base into DIR/reranker")
-    parser.add_argument("--lr", type=float, default=3e-5)
-    parser.add_argument("--batch-size", type=int, default=8)
+    delta = "also write the encoder's delta over the base into DIR/reranker"
+    parser = recipe_parser(__doc__.splitlines()[0], lr=3e-5, batch_size=8, delta=delta)
     parser.add_argument("--negatives", type=int, default=7)
     parser.add_argument("--max-tokens", type=int, default=160, help="tokens per (query, unit) pair")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--holdout", type=int, default=200, help="grid questions kept out of training")
-    parser.add_argument("--resume", action="store_true", help="continue after the last finished epoch")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     out = Path(args.out)
     log = out / "log.jsonl"
-    done = [json.loads(line) for line in log.read_text().splitlines()] if args.resume and log.is_file() else []
-    base, tokenizer, pin = _base()
+    done = finished_epochs(log, resume=args.resume)
+    base, tokenizer = minilm_base()
+    pin = SENTENCE_MODELS["minilm-l6"].package.pin
     if done:
         loaded = load_reranker(out, tokenizer, device=torch.device("cpu"), dtype=torch.float32, batch_size=32)
         if loaded is None:
@@ -79,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit(msg)
         reranker = loaded
     else:
-        encoder, _, _ = _base()
+        encoder, _ = minilm_base()
         reranker = CrossEncoder.from_base(encoder, tokenizer, seed=args.seed)
     exclude = held_out(args.holdout)
     examples = hotpot_examples(limit=args.hotpot, seed=args.seed, exclude=exclude)
@@ -99,9 +87,7 @@ def main(argv: list[str] | None = None) -> None:
         save_reranker(reranker, out)
         if args.delta:
             save_reranker(reranker, args.delta, base=base, base_name=pin)
-        with log.open("a", encoding="utf-8") as handle:
-            row = {"epoch": epoch + 1, "loss": loss, "examples": len(examples)}
-            handle.write(json.dumps({**row, "seconds": time.perf_counter() - started}) + "\n")
+        log_epoch(log, epoch + 1, loss, len(examples), started)
 
 
 if __name__ == "__main__":

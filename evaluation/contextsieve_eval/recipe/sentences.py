@@ -26,7 +26,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["hotpot_examples", "main", "squad_examples"]
+__all__ = [
+    "finished_epochs",
+    "hotpot_examples",
+    "log_epoch",
+    "main",
+    "minilm_base",
+    "recipe_parser",
+    "squad_examples",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +99,8 @@ def squad_examples(split: str = "train", *, limit: int | None = None, seed: int 
     return out
 
 
-def _minilm() -> tuple[Any, Any]:
+def minilm_base() -> tuple[Any, Any]:
+    """Load all-MiniLM-L6-v2 (the base every recipe starts from) and its tokenizer."""
     from transformers import AutoModel, AutoTokenizer
 
     from contextsieve.models.sentences import SENTENCE_MODELS, sentence_folder
@@ -100,13 +109,40 @@ def _minilm() -> tuple[Any, Any]:
     return AutoModel.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)
 
 
+def recipe_parser(description: str, *, lr: float, batch_size: int, delta: str) -> argparse.ArgumentParser:
+    """Return the arguments both recipes take (output, data, epochs, delta, optimiser, seed, resume)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--hotpot", type=int, default=None, help="HotpotQA training questions (default: all)")
+    parser.add_argument("--squad", type=int, default=None, help="SQuAD training questions (default: all)")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--delta", default=None, help=delta)
+    parser.add_argument("--lr", type=float, default=lr)
+    parser.add_argument("--batch-size", type=int, default=batch_size)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--resume", action="store_true", help="continue after the last finished epoch")
+    return parser
+
+
+def finished_epochs(log: Path, *, resume: bool) -> list[dict[str, Any]]:
+    """Return the rows of the epochs ``log`` records as finished (none unless resuming)."""
+    return [json.loads(line) for line in log.read_text().splitlines()] if resume and log.is_file() else []
+
+
+def log_epoch(log: Path, epoch: int, loss: float, examples: int, started: float) -> None:
+    """Append one finished epoch (loss, examples, seconds since ``started``) to ``log``."""
+    with log.open("a", encoding="utf-8") as handle:
+        row = {"epoch": epoch, "loss": loss, "examples": examples}
+        handle.write(json.dumps({**row, "seconds": time.perf_counter() - started}) + "\n")
+
+
 def write_delta(model: Any, folder: Path) -> None:
     """Write ``model``'s difference from all-MiniLM-L6-v2 and the default fusion options into ``folder``."""
     from contextsieve.models.deltas import save_delta
     from contextsieve.models.sentences import SENTENCE_MODELS
     from contextsieve.scoring.sentences import SENTENCE_CONFIG_FILE, SentenceConfig
 
-    base, _ = _minilm()
+    base, _ = minilm_base()
     save_delta(model, base, folder, base_name=SENTENCE_MODELS["minilm-l6"].package.pin)
     (folder / SENTENCE_CONFIG_FILE).write_text(SentenceConfig().model_dump_json(indent=1) + "\n", encoding="utf-8")
 
@@ -118,29 +154,21 @@ def main(argv: list[str] | None = None) -> None:
     from contextsieve.scoring.sentences import save_sentences
     from contextsieve.training import SentenceTrainConfig, train_sentences
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--hotpot", type=int, default=None, help="HotpotQA training questions (default: all)")
-    parser.add_argument("--squad", type=int, default=None, help="SQuAD training questions (default: all)")
-    parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--delta", default=None, help="also write the weight delta over the base into this folder")
-    parser.add_argument("--lr", type=float, default=2e-5)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--seed", type=int, default=0)
+    delta = "also write the weight delta over the base into this folder"
+    parser = recipe_parser(__doc__.splitlines()[0], lr=2e-5, batch_size=32, delta=delta)
     parser.add_argument("--freeze-word-embeddings", action="store_true", help="train the layers only")
-    parser.add_argument("--resume", action="store_true", help="continue after the last finished epoch")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     out = Path(args.out)
     log = out / "log.jsonl"
-    done = [json.loads(line) for line in log.read_text().splitlines()] if args.resume and log.is_file() else []
+    done = finished_epochs(log, resume=args.resume)
     if args.epochs == 0 and args.delta:
         write_delta(AutoModel.from_pretrained(str(out)), Path(args.delta))
         return
     if done:
         model, tokenizer = AutoModel.from_pretrained(str(out)), AutoTokenizer.from_pretrained(str(out))
     else:
-        model, tokenizer = _minilm()
+        model, tokenizer = minilm_base()
     examples = hotpot_examples(limit=args.hotpot, seed=args.seed) + squad_examples(limit=args.squad, seed=args.seed)
     logger.info("%d examples; %d epoch(s) already done", len(examples), len(done))
     out.mkdir(parents=True, exist_ok=True)
@@ -155,9 +183,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         (loss,) = train_sentences(model, tokenizer, examples, config, progress=True)
         save_sentences(model, tokenizer, out)
-        with log.open("a", encoding="utf-8") as handle:
-            row = {"epoch": epoch + 1, "loss": loss, "examples": len(examples)}
-            handle.write(json.dumps({**row, "seconds": time.perf_counter() - started}) + "\n")
+        log_epoch(log, epoch + 1, loss, len(examples), started)
         if args.delta:
             write_delta(model, Path(args.delta))
 
