@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import math
 import zlib
 from collections.abc import Sequence
@@ -101,6 +102,29 @@ BRIDGE = [
     "Annabel Leeward\nAnnabel Leeward grew up near fjords and was born in Norway.",
 ]
 QUESTION = "Which country is the birthplace of the author of the novel Blue Moon?"
+
+
+def test_the_first_stage_lists_every_unit_best_first_with_the_score_its_tokens_get(tokenizer: Any, bert: Any) -> None:
+    fusion = {"paragraph_weight": 0.0}  # paragraphs act after the first stage; without them the scores are equal
+    scorer = word_scorer(tokenizer, bert, **fusion)
+    context = "\n\n".join(BRIDGE)
+    ranked = scorer.first_stage(context, QUESTION)
+    assert [u.score for u in ranked] == sorted((u.score for u in ranked), reverse=True)
+    spans = sorted((u.start, u.end) for u in ranked)
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))  # units never overlap
+    covered = {i for a, b in spans for i in range(a, b)}
+    assert all(i in covered for i, char in enumerate(context) if not char.isspace())  # and miss no text
+    assert all(context[u.start : u.end].strip() in u.text for u in ranked)
+    assert ranked[0].text.strip() == BRIDGE[0]
+    bridge = context.index("Annabel Leeward grew")
+    (born,) = [u for u in ranked if u.start == bridge]
+    assert born.text == BRIDGE[-1]  # a sentence after a title line is read with its title
+    tokens = scorer.tokenize(context)
+    (scores,) = scorer.score([(tokens, QUESTION)])
+    for unit in ranked:
+        inside = scores[(tokens.starts >= unit.start) & (tokens.offsets[:, 1] <= unit.end)]
+        assert np.log(inside / (1 - inside)) == pytest.approx(unit.score, abs=1e-4)
+    assert scorer.first_stage("", QUESTION) == []
 
 
 def kept_documents(compressor: Compressor, budget: int) -> list[int]:

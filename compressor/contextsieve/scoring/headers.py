@@ -11,8 +11,9 @@ import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-__all__ = ["UnitContext", "blank_lines", "unit_context"]
+__all__ = ["HeadedUnit", "UnitContext", "blank_lines", "linked_paragraphs", "unit_context"]
 
 _HEADER_LINE = re.compile(r"[^\n]{1,80}\n")
 _LABEL = re.compile(r"[\W_]*(?:[A-Za-z]+\s*)?\d+[\W_]*")
@@ -53,3 +54,49 @@ def unit_context(text: str, start: int, blanks: Sequence[int] | None = None) -> 
         position = match.end()
     kept = [line for line in lines if line and not _LABEL.fullmatch(line)]
     return UnitContext(paragraph=paragraph, header=" ".join(kept), header_end=position)
+
+
+class HeadedUnit(Protocol):
+    """A unit as header links read it: its paragraph, that paragraph's header and the unit's text."""
+
+    @property
+    def paragraph(self) -> tuple[int, int]:
+        """The paragraph's identity (its collection member and first character)."""
+        ...
+
+    @property
+    def header(self) -> str:
+        """The paragraph's header (empty when it has none)."""
+        ...
+
+    @property
+    def text(self) -> str:
+        """The unit's text as it is read."""
+        ...
+
+
+def _title(header: str) -> str:
+    """Return a header as a name to look for: without a trailing parenthesised note, lower case, trimmed."""
+    return re.sub(r"\s*\([^)]*\)\s*$", "", header).strip().lower()
+
+
+def linked_paragraphs(units: Sequence[HeadedUnit], best: Sequence[HeadedUnit], query: str = "") -> set[tuple[int, int]]:
+    """Return the paragraphs whose header is named (as whole words) in a best unit of another paragraph.
+
+    A non-empty ``query`` names paragraphs too (a comparison question names both of its subjects).
+    """
+    titles: dict[tuple[int, int], str] = {}
+    for unit in units:  # units before the header's end carry none; a later unit of the paragraph names it
+        if unit.paragraph not in titles:
+            name = _title(unit.header)
+            if len(name) >= 3 and any(ch.isalpha() for ch in name):
+                titles[unit.paragraph] = name
+    readers: list[tuple[tuple[int, int] | None, str]] = [(unit.paragraph, unit.text.lower()) for unit in best]
+    if query:
+        readers.append((None, query.lower()))
+    linked = set()
+    for paragraph, name in titles.items():
+        pattern = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+        if any(owner != paragraph and pattern.search(text) for owner, text in readers):
+            linked.add(paragraph)
+    return linked

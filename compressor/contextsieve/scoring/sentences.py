@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,13 +36,14 @@ from contextsieve.aggregation.chunking import chunk_tokens
 from contextsieve.config import ChunkingConfig, ScoringConfig
 from contextsieve.errors import ConfigError, ModelError
 from contextsieve.scoring.base import ModelScorer, ScoreRequest, save_scorer_folder
-from contextsieve.scoring.headers import blank_lines, unit_context
+from contextsieve.scoring.headers import blank_lines, linked_paragraphs, unit_context
 from contextsieve.scoring.lexical import bm25_scores
 from contextsieve.scoring.rerank import CrossEncoder, load_reranker, rerank
 from contextsieve.scoring.reuse import ReuseInfo, VectorStore, reuse_folder
 
 __all__ = [
     "SENTENCE_CONFIG_FILE",
+    "RankedUnit",
     "SentenceConfig",
     "SentenceScorer",
     "is_sentence_folder",
@@ -109,6 +109,16 @@ def save_sentences(model: Any, tokenizer: Any, folder: str | Path, config: Sente
 
 
 @dataclass(frozen=True)
+class RankedUnit:
+    """A unit of a context as the first stage ranks it: its character span, the text read and its fused score."""
+
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+@dataclass(frozen=True)
 class _Unit:
     """One unit of a collection: its request, token range and the text it is embedded as."""
 
@@ -142,33 +152,6 @@ def _spread(
     for unit, value in zip(units, values, strict=True):
         out[unit.request][unit.first : unit.last] = value
     return out
-
-
-def _title(header: str) -> str:
-    """Return a header as a name to look for: without a trailing parenthesised note, lower case, trimmed."""
-    return re.sub(r"\s*\([^)]*\)\s*$", "", header).strip().lower()
-
-
-def _linked_paragraphs(units: Sequence[_Unit], best: Sequence[_Unit], query: str = "") -> set[tuple[int, int]]:
-    """Return the paragraphs whose header is named (as whole words) in a best unit of another paragraph.
-
-    A non-empty ``query`` names paragraphs too (a comparison question names both of its subjects).
-    """
-    titles: dict[tuple[int, int], str] = {}
-    for unit in units:  # units before the header's end carry none; a later unit of the paragraph names it
-        if unit.paragraph not in titles:
-            name = _title(unit.header)
-            if len(name) >= 3 and any(ch.isalpha() for ch in name):
-                titles[unit.paragraph] = name
-    readers: list[tuple[tuple[int, int] | None, str]] = [(unit.paragraph, unit.text.lower()) for unit in best]
-    if query:
-        readers.append((None, query.lower()))
-    linked = set()
-    for paragraph, name in titles.items():
-        pattern = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
-        if any(owner != paragraph and pattern.search(text) for owner, text in readers):
-            linked.add(paragraph)
-    return linked
 
 
 def _standard(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -371,6 +354,25 @@ class SentenceScorer(ModelScorer):
             )
         return units
 
+    def first_stage(self, text: str, query: str) -> list[RankedUnit]:
+        """Rank one context's units before the reranker, best first (what a reranker is given; also for inspection).
+
+        The score is the fused standard score of steps 1-4 of the module docstring.
+        """
+        tokens = self.tokenize(text)
+        units = self._units_of(0, tokens)
+        if not units:
+            return []
+        texts = [unit.text for unit in units]
+        vectors = self.embed([*texts, query])
+        fused = self._first_stage(units, texts, vectors[:-1], vectors[-1], query)
+        order = np.argsort(-fused, kind="stable")
+        ends = tokens.offsets[:, 1]
+        return [
+            RankedUnit(int(tokens.starts[units[i].first]), int(ends[units[i].last - 1]), texts[i], float(fused[i]))
+            for i in order
+        ]
+
     def _fuse(
         self,
         units: Sequence[_Unit],
@@ -381,19 +383,7 @@ class SentenceScorer(ModelScorer):
     ) -> npt.NDArray[np.float64]:
         """Sum the standardised signals of every unit (see the module docstring)."""
         options = self._sentence
-        fused = _standard(np.asarray(vectors @ question, dtype=np.float64))
-        if options.lexical_weight:
-            fused = fused + options.lexical_weight * _standard(bm25_scores(texts, query))
-        order = np.argsort(-fused, kind="stable")
-        best = order[: options.hop_units]
-        if options.hop_weight and len(units) > 1:
-            expanded = " ".join([query, *(texts[i] for i in best)])
-            second = self.embed([expanded])[0]
-            fused = fused + options.hop_weight * _standard(np.asarray(vectors @ second, dtype=np.float64))
-        if options.link_weight and len(units) > 1:
-            readers = [units[i] for i in order[: options.link_units]]
-            linked = _linked_paragraphs(units, readers, query if options.link_query else "")
-            fused = fused + options.link_weight * np.array([u.paragraph in linked for u in units], dtype=np.float64)
+        fused = self._first_stage(units, texts, vectors, question, query)
         if self._reranker is not None:
             fused = rerank(
                 fused,
@@ -410,4 +400,29 @@ class SentenceScorer(ModelScorer):
             for unit, value in zip(units, fused, strict=True):
                 best_of[unit.paragraph] = max(best_of.get(unit.paragraph, -np.inf), float(value))
             fused = fused + options.paragraph_weight * np.array([best_of[u.paragraph] for u in units])
+        return fused
+
+    def _first_stage(
+        self,
+        units: Sequence[_Unit],
+        texts: Sequence[str],
+        vectors: npt.NDArray[np.float32],
+        question: npt.NDArray[np.float32],
+        query: str,
+    ) -> npt.NDArray[np.float64]:
+        """Sum similarity, BM25, the second hop and header links (steps 1-4 of the module docstring)."""
+        options = self._sentence
+        fused = _standard(np.asarray(vectors @ question, dtype=np.float64))
+        if options.lexical_weight:
+            fused = fused + options.lexical_weight * _standard(bm25_scores(texts, query))
+        order = np.argsort(-fused, kind="stable")
+        best = order[: options.hop_units]
+        if options.hop_weight and len(units) > 1:
+            expanded = " ".join([query, *(texts[i] for i in best)])
+            second = self.embed([expanded])[0]
+            fused = fused + options.hop_weight * _standard(np.asarray(vectors @ second, dtype=np.float64))
+        if options.link_weight and len(units) > 1:
+            readers = [units[i] for i in order[: options.link_units]]
+            linked = linked_paragraphs(units, readers, query if options.link_query else "")
+            fused = fused + options.link_weight * np.array([u.paragraph in linked for u in units], dtype=np.float64)
         return fused

@@ -3,22 +3,29 @@
 The examples are the sentence recipe's (:mod:`contextsieve_eval.recipe.sentences`): HotpotQA's training quarter
 (first hop: the question and a supporting fact; second hop: the question joined with the other fact), against the
 other sentences of the question's 10 paragraphs, and SQuAD's training articles (the answer sentence against its
-paragraph's others). The reserved HotpotQA half is never loaded. ``--holdout N`` keeps the first ``N`` questions of
+paragraph's others). ``--synthetic N`` adds the generated needle, multi-key, multi-value, multi-hop, RAG and code
+tasks (train split, ``N`` samples per task and length): each gold unit against the other units the sentence model's
+first stage ranks highest, the candidates the reranker is given at inference. The reserved HotpotQA half is never
+loaded. ``--holdout N`` keeps the first ``N`` questions of
 the harness's training order out of training, so that the fusion grid
 (``python -m contextsieve_eval.recipe.sentence_grid --rerank``) tunes on questions the reranker has not seen.
 
 Run ``python -m contextsieve_eval.recipe.reranker --out heads/reranker``: every epoch writes ``OUT/reranker``
 (loadable beside a sentence model) and a ``log.jsonl`` line; ``--resume`` continues after the last finished epoch.
-``--delta DIR`` also writes the encoder's difference from the base into ``DIR/reranker`` (the shipped form).
+``--delta DIR`` also writes the encoder's difference from the base into ``DIR/reranker`` (the shipped form);
+``--init DIR`` starts from the reranker in ``DIR/reranker`` instead of the base (a further round of fine-tuning).
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-__all__ = ["main"]
+__all__ = ["generated_examples", "main"]
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +37,45 @@ def held_out(count: int) -> frozenset[str]:
     questions = source.hotpot_questions("train")
     order = qa_suites.question_order(len(questions), "hotpotqa", "train")
     return frozenset(questions[i].id for i in order[:count])
+
+
+def generated_examples(scorer: Any, samples: Sequence[Any], *, candidates: int, seed: int = 0) -> list[Any]:
+    """Return ranking examples from generated samples: each gold unit against the first stage's best other units.
+
+    ``scorer`` is a :class:`~contextsieve.scoring.sentences.SentenceScorer`; the negatives are the units among its
+    ``candidates`` best (before any reranker) that hold no gold. Multi-hop chains also give second-hop examples:
+    the question joined with another link of the chain, against the same negatives.
+    """
+    from contextsieve.training import RankingExample
+
+    rng = random.Random(seed)
+    out: list[Any] = []
+    for sample in samples:
+        ranked = scorer.first_stage(sample.context, sample.question)
+        is_gold = [any(u.start < end and start < u.end for start, end in sample.gold_spans) for u in ranked]
+        gold = [u.text for u, hit in zip(ranked, is_gold, strict=True) if hit]
+        negatives = tuple(u.text for u, hit in zip(ranked[:candidates], is_gold, strict=False) if not hit)
+        if not gold or not negatives:
+            continue
+        for unit in gold:
+            out.append(RankingExample(sample.question, unit, negatives))
+            others = [other for other in gold if other != unit]
+            if sample.task == "multihop" and others:
+                out.append(RankingExample(f"{sample.question} {rng.choice(others)}", unit, negatives))
+    return out
+
+
+def _synthetic(count: int, lengths: Sequence[int], candidates: int, seed: int) -> list[Any]:
+    """Build the generated tasks' examples (train split) with the shipped sentence model's first stage."""
+    from contextsieve import Compressor
+    from contextsieve.counting import make_counter
+    from contextsieve_eval.recipe.encoder import SYNTHETIC
+    from contextsieve_eval.tasks import build_samples
+
+    counter = make_counter("gemma3-270m", None)
+    samples = build_samples(SYNTHETIC, counter, list(lengths), count, seed=seed, split="train")
+    scorer = Compressor.from_pretrained("minilm-l6-sieve", device="cpu").scorer
+    return generated_examples(scorer, samples, candidates=candidates, seed=seed)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -53,6 +99,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--negatives", type=int, default=7)
     parser.add_argument("--max-tokens", type=int, default=160, help="tokens per (query, unit) pair")
     parser.add_argument("--holdout", type=int, default=200, help="grid questions kept out of training")
+    parser.add_argument("--synthetic", type=int, default=0, help="generated samples per task and length")
+    parser.add_argument("--synthetic-lengths", default="2048,4096", help="context tokens of the generated samples")
+    parser.add_argument("--candidates", type=int, default=32, help="first-stage units the negatives come from")
+    parser.add_argument("--init", default=None, help="start from the reranker in DIR/reranker")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     out = Path(args.out)
@@ -60,10 +110,11 @@ def main(argv: list[str] | None = None) -> None:
     done = finished_epochs(log, resume=args.resume)
     base, tokenizer = minilm_base()
     pin = SENTENCE_MODELS["minilm-l6"].package.pin
-    if done:
-        loaded = load_reranker(out, tokenizer, device=torch.device("cpu"), dtype=torch.float32, batch_size=32)
+    start = out if done else Path(args.init) if args.init else None
+    if start is not None:
+        loaded = load_reranker(start, tokenizer, device=torch.device("cpu"), dtype=torch.float32, batch_size=32)
         if loaded is None:
-            msg = f"--resume found no reranker in {out}"
+            msg = f"found no reranker in {start}"
             raise SystemExit(msg)
         reranker = loaded
     else:
@@ -72,6 +123,9 @@ def main(argv: list[str] | None = None) -> None:
     exclude = held_out(args.holdout)
     examples = hotpot_examples(limit=args.hotpot, seed=args.seed, exclude=exclude)
     examples += squad_examples(limit=args.squad, seed=args.seed)
+    if args.synthetic:
+        lengths = [int(n) for n in args.synthetic_lengths.split(",")]
+        examples += _synthetic(args.synthetic, lengths, args.candidates, args.seed)
     logger.info("%d examples; %d epoch(s) already done", len(examples), len(done))
     out.mkdir(parents=True, exist_ok=True)
     for epoch in range(len(done), args.epochs):

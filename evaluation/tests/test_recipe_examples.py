@@ -1,0 +1,55 @@
+"""The reranker recipe's examples from generated tasks: gold units against the first stage's best other units."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from contextsieve.scoring.sentences import RankedUnit
+from contextsieve_eval.recipe.reranker import generated_examples
+from contextsieve_eval.samples import Sample
+
+SENTENCES = [
+    "Ada's key is at the mill.",
+    "The mill is guarded by Rex.",
+    "Rain fell.",
+    "The key of Bo is at the pier.",
+    "Cats nap.",
+]
+CHAIN = " ".join(SENTENCES)
+
+
+class FixedRanking:
+    """A first stage that ranks the context's sentences in a fixed order."""
+
+    def __init__(self, order: Sequence[int]) -> None:
+        self.order = order
+
+    def first_stage(self, text: str, query: str) -> list[RankedUnit]:
+        spans = [(text.index(s), text.index(s) + len(s)) for s in SENTENCES]
+        return [RankedUnit(*spans[i], f"title\n{SENTENCES[i]}", float(-rank)) for rank, i in enumerate(self.order)]
+
+
+def sample(task: str, gold: Sequence[str]) -> Sample:
+    spans = tuple((CHAIN.index(g), CHAIN.index(g) + len(g)) for g in gold)
+    question = "Which dog guards the place of Ada's key?"
+    return Sample(task, f"{task}-0", CHAIN, question, tuple(gold), spans, "Rex", hard=False, length=32)
+
+
+def test_each_gold_unit_is_ranked_against_the_best_other_units_and_chains_add_second_hops() -> None:
+    chain = sample("multihop", SENTENCES[:2])
+    examples = generated_examples(FixedRanking([3, 0, 4, 1, 2]), [chain], candidates=3, seed=0)
+    first, second = "title\nAda's key is at the mill.", "title\nThe mill is guarded by Rex."
+    negatives = ("title\nThe key of Bo is at the pier.", "title\nCats nap.")  # the 3 best, less the gold
+    assert [(e.query, e.positive, e.negatives) for e in examples] == [
+        (chain.question, first, negatives),
+        (f"{chain.question} {second}", first, negatives),
+        (chain.question, second, negatives),
+        (f"{chain.question} {first}", second, negatives),
+    ]
+
+
+def test_a_single_needle_has_no_second_hop_and_a_sample_without_negatives_gives_nothing() -> None:
+    needle = sample("needle", SENTENCES[1:2])
+    (example,) = generated_examples(FixedRanking([1, 2, 0, 3, 4]), [needle], candidates=2, seed=0)
+    assert (example.positive, example.negatives) == ("title\nThe mill is guarded by Rex.", ("title\nRain fell.",))
+    assert generated_examples(FixedRanking([1, 2, 0, 3, 4]), [needle], candidates=1, seed=0) == []
