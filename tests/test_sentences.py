@@ -104,6 +104,24 @@ BRIDGE = [
 QUESTION = "Which country is the birthplace of the author of the novel Blue Moon?"
 
 
+def test_a_needle_far_above_uniform_filler_keeps_a_score_above_the_filler(tokenizer: Any, bert: Any) -> None:
+    # the needle's fused score is far past where the float32 logistic rounds to 1, and its paragraph lifts the
+    # filler there too; the scores must still keep it on top
+    filler = "The grass is green. The sky is blue. Here we go again.\n"
+    needle = "The special magic number for quiet-harbor is 4612365.\n"
+    context = filler * 150 + needle + filler * 150
+    scorer = word_scorer(tokenizer, bert)
+    question = "What is the special magic number for quiet-harbor?"
+    assert max(u.score for u in scorer.first_stage(context, question)) > 20
+    tokens = scorer.tokenize(context)
+    (scores,) = scorer.score([(tokens, question)])
+    start = context.index(needle)
+    inside = (tokens.starts >= start) & (tokens.offsets[:, 1] <= start + len(needle))
+    assert scores[inside].min() > scores[~inside].max()
+    kept = Compressor(word_scorer(tokenizer, bert)).compress(context, question, budget=40).text
+    assert "4612365" in kept
+
+
 def test_the_first_stage_lists_every_unit_best_first_with_the_score_its_tokens_get(tokenizer: Any, bert: Any) -> None:
     fusion = {"paragraph_weight": 0.0}  # paragraphs act after the first stage; without them the scores are equal
     scorer = word_scorer(tokenizer, bert, **fusion)

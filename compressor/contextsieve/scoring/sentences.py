@@ -15,7 +15,8 @@ packed up to ``chunk_tokens``, :mod:`contextsieve.aggregation.chunking`) and giv
 
 A collection is one context, or every document of a :meth:`~contextsieve.Compressor.compress_documents` call
 (:meth:`SentenceScorer.score_collections`), so the ranking is shared across documents. Scores are the logistic of
-the fused standard score: relative, not calibrated.
+the fused standard score (scaled down when it reaches far enough to round to 1 in float32): relative, not
+calibrated.
 """
 
 from __future__ import annotations
@@ -142,6 +143,23 @@ def _fingerprint(model: Any, sentence: SentenceConfig) -> str:
         digest.update(name.encode())
         digest.update(tensor.detach().float().cpu().numpy().tobytes())
     return digest.hexdigest()
+
+
+_SATURATION = 15.0
+"""Largest fused score the logistic is taken of: float32 keeps the logistic's order up to about here."""
+
+
+def _logistic(fused: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Return the logistic of ``fused``, scaled down first when it reaches past :data:`_SATURATION`.
+
+    Past about 17 the float32 logistic rounds to 1, so a unit far above a uniform collection (a needle among
+    repeated filler, lifted by its paragraph) would tie with the filler it lifts; a collection that stays within
+    the bound is left as it is.
+    """
+    reach = float(np.abs(fused).max(initial=0.0))
+    scaled = fused * (_SATURATION / reach) if reach > _SATURATION else fused
+    out: npt.NDArray[np.float64] = 1.0 / (1.0 + np.exp(-scaled))
+    return out
 
 
 def _spread(
@@ -274,7 +292,7 @@ class SentenceScorer(ModelScorer):
                 last = first + len(units)
                 question = vectors[len(texts) + number]
                 fused = self._fuse(units, texts[first:last], vectors[first:last], question, query)
-                out.append(_spread(requests, units, 1.0 / (1.0 + np.exp(-fused))))
+                out.append(_spread(requests, units, _logistic(fused)))
                 first = last
         except RuntimeError as exc:  # torch reports shape, dtype and memory failures as RuntimeError
             msg = f"the sentence scorer {self._name!r} could not score {len(texts)} unit(s): {exc}"
