@@ -40,8 +40,13 @@ StageFeatures = tuple[list[Any], list[Any]]
 
 def add_train_parser(sub: Any) -> None:
     """Register ``train`` on the CLI's subparsers."""
-    tr = sub.add_parser("train", help="train the cross-attention scoring head (stage 1, then stage 2 --init)")
-    tr.add_argument("--stage", type=int, choices=[1, 2], required=True, help="1: needles; 2: multi-hop, RAG, code")
+    tr = sub.add_parser(
+        "train", help="train the cross-attention scoring head (stage 1, then each next stage with --init)"
+    )
+    from contextsieve_eval.recipe.stages import STAGES
+
+    stages = "; ".join(f"{n}: {data.summary}" for n, data in STAGES.items())
+    tr.add_argument("--stage", type=int, choices=sorted(STAGES), required=True, help=stages)
     tr.add_argument("--out", required=True, help="folder for head.safetensors, head_config.json and train_log.json")
     tr.add_argument("--init", default=None, help="head folder to start from (stage 2 starts from stage 1)")
     tr.add_argument("--draft", default="smollm2-135m", help="frozen draft model (registered name or folder)")
@@ -165,14 +170,17 @@ def stage_items(request: StageRequest, tokenizer: Any, *, documents: int = 0) ->
     def count(text: str) -> int:
         return len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
-    def items(samples: int, seed: int) -> list[Labelled]:
+    def items(samples: int, seed: int, skip: int) -> list[Labelled]:
         if not documents:
-            return list(stage_samples(request.stage, count, request.lengths, samples, seed))
-        tasks = STAGES[request.stage].documents
-        drawn = build_samples(tasks, count, request.lengths, samples, seed=seed, split="train")
+            return list(stage_samples(request.stage, count, request.lengths, samples, seed, skip=skip))
+        data = STAGES[request.stage]
+        # A replayed task's documents come from as many samples as the replay draws.
+        drawn_samples = samples if set(data.documents) <= set(data.tasks) else max(1, samples // data.replay_divisor)
+        drawn = build_samples(data.documents, count, request.lengths, drawn_samples, seed=seed, split="train")
         return list(document_items(drawn, negatives=documents, seed=seed))
 
-    return items(request.samples, request.seed), items(request.val_samples, request.seed + 1000)
+    # A real task's questions do not depend on the seed: validation takes its first ones, training those after.
+    return items(request.samples, request.seed, request.val_samples), items(request.val_samples, request.seed + 1000, 0)
 
 
 def run_train_command(args: argparse.Namespace, out: TextIO) -> None:
@@ -203,8 +211,10 @@ def run_train_command(args: argparse.Namespace, out: TextIO) -> None:
         verb = "needs" if len(weighted) == 1 else "need"
         msg = f"{' and '.join(weighted)} {verb} --objective bce (the terms read its per-token logits)"
         raise ConfigError(msg)
-    if args.stage == 2 and args.init is None:
-        logger.warning("stage 2 without --init trains from scratch; the recipe starts from the stage 1 head")
+    if args.stage > 1 and args.init is None:
+        logger.warning(
+            "stage %d without --init trains from scratch; the recipe starts from the previous stage's head", args.stage
+        )
     init = load_head(args.init) if args.init else None
     shape = {"heads": args.heads, "head_dim": args.head_dim}
     options = {

@@ -1,0 +1,49 @@
+"""The head recipe's stages: stage 3 trains on the real training splits after its validation questions."""
+
+from __future__ import annotations
+
+import importlib.util
+import zlib
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from contextsieve_eval.real import source
+from contextsieve_eval.recipe.command import StageRequest, stage_items
+
+needs_ruler = pytest.mark.skipif(
+    importlib.util.find_spec("long_context_eval") is None, reason=f"RULER's package: {source.RULER_INSTALL}"
+)
+
+
+class WordTokenizer:
+    """Counts words: enough for the builders, which only count tokens."""
+
+    def __call__(self, text: str, **_: Any) -> dict[str, list[int]]:
+        return {"input_ids": [0] * len(text.split())}
+
+
+@needs_ruler
+def test_stage_3_validates_on_the_first_training_questions_and_trains_on_the_next_ones() -> None:
+    request = StageRequest(stage=3, draft="d", lengths=(1500, 2000), samples=3, val_samples=2, seed=0)
+    train, val = stage_items(request, WordTokenizer())
+    real_train = [s for s in train if s.task in ("hotpotqa", "squad")]
+    real_val = [s for s in val if s.task in ("hotpotqa", "squad")]
+    # Per real task and length: 3 training and 2 validation questions, the same questions at both lengths.
+    assert Counter((s.task, s.length) for s in real_train) == {
+        (t, n): 3 for t in ("hotpotqa", "squad") for n in (1500, 2000)
+    }
+    assert Counter((s.task, s.length) for s in real_val) == {
+        (t, n): 2 for t in ("hotpotqa", "squad") for n in (1500, 2000)
+    }
+    train_ids = {s.origin for s in real_train}
+    val_ids = {s.origin for s in real_val}
+    assert len(train_ids) == 6 and len(val_ids) == 4 and not train_ids & val_ids
+    # Every HotpotQA question is from the training quarter; every generated task is replayed at least once.
+    assert all(zlib.crc32(s.origin.encode()) % 4 == 0 for s in real_train + real_val if s.task == "hotpotqa")
+    squad_train = {q.id for q in source.squad_questions("train")}
+    assert all(s.origin in squad_train for s in real_train + real_val if s.task == "squad")
+    generated = Counter(s.task for s in train if s.task not in ("hotpotqa", "squad"))
+    assert generated == {t: 2 for t in ("needle", "multikey", "multivalue", "multihop", "rag", "code")}
+    assert all(s.gold_spans for s in real_train)
