@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import random
 
 import numpy as np
@@ -426,6 +427,33 @@ def test_train_command_stage_2_reads_single_documents(tmp_path, saved_draft) -> 
     data = json.loads((tmp_path / "stage2" / "head_config.json").read_text())["data"]
     # One RAG sample per length (one length): its answering document and 2 others.
     assert (data["documents"], data["train_documents"]) == (2, 3)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("long_context_eval") is None, reason="needs RULER's package (make data)")
+def test_train_command_stage_3_trains_on_real_questions_from_an_earlier_head(tmp_path, saved_draft) -> None:
+    import io
+    import json
+
+    from contextsieve.cli import main
+
+    stage1 = CrossAttentionHead(HeadConfig(draft=str(saved_draft), layers=2, hidden_size=64, objective="bce"))
+    save_head(stage1, tmp_path / "stage2")
+    out = io.StringIO()
+    code = main(
+        [
+            "train", "--stage", "3", "--init", str(tmp_path / "stage2"), "--draft", str(saved_draft),
+            "--layers", "2", "--objective", "bce", "--lengths", "1500", "--samples", "2", "--val-samples", "1",
+            "--epochs", "1", "--documents", "0", "--cache", str(tmp_path / "cache"), "--out", str(tmp_path / "stage3"),
+            "--device", "cpu",
+        ],
+        stdout=out,
+    )  # fmt: skip
+    assert code == 0, out.getvalue()
+    assert "stage 3 epoch 1:" in out.getvalue()
+    data = json.loads((tmp_path / "stage3" / "head_config.json").read_text())["data"]
+    # HotpotQA and SQuAD: 2 questions each; the six generated tasks replayed once each (2 // 8, at least one).
+    assert (data["train_samples"], data["val_samples_total"]) == (2 * 2 + 6, 1 * 2 + 6)
+    assert load_head(tmp_path / "stage3").config.layers == 2
 
 
 def test_train_command_rejects_bad_options_before_loading(capsys) -> None:
