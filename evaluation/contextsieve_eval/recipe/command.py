@@ -40,15 +40,17 @@ StageFeatures = tuple[list[Any], list[Any]]
 
 def add_train_parser(sub: Any) -> None:
     """Register ``train`` on the CLI's subparsers."""
+    from contextsieve_eval.recipe.stages import STAGES
+
     tr = sub.add_parser(
         "train", help="train the cross-attention scoring head (stage 1, then each next stage with --init)"
     )
-    from contextsieve_eval.recipe.stages import STAGES
-
     stages = "; ".join(f"{n}: {data.summary}" for n, data in STAGES.items())
     tr.add_argument("--stage", type=int, choices=sorted(STAGES), required=True, help=stages)
     tr.add_argument("--out", required=True, help="folder for head.safetensors, head_config.json and train_log.json")
-    tr.add_argument("--init", default=None, help="head folder to start from (stage 2 starts from stage 1)")
+    tr.add_argument(
+        "--init", default=None, help="head folder to start from (each stage after the first starts from the one before)"
+    )
     tr.add_argument("--draft", default="smollm2-135m", help="frozen draft model (registered name or folder)")
     tr.add_argument("--layers", type=int, default=8, help="draft layers the head reads (default 8)")
     tr.add_argument("--objective", choices=["mass", "bce"], default="mass", help="training objective")

@@ -1,4 +1,4 @@
-"""Which tasks each training stage of the shipped head's recipe draws from (train split only)."""
+"""Which tasks each training stage of the head's recipe draws from (train split only; the shipped head is stage 2)."""
 
 from __future__ import annotations
 
