@@ -176,9 +176,13 @@ def stage_items(request: StageRequest, tokenizer: Any, *, documents: int = 0) ->
         if not documents:
             return list(stage_samples(request.stage, count, request.lengths, samples, seed, skip=skip))
         data = STAGES[request.stage]
-        # A replayed task's documents come from as many samples as the replay draws.
-        drawn_samples = samples if set(data.documents) <= set(data.tasks) else max(1, samples // data.replay_divisor)
-        drawn = build_samples(data.documents, count, request.lengths, drawn_samples, seed=seed, split="train")
+        drawn = [
+            sample
+            for task in data.documents
+            for sample in build_samples(
+                (task,), count, request.lengths, data.samples_of(task, samples), seed=seed, split="train"
+            )
+        ]
         return list(document_items(drawn, negatives=documents, seed=seed))
 
     # A real task's questions do not depend on the seed: validation takes its first ones, training those after.

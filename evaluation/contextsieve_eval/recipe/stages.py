@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from contextsieve_eval.recipe.encoder import SYNTHETIC
 from contextsieve_eval.samples import CountTokens, Sample
 from contextsieve_eval.tasks import build_samples
 
@@ -32,8 +33,10 @@ class StageData:
     replay_divisor: int = 3
     summary: str = ""
 
+    def samples_of(self, task: str, samples: int) -> int:
+        """How many samples per length ``task`` gets when the stage asks for ``samples`` (fewer for a replay)."""
+        return samples if task in self.tasks or task in self.real else max(1, samples // self.replay_divisor)
 
-_GENERATED = ("needle", "multikey", "multivalue", "multihop", "rag", "code")
 
 STAGES: dict[int, StageData] = {
     # Stage 1: needle-in-a-haystack style data (single needles, similar keys as distractors, all values of a key).
@@ -53,7 +56,7 @@ STAGES: dict[int, StageData] = {
     3: StageData(
         tasks=(),
         real=("hotpotqa", "squad"),
-        replay=_GENERATED,
+        replay=SYNTHETIC,
         documents=("rag",),
         replay_divisor=8,
         summary="HotpotQA and SQuAD training splits, generated tasks replayed",
@@ -82,6 +85,6 @@ def stage_samples(
             built = build_samples((task,), count_tokens, (length,), samples + skip, seed=seed, split="train")
             out += built[skip:]
     if data.replay:
-        replayed = max(1, samples // data.replay_divisor)
+        replayed = data.samples_of(data.replay[0], samples)
         out += build_samples(data.replay, count_tokens, lengths, replayed, seed=seed + 1, split="train")
     return out
