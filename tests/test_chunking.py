@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 
 from contextsieve import ChunkingConfig
-from contextsieve.aggregation.chunking import chunk_tokens, looks_like_code
+from contextsieve.aggregation.chunking import chunk_tokens, looks_like_code, whole_sentences
 from contextsieve.aggregation.pooling import chunk_scores, pool_scores
 from contextsieve.testing import corpus_text
 from contextsieve.tokens import tokenize_with_offsets
@@ -57,6 +57,26 @@ def test_long_sentence_is_split_at_word_starts(draft_tokenizer) -> None:
     assert max(c.tokens for c in chunks) <= 24
     for chunk in chunks[1:]:
         assert text[chunk.start - 1] == " " or text[chunk.start] == " "
+
+
+def test_the_pieces_of_a_sentence_split_at_words_continue_it_and_join_back_whole(draft_tokenizer) -> None:
+    long = "The keeper wrote " + " ".join(["alpha beta gamma delta"] * 20) + " in the log."
+    text = f"A short opening line. {long} A short closing line."
+    tokens = tokenize_with_offsets(draft_tokenizer, text)
+    chunks = chunk_tokens(tokens, ChunkingConfig(chunk_tokens=16))
+    _tiles(chunks, text)
+    start = text.index(long)
+    flags = [(text[c.start : c.end].strip()[:12], c.continues) for c in chunks]
+    assert [c.continues for c in chunks if c.start <= start] == [False] * sum(c.start <= start for c in chunks)
+    assert sum(c.continues for c in chunks) == len(chunks) - 3, flags  # all but the opening, the first piece, closing
+    whole = whole_sentences(chunks)
+    _tiles(whole, text)
+    assert [text[c.start : c.end].strip() for c in whole] == [
+        "A short opening line.",
+        long,
+        "A short closing line.",
+    ]
+    assert not any(c.continues for c in whole)
 
 
 def test_code_is_cut_at_lines() -> None:

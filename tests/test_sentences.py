@@ -122,6 +122,29 @@ def test_a_needle_far_above_uniform_filler_keeps_a_score_above_the_filler(tokeni
     assert "4612365" in kept
 
 
+def test_a_sentence_split_at_words_scores_as_one_so_the_value_after_its_key_is_kept(tokenizer: Any, bert: Any) -> None:
+    # a key and its value are each a UUID: the sentence is too long for one chunk and is cut between them
+    rng = np.random.default_rng(7)
+    pairs = [tuple("-".join(rng.bytes(n).hex() for n in (4, 2, 2, 2, 6)) for _ in range(2)) for _ in range(40)]
+    context = " ".join(f"One of the special magic uuids for {key} is: {value}." for key, value in pairs)
+    key, value = pairs[23]
+    question = f"What is the special magic uuid for {key} mentioned in the provided text?"
+    scorer = word_scorer(tokenizer, bert)
+    tokens = scorer.tokenize(context)
+    sentence = f"One of the special magic uuids for {key} is: {value}."
+    start = context.index(sentence)
+    pieces = [c for c in chunk_tokens(tokens, ChunkingConfig()) if start <= c.start < start + len(sentence)]
+    assert len(pieces) > 1
+    assert value not in context[pieces[0].start : pieces[0].end]
+    (scores,) = scorer.score([(tokens, question)])
+    inside = scores[pieces[0].first : pieces[-1].last]
+    assert np.all(inside == inside[0])
+    assert inside[0] > np.delete(scores, np.arange(pieces[0].first, pieces[-1].last)).max()
+    budget = pieces[-1].last - pieces[0].first + 8  # the whole sentence and a little more
+    kept = Compressor(word_scorer(tokenizer, bert)).compress(context, question, budget=budget).text
+    assert sentence in kept
+
+
 def test_the_first_stage_lists_every_unit_best_first_with_the_score_its_tokens_get(tokenizer: Any, bert: Any) -> None:
     fusion = {"paragraph_weight": 0.0}  # paragraphs act after the first stage; without them the scores are equal
     scorer = word_scorer(tokenizer, bert, **fusion)

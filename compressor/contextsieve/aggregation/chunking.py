@@ -2,16 +2,16 @@
 
 Prose is cut at sentence ends and line breaks, code at line breaks; consecutive segments are packed up to
 ``chunk_tokens`` draft tokens without crossing a blank line, and a segment much longer than that is split
-at word boundaries. A period after an initial ("V. S. Naipaul") or a title ("Dr.") does not end a sentence,
-and a chunk under a quarter of ``chunk_tokens`` joins a neighbour in its paragraph. Chunk boundaries always
-fall on token starts, so every token belongs to one chunk.
+at word boundaries (its later chunks are marked ``continues``). A period after an initial ("V. S. Naipaul")
+or a title ("Dr.") does not end a sentence, and a chunk under a quarter of ``chunk_tokens`` joins a neighbour
+in its paragraph. Chunk boundaries always fall on token starts, so every token belongs to one chunk.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,7 +19,7 @@ import numpy as np
 from contextsieve.config import ChunkingConfig
 from contextsieve.tokens import TokenizedText
 
-__all__ = ["Chunk", "chunk_tokens", "looks_like_code"]
+__all__ = ["Chunk", "chunk_tokens", "looks_like_code", "whole_sentences"]
 
 _SENTENCE_END = re.compile(r"""(?:[.!?…]+["'”’)\]]*\s+|[。！？]+["'”’」』)\]]*\s*)""")
 _NOT_A_SENTENCE_END = re.compile(r"(?:^|[\s(\[\"'.])(?:[A-Z]|Mr|Mrs|Ms|Dr|Prof|Sr|Jr|St|Mt|vs|cf|e\.g|i\.e)\.$")
@@ -33,12 +33,17 @@ _CODE_LINE = re.compile(
 
 @dataclass(frozen=True)
 class Chunk:
-    """A unit of selection: characters ``[start, end)`` and tokens ``[first, last)`` of the context."""
+    """A unit of selection: characters ``[start, end)`` and tokens ``[first, last)`` of the context.
+
+    ``continues`` is true when the chunk starts inside a sentence that was too long for one chunk and was split at
+    a word: it carries on the chunk before it.
+    """
 
     start: int
     end: int
     first: int
     last: int
+    continues: bool = False
 
     @property
     def tokens(self) -> int:
@@ -95,13 +100,14 @@ def chunk_tokens(
     hard.discard(0)
     hard.discard(n)
     soft |= hard
-    cuts = _pack(n, sorted(soft), hard, config, _word_starts(tokens))
+    cuts, inside = _pack(n, sorted(soft), hard, config, _word_starts(tokens))
     return [
         Chunk(
             start=0 if i == 0 else int(starts[a]),
             end=len(text) if b == n else int(starts[b]),
             first=a,
             last=b,
+            continues=a in inside,
         )
         for i, (a, b) in enumerate(itertools.pairwise(cuts))
     ]
@@ -128,23 +134,31 @@ def _word_starts(tokens: TokenizedText) -> np.ndarray:
     return flags
 
 
-def _pack(n: int, cuts: list[int], hard: set[int], config: ChunkingConfig, word_start: np.ndarray) -> list[int]:
-    """Pack segments between ``cuts`` into chunks of about ``chunk_tokens``; return chunk token boundaries."""
+def _pack(
+    n: int, cuts: list[int], hard: set[int], config: ChunkingConfig, word_start: np.ndarray
+) -> tuple[list[int], set[int]]:
+    """Pack segments between ``cuts`` into chunks of about ``chunk_tokens``.
+
+    Return the chunk token boundaries and those of them that fall inside a segment split at words.
+    """
     target = config.chunk_tokens
     limit = int(target * config.max_chunk_factor)
     bounds = [0, *cuts, n]
     out = [0]
+    inside: set[int] = set()
     for a, b in itertools.pairwise(bounds):
         if b - a > limit:
             if out[-1] != a:
                 out.append(a)
-            out.extend(_split_long(a, b, target, word_start))
+            pieces = _split_long(a, b, target, word_start)
+            inside.update(pieces[:-1])
+            out.extend(pieces)
             continue
         if out[-1] != a and (a in hard or b - out[-1] > target):
             out.append(a)
     if out[-1] != n:
         out.append(n)
-    return _merge_small(out, hard, max(1, target // 4), limit)
+    return _merge_small(out, hard, max(1, target // 4), limit), inside
 
 
 def _merge_small(bounds: list[int], hard: set[int], smallest: int, limit: int) -> list[int]:
@@ -181,4 +195,15 @@ def _split_long(a: int, b: int, target: int, word_start: np.ndarray) -> list[int
         out.append(cut)
         pos = cut
     out.append(b)
+    return out
+
+
+def whole_sentences(chunks: Sequence[Chunk]) -> list[Chunk]:
+    """Join every chunk that continues a sentence split at words to the chunk before it."""
+    out: list[Chunk] = []
+    for chunk in chunks:
+        if chunk.continues and out:
+            out[-1] = Chunk(out[-1].start, chunk.end, out[-1].first, chunk.last, out[-1].continues)
+        else:
+            out.append(chunk)
     return out

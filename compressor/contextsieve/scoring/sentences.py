@@ -1,7 +1,8 @@
 """The sentence backend: a sentence-embedding model ranks units of text, fused with BM25, a second hop and paragraphs.
 
 Where the draft and head backends score tokens, this one scores the units the pipeline keeps or drops (sentences
-packed up to ``chunk_tokens``, :mod:`contextsieve.aggregation.chunking`) and gives every token its unit's score:
+packed up to ``chunk_tokens``, :mod:`contextsieve.aggregation.chunking`; a sentence split at words is one unit)
+and gives every token its unit's score:
 
 1. each unit is embedded with its paragraph's header (a title line restores a sentence's missing subject);
 2. its cosine with the query and its BM25 score are standardised over the collection and summed (lexical weight);
@@ -32,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from contextsieve.aggregation.chunking import chunk_tokens
+from contextsieve.aggregation.chunking import chunk_tokens, whole_sentences
 from contextsieve.config import ChunkingConfig, ScoringConfig
 from contextsieve.errors import ConfigError, ModelError
 from contextsieve.scoring.base import ModelScorer, ScoreRequest
@@ -304,11 +305,15 @@ class SentenceScorer(ModelScorer):
         return out
 
     def _units_of(self, index: int, tokens: Any) -> list[_Unit]:
-        """Cut one context into units (the default chunking) and give each its header."""
+        """Cut one context into units (the default chunking) and give each its header.
+
+        The chunks of a sentence split at words make one unit, so every piece of it shares the whole
+        sentence's score (a key and its value on either side of the split stay together).
+        """
         text = tokens.text
         blanks = blank_lines(text)
         units = []
-        for chunk in chunk_tokens(tokens, self._units):
+        for chunk in whole_sentences(chunk_tokens(tokens, self._units)):
             body = text[chunk.start : chunk.end]
             place = unit_context(text, chunk.start, blanks)
             header = place.header if self._sentence.headers and chunk.start >= place.header_end else ""
