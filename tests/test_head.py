@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import random
 
 import numpy as np
@@ -429,7 +428,7 @@ def test_train_command_stage_2_reads_single_documents(tmp_path, saved_draft) -> 
     assert (data["documents"], data["train_documents"]) == (2, 3)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("long_context_eval") is None, reason="needs RULER's package (make data)")
+@pytest.mark.ruler
 def test_train_command_stage_3_trains_on_real_questions_from_an_earlier_head(tmp_path, saved_draft) -> None:
     import io
     import json

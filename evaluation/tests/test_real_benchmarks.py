@@ -21,10 +21,6 @@ from contextsieve_eval.runner import EvalConfig, run_eval
 from contextsieve_eval.samples import Sample
 from contextsieve_eval.tasks import build_samples, clear_caches, expand_tasks
 
-needs_ruler = pytest.mark.skipif(
-    importlib.util.find_spec("long_context_eval") is None, reason=f"RULER's package: {source.RULER_INSTALL}"
-)
-
 
 @pytest.fixture(scope="module")
 def counter(draft_tokenizer: Any) -> Any:
@@ -51,7 +47,7 @@ def test_splits_follow_crc32() -> None:
     assert source.squad_split("Normans") == ("train" if zlib.crc32(b"Normans") % 2 == 0 else "report")
 
 
-@needs_ruler
+@pytest.mark.ruler
 def test_hotpotqa_loader_parses_the_real_file_and_never_loads_the_reserved_half() -> None:
     report, train = source.hotpot_questions("eval"), source.hotpot_questions("train")
     both = source.hotpot_questions("all")
@@ -65,7 +61,7 @@ def test_hotpotqa_loader_parses_the_real_file_and_never_loads_the_reserved_half(
     assert all(isinstance(s, str) for _, sentences in first.paragraphs for s in sentences)
 
 
-@needs_ruler
+@pytest.mark.ruler
 def test_squad_loader_parses_the_real_file_by_article_split() -> None:
     articles, questions = source.squad_articles("eval"), source.squad_questions("eval")
     assert articles and {source.squad_split(a.title) for a in articles} == {"report"}
@@ -75,7 +71,7 @@ def test_squad_loader_parses_the_real_file_by_article_split() -> None:
         assert q.answers[0] in paragraph
 
 
-@needs_ruler
+@pytest.mark.ruler
 @pytest.mark.parametrize("split", ["eval", "train"])
 def test_hotpotqa_samples_hold_their_supporting_sentences_and_only_their_split(counter: Any, split: str) -> None:
     samples = qa_suites.build_hotpotqa(counter, 1500, 6, split=split)
@@ -99,7 +95,7 @@ def test_hotpotqa_samples_hold_their_supporting_sentences_and_only_their_split(c
     assert [s.origin for s in longer] == [s.origin for s in samples[:2]]
 
 
-@needs_ruler
+@pytest.mark.ruler
 def test_squad_samples_hold_the_answer_sentence(counter: Any) -> None:
     for sample in qa_suites.build_squad(counter, 1500, 6):
         assert len(sample.gold) == 1
@@ -140,7 +136,7 @@ def test_suites_expand_and_unknown_names_are_refused() -> None:
         build_samples(["needle"], len, [1000], 1, paths=("docs",))
 
 
-@needs_ruler
+@pytest.mark.ruler
 def test_ruler_generator_runs_offline_and_its_metric_scores_the_compressed_text(tokenizer_folder: str) -> None:
     target = make_counter(tokenizer_folder, None)
     samples = ruler.build_ruler("niah_single_1")(target, 1200, 2)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import zlib
 from collections import Counter
 from typing import Any
@@ -12,10 +11,6 @@ import pytest
 from contextsieve_eval.real import source
 from contextsieve_eval.recipe.command import StageRequest, stage_items
 
-needs_ruler = pytest.mark.skipif(
-    importlib.util.find_spec("long_context_eval") is None, reason=f"RULER's package: {source.RULER_INSTALL}"
-)
-
 
 class WordTokenizer:
     """Counts words: enough for the builders, which only count tokens."""
@@ -24,7 +19,7 @@ class WordTokenizer:
         return {"input_ids": [0] * len(text.split())}
 
 
-@needs_ruler
+@pytest.mark.ruler
 def test_stage_3_validates_on_the_first_training_questions_and_trains_on_the_next_ones() -> None:
     request = StageRequest(stage=3, draft="d", lengths=(1500, 2000), samples=3, val_samples=2, seed=0)
     train, val = stage_items(request, WordTokenizer())
