@@ -67,7 +67,7 @@ def test_the_pieces_of_a_sentence_split_at_words_continue_it_and_join_back_whole
     _tiles(chunks, text)
     start = text.index(long)
     flags = [(text[c.start : c.end].strip()[:12], c.continues) for c in chunks]
-    assert [c.continues for c in chunks if c.start <= start] == [False] * sum(c.start <= start for c in chunks)
+    assert not any(c.continues for c in chunks if c.start <= start)  # the opening and the sentence's first piece
     assert sum(c.continues for c in chunks) == len(chunks) - 3, flags  # all but the opening, the first piece, closing
     whole = whole_sentences(chunks)
     _tiles(whole, text)
