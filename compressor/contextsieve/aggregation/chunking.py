@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -203,7 +203,7 @@ def whole_sentences(chunks: Sequence[Chunk]) -> list[Chunk]:
     out: list[Chunk] = []
     for chunk in chunks:
         if chunk.continues and out:
-            out[-1] = Chunk(out[-1].start, chunk.end, out[-1].first, chunk.last, out[-1].continues)
+            out[-1] = replace(out[-1], end=chunk.end, last=chunk.last)
         else:
             out.append(chunk)
     return out
