@@ -176,17 +176,16 @@ def kept_documents(compressor: Compressor, budget: int) -> list[int]:
 
 def test_the_second_hop_brings_in_the_bridge_document(tokenizer: Any, bert: Any) -> None:
     budget = sum(len(tokenizer(d)["input_ids"]) for d in (BRIDGE[0], BRIDGE[-1])) + 2
-    one_hop = Compressor(
-        word_scorer(tokenizer, bert, hop_weight=0.0, paragraph_weight=0.0, hop_units=1, link_weight=0.0)
-    )
-    two_hops = Compressor(
-        word_scorer(tokenizer, bert, hop_weight=1.0, paragraph_weight=0.0, hop_units=1, link_weight=0.0)
-    )
+    plain = {"paragraph_weight": 0.0, "hop_units": 1, "link_weight": 0.0, "name_weight": 0.0}
+    one_hop = Compressor(word_scorer(tokenizer, bert, **plain, hop_weight=0.0))
+    two_hops = Compressor(word_scorer(tokenizer, bert, **plain, hop_weight=1.0))
     bridge = len(BRIDGE) - 1  # "Annabel Leeward ... Norway" shares no word with the question; ties go to the first
     assert bridge not in kept_documents(one_hop, budget)
     assert kept_documents(two_hops, budget) == [0, bridge]
-    linked = Compressor(word_scorer(tokenizer, bert, hop_weight=0.0, paragraph_weight=0.0, link_weight=3.0))
+    linked = Compressor(word_scorer(tokenizer, bert, **{**plain, "link_weight": 3.0}, hop_weight=0.0))
     assert kept_documents(linked, budget) == [0, bridge]  # the first document names the bridge's title
+    named = Compressor(word_scorer(tokenizer, bert, **{**plain, "name_weight": 2.0}, hop_weight=0.0))
+    assert kept_documents(named, budget) == [0, bridge]  # ... and by the name "Annabel Leeward", which it repeats
 
 
 def test_documents_are_ranked_as_one_collection_and_cached_as_one(tokenizer: Any, bert: Any) -> None:

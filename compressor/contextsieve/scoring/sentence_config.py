@@ -31,6 +31,13 @@ class SentenceConfig(BaseModel):
     paragraph (0 disables links)."""
     link_units: int = Field(default=2, ge=1, le=16)
     """How many of the best first-hop units are read for the names of other paragraphs."""
+    name_weight: float = Field(default=2.0, ge=0.0)
+    """Added to every unit of another paragraph that mentions a rare name of one of the ``link_units`` best units
+    (0 disables name links)."""
+    name_rounds: int = Field(default=1, ge=1, le=4)
+    """How many times name links are followed (the second round reads the best units the first one lifted)."""
+    name_units: int = Field(default=8, ge=1, le=64)
+    """A name is rare when at most this many units mention it."""
     link_query: bool = False
     """The query links too: a paragraph whose header the query names gains ``link_weight``."""
     paragraph_weight: float = Field(default=0.5, ge=0.0)

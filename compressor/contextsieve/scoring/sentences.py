@@ -39,6 +39,7 @@ from contextsieve.errors import ConfigError, ModelError
 from contextsieve.scoring.base import ModelScorer, ScoreRequest
 from contextsieve.scoring.headers import blank_lines, linked_paragraphs, unit_context
 from contextsieve.scoring.lexical import bm25_scores
+from contextsieve.scoring.names import name_links
 from contextsieve.scoring.rerank import CrossEncoder, load_reranker, rerank
 from contextsieve.scoring.reuse import ReuseInfo, VectorStore, reuse_folder
 from contextsieve.scoring.sentence_config import (
@@ -400,4 +401,14 @@ class SentenceScorer(ModelScorer):
             readers = [units[i] for i in order[: options.link_units]]
             linked = linked_paragraphs(units, readers, query if options.link_query else "")
             fused = fused + options.link_weight * np.array([u.paragraph in linked for u in units], dtype=np.float64)
+        if options.name_weight and len(units) > 1:
+            fused = name_links(
+                units,
+                fused,
+                query,
+                weight=options.name_weight,
+                rounds=options.name_rounds,
+                readers=options.link_units,
+                max_units=options.name_units,
+            )
         return fused

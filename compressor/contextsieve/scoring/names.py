@@ -1,0 +1,78 @@
+"""Name links: a rare name that one of the best units mentions leads to the other units that mention it.
+
+A chain of facts is linked by names, not by the question's words: "Leonie hid the key at Marrowdale mill" leads to
+"Marrowdale mill is looked after by Nutmeg", which shares no word with the question. Header links
+(:mod:`contextsieve.scoring.headers`) follow a name to the paragraph it titles; name links follow it to any unit of
+another paragraph that mentions it, so text without titles (a haystack, a log, an agent's notes) links too.
+
+A name is a capitalised word of a best unit that the query does not contain, at least three characters long and
+rare in the collection (in at most ``max_units`` units), so a common word or a paragraph's own subject does not
+spread.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from contextsieve.scoring.headers import HeadedUnit
+
+__all__ = ["name_links", "named_units"]
+
+_WORD = re.compile(r"\w+")
+
+
+def _words(text: str) -> set[str]:
+    """Return the distinct words of ``text``, as written."""
+    return set(_WORD.findall(text))
+
+
+def named_units(units: Sequence[HeadedUnit], best: Sequence[int], query: str, *, max_units: int) -> set[int]:
+    """Return the indices of the units, outside the paragraph of the best unit naming them, that a best unit names.
+
+    ``best`` indexes ``units``; a name is a capitalised word of a best unit that ``query`` lacks (any case) and that
+    at most ``max_units`` units contain as written.
+    """
+    bags = [_words(unit.text) for unit in units]
+    spread = Counter(word for bag in bags for word in bag)
+    asked = {word.lower() for word in _WORD.findall(query)}
+    out: set[int] = set()
+    for reader in best:
+        names = {
+            word
+            for word in bags[reader]
+            if len(word) >= 3 and word[0].isupper() and word.lower() not in asked and spread[word] <= max_units
+        }
+        if not names:
+            continue
+        home = units[reader].paragraph
+        out.update(i for i, bag in enumerate(bags) if units[i].paragraph != home and not names.isdisjoint(bag))
+    return out
+
+
+def name_links(
+    units: Sequence[HeadedUnit],
+    fused: npt.NDArray[np.float64],
+    query: str,
+    *,
+    weight: float,
+    rounds: int,
+    readers: int,
+    max_units: int,
+) -> npt.NDArray[np.float64]:
+    """Return ``fused`` plus ``weight`` for every unit that one of the ``readers`` best units names.
+
+    Each of the ``rounds`` rounds reads the best units so far, so a second round follows the names of a unit the
+    first one lifted (a chain of three links); a unit named in any round gains the weight once.
+    """
+    named: set[int] = set()
+    out = fused
+    for _ in range(rounds):
+        best = [int(i) for i in np.argsort(-out, kind="stable")[:readers]]
+        named |= named_units(units, best, query, max_units=max_units)
+        out = fused + weight * np.array([i in named for i in range(len(units))], dtype=np.float64)
+    return out
