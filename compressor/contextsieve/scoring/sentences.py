@@ -8,8 +8,9 @@ and gives every token its unit's score:
 2. its cosine with the query and its BM25 score are standardised over the collection and summed (lexical weight);
 3. a second hop: the query joined with the best units so far is embedded again, and its cosine joins the sum
    (multi-hop questions need the bridge sentence that only the first hop names);
-4. a link: a paragraph whose header (its title) is named by one of the best units so far gains ``link_weight``
-   (the bridge of a multi-hop question is often a document named by the first hop);
+4. links: a paragraph whose header (its title) is named by one of the best units so far gains ``link_weight``
+   (the bridge of a multi-hop question is often a document named by the first hop), and a unit of another
+   paragraph that mentions a rare name of one of them gains ``name_weight`` (:mod:`contextsieve.scoring.names`);
 5. a reranker, when the model has one (:mod:`contextsieve.scoring.rerank`): a cross-encoder reads the query with
    each of the best units, then the query joined with its best, and reorders them;
 6. a unit inherits part of its paragraph's best score (evidence comes in paragraphs).

@@ -3,10 +3,12 @@
 Every configuration runs the real pipeline (``Compressor.compress`` and ``compress_documents`` with
 :class:`~contextsieve.scoring.sentences.SentenceScorer`); embeddings are memoised across configurations, so a
 grid costs one embedding pass. HotpotQA's training quarter by default (never the report split, never the reserved
-half). Run ``python -m contextsieve_eval.recipe.sentence_grid --samples 96 [--ablation | --links | --rerank DIR]``;
-it logs one line per configuration: both hops kept, one context / documents, at each rate. ``--links`` sweeps the
-header-link weight and reach over ``--model``'s own fusion options; ``--rerank DIR`` sweeps the reranker saved in
-``DIR/reranker`` (how many units, its weight, the second pass), its pair scores memoised too.
+half). Run ``python -m contextsieve_eval.recipe.sentence_grid --samples 96 [--ablation | --links | --names |
+--rerank DIR]``; it logs one line per configuration: both hops kept, one context / documents, at each rate.
+``--links`` sweeps the header-link weight and reach over ``--model``'s own fusion options, ``--names`` the name-link
+weight, rounds and rarity; ``--rerank DIR`` sweeps the reranker saved in ``DIR/reranker`` (how many units, its
+weight, the second pass), its pair scores memoised too. ``--tasks multihop-gap,multihop`` runs the grid on the
+synthetic chains' train split instead (one context only).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["ABLATION", "both_hops", "grid", "link_grid", "main", "rerank_grid"]
+__all__ = ["ABLATION", "both_hops", "grid", "link_grid", "main", "name_grid", "rerank_grid"]
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +35,20 @@ ABLATION: dict[str, dict[str, Any]] = {
         "hop_weight": 0.0,
         "paragraph_weight": 0.0,
         "link_weight": 0.0,
+        "name_weight": 0.0,
     },
-    "+ headers": {"lexical_weight": 0.0, "hop_weight": 0.0, "paragraph_weight": 0.0, "link_weight": 0.0},
-    "+ headers + BM25": {"hop_weight": 0.0, "paragraph_weight": 0.0, "link_weight": 0.0},
-    "+ headers + BM25 + hop": {"paragraph_weight": 0.0, "link_weight": 0.0},
-    "+ headers + BM25 + hop + paragraph": {"link_weight": 0.0},
-    "the default (with header links)": {},
+    "+ headers": {
+        "lexical_weight": 0.0,
+        "hop_weight": 0.0,
+        "paragraph_weight": 0.0,
+        "link_weight": 0.0,
+        "name_weight": 0.0,
+    },
+    "+ headers + BM25": {"hop_weight": 0.0, "paragraph_weight": 0.0, "link_weight": 0.0, "name_weight": 0.0},
+    "+ headers + BM25 + hop": {"paragraph_weight": 0.0, "link_weight": 0.0, "name_weight": 0.0},
+    "+ headers + BM25 + hop + paragraph": {"link_weight": 0.0, "name_weight": 0.0},
+    "+ header links": {"name_weight": 0.0},
+    "the default (with name links)": {},
 }
 
 
@@ -59,6 +69,15 @@ def link_grid() -> dict[str, dict[str, Any]]:
         f"link {weight} x{units}": {"link_weight": weight, "link_units": units}
         for weight, units in itertools.product((0.0, 0.5, 1.0, 2.0, 3.0), (1, 2, 4, 6))
     }
+
+
+def name_grid() -> dict[str, dict[str, Any]]:
+    """Return the name-link grid: weight × rounds × how many units a rare name may appear in."""
+    out: dict[str, dict[str, Any]] = {"no name links": {"name_weight": 0.0}}
+    for weight, rounds, rare in itertools.product((1.0, 1.5, 2.0, 3.0), (1, 2), (3, 8, 16, 32)):
+        name = f"names {weight} x{rounds} rare {rare}"
+        out[name] = {"name_weight": weight, "name_rounds": rounds, "name_units": rare}
+    return out
 
 
 def rerank_grid() -> dict[str, dict[str, Any]]:
@@ -129,7 +148,10 @@ def _kept_text(compressor: Any, sample: Any, budget: int, counter: Any) -> str:
 
 
 def both_hops(compressor: Any, samples: Sequence[Any], rates: Sequence[float], counter: Any) -> str:
-    """Return 'rate r: context% / documents%' for every rate (share of samples with every supporting fact kept)."""
+    """Return 'rate r: context% / documents%' for every rate (share of samples with all their evidence kept).
+
+    Samples on one path only (the synthetic tasks) give one share per rate.
+    """
     from contextsieve_eval.metrics import kept
 
     cells: dict[tuple[str, float], list[bool]] = {}
@@ -139,7 +161,8 @@ def both_hops(compressor: Any, samples: Sequence[Any], rates: Sequence[float], c
             text = _kept_text(compressor, sample, max(1, math.floor(rate * total)), counter)
             cells.setdefault((sample.path, rate), []).append(kept(sample, text).all_kept)
     shares = {key: f"{100 * np.mean(values):.0f}%" for key, values in cells.items()}
-    return "  ".join(f"rate {r}: {shares[('context', r)]} / {shares[('documents', r)]}" for r in rates)
+    paths = [path for path in ("context", "documents") if (path, rates[0]) in shares]
+    return "  ".join(f"rate {r}: {' / '.join(shares[(path, r)] for path in paths)}" for r in rates)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -155,14 +178,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--split", choices=["train", "eval"], default="train")
     parser.add_argument("--ablation", action="store_true", help="the ablation rows instead of the grid")
     parser.add_argument("--links", action="store_true", help="the header-link grid instead of the fusion grid")
+    parser.add_argument("--names", action="store_true", help="the name-link grid instead of the fusion grid")
+    parser.add_argument("--tasks", default="hotpotqa", help="comma-separated tasks (synthetic ones: one context)")
     parser.add_argument("--rerank", default=None, help="sweep the reranker saved in DIR/reranker")
     parser.add_argument("--model", default="minilm-l6", help="sentence model whose own options the grid starts from")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     rates = [float(r) for r in args.rates.split(",")]
     counter = make_counter("gemma3-270m", None)
-    paths = ("context", "documents")
-    samples = build_samples(["hotpotqa"], counter, [args.length], args.samples, 0, args.split, paths=paths)
+    tasks = args.tasks.split(",")
+    paths = ("context", "documents") if set(tasks) <= {"hotpotqa", "squad"} else ("context",)
+    samples = build_samples(tasks, counter, [args.length], args.samples, 0, args.split, paths=paths)
     from contextsieve.scoring.sentences import SentenceScorer
 
     base = Compressor.from_pretrained(args.model, device="cpu").scorer
@@ -170,7 +196,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"{args.model} is not a sentence model")
     own = base.sentence_config.model_dump()
     memo: dict[str, npt.NDArray[np.float32]] = {}
-    configurations = link_grid() if args.links else ABLATION if args.ablation else grid()
+    configurations = link_grid() if args.links else name_grid() if args.names else ABLATION if args.ablation else grid()
     reranker = None
     if args.rerank:
         configurations, reranker = rerank_grid(), _memoised_reranker(args.rerank, base)
