@@ -37,21 +37,38 @@ def named_units(units: Sequence[HeadedUnit], best: Sequence[int], query: str, *,
     ``best`` indexes ``units``; a name is a capitalised word of a best unit that ``query`` lacks (any case) and that
     at most ``max_units`` units contain as written.
     """
-    bags = [_words(unit.text) for unit in units]
-    spread = Counter(word for bag in bags for word in bag)
-    asked = {word.lower() for word in _WORD.findall(query)}
-    out: set[int] = set()
-    for reader in best:
-        names = {
-            word
-            for word in bags[reader]
-            if len(word) >= 3 and word[0].isupper() and word.lower() not in asked and spread[word] <= max_units
-        }
-        if not names:
-            continue
-        home = units[reader].paragraph
-        out.update(i for i, bag in enumerate(bags) if units[i].paragraph != home and not names.isdisjoint(bag))
-    return out
+    return _Names(units, query, max_units).named(best)
+
+
+class _Names:
+    """The words of a collection's units, read once, and which units a set of best units names."""
+
+    def __init__(self, units: Sequence[HeadedUnit], query: str, max_units: int) -> None:
+        self._paragraphs = [unit.paragraph for unit in units]
+        self._bags = [_words(unit.text) for unit in units]
+        self._spread = Counter(word for bag in self._bags for word in bag)
+        self._asked = {word.lower() for word in _WORD.findall(query)}
+        self._max_units = max_units
+
+    def named(self, best: Sequence[int]) -> set[int]:
+        """Return the units of other paragraphs that contain a name of one of ``best`` (see :func:`named_units`)."""
+        out: set[int] = set()
+        for reader in best:
+            names = {
+                word
+                for word in self._bags[reader]
+                if len(word) >= 3
+                and word[0].isupper()
+                and word.lower() not in self._asked
+                and self._spread[word] <= self._max_units
+            }
+            if not names:
+                continue
+            home = self._paragraphs[reader]
+            out.update(
+                i for i, bag in enumerate(self._bags) if self._paragraphs[i] != home and not names.isdisjoint(bag)
+            )
+        return out
 
 
 def name_links(
@@ -69,10 +86,11 @@ def name_links(
     Each of the ``rounds`` rounds reads the best units so far, so a second round follows the names of a unit the
     first one lifted (a chain of three links); a unit named in any round gains the weight once.
     """
+    names = _Names(units, query, max_units)
     named: set[int] = set()
     out = fused
     for _ in range(rounds):
         best = [int(i) for i in np.argsort(-out, kind="stable")[:readers]]
-        named |= named_units(units, best, query, max_units=max_units)
+        named |= names.named(best)
         out = fused + weight * np.array([i in named for i in range(len(units))], dtype=np.float64)
     return out

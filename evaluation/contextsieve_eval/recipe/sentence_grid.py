@@ -170,6 +170,7 @@ def main(argv: list[str] | None = None) -> None:
     from contextsieve import Compressor
     from contextsieve.counting import make_counter
     from contextsieve_eval.tasks import build_samples
+    from contextsieve_eval.tasks.registry import PATHS, TASKS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=96)
@@ -179,7 +180,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ablation", action="store_true", help="the ablation rows instead of the grid")
     parser.add_argument("--links", action="store_true", help="the header-link grid instead of the fusion grid")
     parser.add_argument("--names", action="store_true", help="the name-link grid instead of the fusion grid")
-    parser.add_argument("--tasks", default="hotpotqa", help="comma-separated tasks (synthetic ones: one context)")
+    parser.add_argument("--tasks", default="hotpotqa", help="comma-separated tasks (HotpotQA and SQuAD: both paths)")
     parser.add_argument("--rerank", default=None, help="sweep the reranker saved in DIR/reranker")
     parser.add_argument("--model", default="minilm-l6", help="sentence model whose own options the grid starts from")
     args = parser.parse_args(argv)
@@ -187,7 +188,8 @@ def main(argv: list[str] | None = None) -> None:
     rates = [float(r) for r in args.rates.split(",")]
     counter = make_counter("gemma3-270m", None)
     tasks = args.tasks.split(",")
-    paths = ("context", "documents") if set(tasks) <= {"hotpotqa", "squad"} else ("context",)
+    real = all(spec is not None and spec.suite == "real" for spec in map(TASKS.get, tasks))
+    paths = PATHS if real else ("context",)
     samples = build_samples(tasks, counter, [args.length], args.samples, 0, args.split, paths=paths)
     from contextsieve.scoring.sentences import SentenceScorer
 
