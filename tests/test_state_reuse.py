@@ -108,6 +108,32 @@ def test_eviction_under_a_tight_cap_never_changes_a_result(draft_tokenizer: Any,
     assert small.reuse_info().hits > 0
 
 
+class PassRecordingDraft(DraftAttentionScorer):
+    """Records how many blocks each suffix pass runs."""
+
+    passes: list[int]
+
+    def suffix_pass(self, blocks: Any, prefixes: Any) -> Any:
+        self.passes.append(len(blocks))
+        return super().suffix_pass(blocks, prefixes)
+
+
+def test_a_suffix_pass_takes_as_many_blocks_as_the_cap_holds(draft_tokenizer: Any, tiny_model: Any) -> None:
+    config = ScoringConfig(block_tokens=256, batch_size=4, lookahead=2, reuse_mb=0)
+    cold = DraftAttentionScorer(tiny_model, draft_tokenizer, config)
+    text = [corpus_text(6_000)]
+    assert len(cold.plan(0, cold.tokenize(text[0]), QUERIES[0])) == 10  # equal lengths (the last reaches back)
+    # Prefixes run batch_size (4) blocks at a time; a suffix pass grows by 4 blocks while their copy fits the cap.
+    for room, passes in [(10, [10]), (9, [8, 2]), (1, [4, 4, 2])]:
+        warm = PassRecordingDraft(tiny_model, draft_tokenizer, config.model_copy(update={"reuse_mb": 1}))
+        one_block = warm.prefix_pass(warm.plan(0, warm.tokenize(text[0]), QUERIES[0])[:1])[0].nbytes
+        warm._store = StateStore(room * one_block)
+        for query in QUERIES:
+            warm.passes = []
+            assert_close(scores(warm, query, text), scores(cold, query, text))
+            assert warm.passes == passes
+
+
 def test_the_byte_cap_holds_and_evicts_the_least_recently_used() -> None:
     def entry(tokens: int) -> PrefixStates:
         return PrefixStates((torch.zeros(2, tokens, 4),), (torch.zeros(2, tokens, 4),), tokens, torch.zeros(1, tokens))

@@ -6,7 +6,8 @@ Blocks are planned as ``header + context block + query suffix`` (see :mod:`conte
 With reuse on (``reuse_mb`` > 0 or a ``reuse_dir``), a block is scored in two passes instead: its prefix (header and
 context block) once, kept as :class:`~contextsieve.scoring.prefix_states.PrefixStates` in a byte-capped store, then
 the query suffix against those states (:meth:`BlockScorer.prefix_pass`, :meth:`BlockScorer.suffix_pass`). A new
-question over a known block pays only for its suffix. Those batches hold blocks of one shape, so nothing is padded.
+question over a known block pays only for its suffix. Those batches hold blocks of one shape, so nothing is padded;
+a suffix pass takes as many blocks as the store's cap holds (at least ``batch_size``).
 """
 
 from __future__ import annotations
@@ -88,8 +89,10 @@ class BlockScorer(ModelScorer, ABC):
         lengths = [len(context) for context, _ in requests]
         reuse = self._store.enabled
         batch = self._score_reusing if reuse else self.score_batch
+        # With reuse, every block of one shape goes to _score_reusing at once; it cuts its own passes.
+        size = max(1, len(blocks)) if reuse else self._config.batch_size
         try:
-            return score_by_length(blocks, lengths, self._config.batch_size, batch, progress=progress, same_shape=reuse)
+            return score_by_length(blocks, lengths, size, batch, progress=progress, same_shape=reuse)
         except RuntimeError as exc:  # torch reports shape, dtype and memory failures as RuntimeError
             msg = f"the model {self._name!r} could not score {len(blocks)} block(s): {exc}"
             raise ModelError(msg) from exc
@@ -179,6 +182,27 @@ class BlockScorer(ModelScorer, ABC):
         cache = cached_batch(self._model, prefixes, self._dtype, self._device, room=suffix.shape[1] + room)
         return suffix, positions, cache
 
-    def _score_reusing(self, blocks: Sequence[Block]) -> Sequence[npt.NDArray[np.floating]]:
-        prefixes, _ = self._prefixes(blocks)
-        return self.suffix_pass(blocks, prefixes)
+    def _score_reusing(self, blocks: Sequence[Block]) -> list[npt.NDArray[np.floating]]:
+        """Score equal-shape blocks: prefixes ``batch_size`` at a time, suffixes over many blocks per pass.
+
+        A suffix pass copies its blocks' stored states into one batch; it takes as many blocks as fit the store's
+        cap (at least ``batch_size``), so a new question over a long known context reads the draft's weights a few
+        times rather than once per ``batch_size`` blocks.
+        """
+        size = self._config.batch_size
+        scores: list[npt.NDArray[np.floating]] = []
+        group: list[PrefixStates] = []
+        start = 0
+        for first in range(0, len(blocks), size):
+            end = min(first + size, len(blocks))
+            group += self._prefixes(blocks[first:end])[0]
+            following = min(size, len(blocks) - end)
+            if not following or _batch_bytes(group[0], self._dtype) * (len(group) + following) > self._store.max_bytes:
+                scores += self.suffix_pass(blocks[start:end], group)
+                group, start = [], end
+        return scores
+
+
+def _batch_bytes(prefix: PrefixStates, dtype: torch.dtype) -> int:
+    """Bytes one block's stored keys and values take once copied into a batch in ``dtype``."""
+    return sum(t.numel() for t in (*prefix.keys, *prefix.values)) * dtype.itemsize

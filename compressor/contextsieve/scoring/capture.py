@@ -18,6 +18,7 @@ import torch
 
 __all__ = [
     "ATTENTION_NAME",
+    "SHORT_QUERY",
     "QueryRowCapture",
     "capturing",
     "query_row_probs",
@@ -26,6 +27,8 @@ __all__ = [
 ]
 
 ATTENTION_NAME = "contextsieve_capture"
+SHORT_QUERY = 64
+"""Queries of at most this many rows (or the captured rows) take their output from the captured probabilities."""
 
 _ACTIVE: contextvars.ContextVar[QueryRowCapture | None] = contextvars.ContextVar("contextsieve_capture", default=None)
 _registered = False
@@ -113,19 +116,23 @@ def _head_probs(
     batch, heads, q_len, dim = query.shape
     kv_heads, k_len = key.shape[1], key.shape[2]
     take = min(rows, q_len)
-    q = query[:, :, q_len - take :, :].float().reshape(batch, kv_heads, (heads // kv_heads) * take, dim)
-    logits = torch.matmul(q, key.float().transpose(-1, -2)).view(batch, heads, take, k_len) * scaling
+    # Scaling the few query rows costs less than scaling every logit.
+    q = (query[:, :, q_len - take :, :].float() * scaling).reshape(batch, kv_heads, (heads // kv_heads) * take, dim)
+    logits = torch.matmul(q, key.float().transpose(-1, -2)).view(batch, heads, take, k_len)
     if attention_mask is None:
-        first_row = k_len - take
-        row_pos = torch.arange(first_row, k_len, device=query.device)[:, None]
-        allowed = torch.arange(k_len, device=query.device)[None, :] <= row_pos
-        logits = logits.masked_fill(~allowed, float("-inf"))
-    else:
-        mask = attention_mask[..., q_len - take :, :k_len]
-        is_bool = mask.dtype == torch.bool
-        logits = logits.masked_fill(~mask, float("-inf")) if is_bool else logits + mask.float()
+        if take > 1:  # causal, aligned to the last key: the last row sees every key
+            first_row = k_len - take
+            row_pos = torch.arange(first_row, k_len, device=query.device)[:, None]
+            allowed = torch.arange(k_len, device=query.device)[None, :] <= row_pos
+            logits = logits.masked_fill(~allowed, float("-inf"))
+        return torch.softmax(logits, dim=-1)  # every row sees a key: no row is all -inf
+    mask = attention_mask[..., q_len - take :, :k_len]
+    is_bool = mask.dtype == torch.bool
+    logits = logits.masked_fill(~mask, float("-inf")) if is_bool else logits + mask.float()
     probs = torch.softmax(logits, dim=-1)
-    return torch.nan_to_num(probs, nan=0.0)
+    if is_bool and bool(mask.any(dim=-1).all()):
+        return probs  # every row sees a key
+    return torch.nan_to_num(probs, nan=0.0)  # a padding row sees no key
 
 
 def _capture_attention(
@@ -142,11 +149,12 @@ def _capture_attention(
     scaling = kwargs.get("scaling")
     scaling = float(query.shape[-1] ** -0.5 if scaling is None else scaling)
     local = kwargs.get("sliding_window", getattr(module, "sliding_window", None)) is not None
-    if query.shape[2] == 1 and _plain(kwargs):
-        # One decoded token: its attention probabilities are the capture, and they give the output too, so the
-        # keys are read once instead of once by SDPA and once more by the capture.
-        probs = _head_probs(query, key, attention_mask, scaling, 1)
-        capture.add(probs.amax(dim=1), local=local)
+    q_len = query.shape[2]
+    if q_len <= max(capture.rows, SHORT_QUERY) and _plain(kwargs):
+        # A short query (a decoded token, a question over stored keys): its attention probabilities give the
+        # capture and the output too, so the keys are read once instead of once by SDPA and once by the capture.
+        probs = _head_probs(query, key, attention_mask, scaling, q_len)
+        capture.add(probs[:, :, max(0, q_len - capture.rows) :].amax(dim=1), local=local)
         return _attend(probs, value), None
     output = _sdpa(module, query, key, value, attention_mask, **kwargs)
     capture.add(query_row_probs(query, key, attention_mask, scaling, capture.rows), local=local)
