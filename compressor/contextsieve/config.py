@@ -79,7 +79,8 @@ class ScoringConfig(_Frozen):
     reuse_mb: int = Field(default=256, ge=0)
     """Memory cap in MB of the query-independent states kept for reuse across queries and turns (the sentence
     scorer's unit embeddings; draft attention's and the trained head's key/value cache of each context block, whose
-    default cap is 2048 MB); 0 turns reuse off."""
+    default cap is 2048 MB); 0 turns reuse off. A draft scorer's suffix pass over known blocks also copies up to this
+    many MB of their states into one batch."""
     reuse_dtype: Literal["model", "float16", "bfloat16"] = "model"
     """Precision of the stored key/value states of draft attention and the trained head: ``"model"`` keeps the
     model's own (results equal to scoring without reuse), a half type halves the bytes and is upcast on use."""
