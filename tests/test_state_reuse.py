@@ -56,6 +56,11 @@ def assert_close(got: list[Any], expected: list[Any], atol: float = 1e-5) -> Non
         np.testing.assert_allclose(a, b, atol=atol, rtol=0)
 
 
+def one_block_bytes(scorer: BlockScorer, text: str) -> int:
+    """Bytes the store holds for the first block of ``text``."""
+    return scorer.prefix_pass(scorer.plan(0, scorer.tokenize(text), QUERIES[0])[:1])[0].nbytes
+
+
 class CountingDraft(DraftAttentionScorer):
     """Counts the prefixes the draft runs (what reuse saves)."""
 
@@ -95,8 +100,7 @@ def test_eviction_under_a_tight_cap_never_changes_a_result(draft_tokenizer: Any,
     config = ScoringConfig(block_tokens=256, batch_size=4, lookahead=2, reuse_mb=0)
     cold = DraftAttentionScorer(tiny_model, draft_tokenizer, config)
     small = CountingDraft(tiny_model, draft_tokenizer, config.model_copy(update={"reuse_mb": 1}))
-    one_block = small.prefix_pass(small.plan(0, small.tokenize(contexts()[0]), QUERIES[0])[:1])[0].nbytes
-    small._store = StateStore(3 * one_block)  # room for three blocks of the longest shape
+    small._store = StateStore(3 * one_block_bytes(small, contexts()[0]))  # room for three blocks of the longest shape
     small.prefixes = 0
     for query in [*QUERIES, QUERIES[0]]:
         assert_close(scores(small, query, contexts()), scores(cold, query, contexts()))
@@ -126,8 +130,7 @@ def test_a_suffix_pass_takes_as_many_blocks_as_the_cap_holds(draft_tokenizer: An
     # Prefixes run batch_size (4) blocks at a time; a suffix pass grows by 4 blocks while their copy fits the cap.
     for room, passes in [(10, [10]), (9, [8, 2]), (1, [4, 4, 2])]:
         warm = PassRecordingDraft(tiny_model, draft_tokenizer, config.model_copy(update={"reuse_mb": 1}))
-        one_block = warm.prefix_pass(warm.plan(0, warm.tokenize(text[0]), QUERIES[0])[:1])[0].nbytes
-        warm._store = StateStore(room * one_block)
+        warm._store = StateStore(room * one_block_bytes(warm, text[0]))
         for query in QUERIES:
             warm.passes = []
             assert_close(scores(warm, query, text), scores(cold, query, text))

@@ -197,12 +197,7 @@ class BlockScorer(ModelScorer, ABC):
             end = min(first + size, len(blocks))
             group += self._prefixes(blocks[first:end])[0]
             following = min(size, len(blocks) - end)
-            if not following or _batch_bytes(group[0], self._dtype) * (len(group) + following) > self._store.max_bytes:
+            if not following or group[0].cache_bytes(self._dtype) * (len(group) + following) > self._store.max_bytes:
                 scores += self.suffix_pass(blocks[start:end], group)
                 group, start = [], end
         return scores
-
-
-def _batch_bytes(prefix: PrefixStates, dtype: torch.dtype) -> int:
-    """Bytes one block's stored keys and values take once copied into a batch in ``dtype``."""
-    return sum(t.numel() for t in (*prefix.keys, *prefix.values)) * dtype.itemsize

@@ -51,6 +51,10 @@ class PrefixStates:
         tensors = (*self.keys, *self.values, self.extra)
         return sum(t.numel() * t.element_size() for t in tensors)
 
+    def cache_bytes(self, dtype: torch.dtype) -> int:
+        """Bytes its keys and values take once copied into a batch's cache in ``dtype``."""
+        return sum(t.numel() for t in (*self.keys, *self.values)) * dtype.itemsize
+
     def stored_as(self, dtype: torch.dtype) -> PrefixStates:
         """Return a compact copy (on the same device): keys and values in ``dtype``, ``extra`` in float32.
 
