@@ -84,6 +84,19 @@ def test_lru_evicts_the_least_recently_used_and_counts() -> None:
         LRUCache(-1)
 
 
+def test_a_weighed_lru_keeps_its_total_weight_within_the_cap() -> None:
+    cache: LRUCache[str, str] = LRUCache(10, max_weight=10, weigh=lambda _, value: len(value))
+    cache.put("a", "xxxx")
+    cache.put("b", "xxxx")
+    cache.put("a", "xxxxx")  # a is replaced (weight 5) and is now the most recent
+    cache.put("c", "xx")  # 4 + 5 + 2 > 10: b goes
+    assert (cache.get("b"), cache.get("a"), cache.get("c")) == (None, "xxxxx", "xx")
+    cache.put("d", "x" * 11)  # heavier than the cap alone: not kept, nothing evicted
+    assert cache.get("d") is None and len(cache) == 2
+    cache.put("e", "x" * 10)
+    assert (len(cache), cache.get("e"), cache.get("a")) == (1, "x" * 10, None)
+
+
 def test_component_options_take_every_field_flat_or_grouped() -> None:
     from contextsieve.adapters import CompressorOptions
 

@@ -229,6 +229,18 @@ def test_reuse_off_stores_nothing_and_precompute_says_why(draft_tokenizer: Any, 
         Compressor(off).precompute(contexts())
 
 
+def test_a_reusing_scorer_tokenizes_a_known_text_once(draft_tokenizer: Any, tiny_model: Any) -> None:
+    on = build("draft", draft_tokenizer, tiny_model)
+    off = build("draft", draft_tokenizer, tiny_model, reuse_mb=0)
+    text = contexts()[0]
+    first = on.tokenize(text)
+    assert on.tokenize("".join(list(text))) is first  # an equal text, not the same object
+    assert off.tokenize(text) is not off.tokenize(text)
+    np.testing.assert_array_equal(off.tokenize(text).ids, first.ids)
+    with pytest.raises(ValueError, match="read-only"):
+        first.ids[0] = 0
+
+
 def test_the_sentence_scorer_refuses_a_state_precision(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="reuse_dtype applies to draft attention"):
         Compressor.from_pretrained("minilm-l6", device="cpu", reuse_dtype="float16")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import numbers
 import os
 from collections.abc import Callable, Sequence
@@ -9,14 +10,19 @@ from typing import Any
 
 from contextsieve.config import TargetTokenizer
 from contextsieve.errors import ConfigError, ContextSieveError, ModelError
+from contextsieve.lru import LRUCache
 
 __all__ = ["TargetTokenizer", "TokenCounter", "make_counter"]
+
+LONG_TEXT = 4096
+"""Texts of at least this many characters have their counts remembered (a context counted again for a new query)."""
 
 
 class TokenCounter:
     """Counts tokens of a text the way the target model will see it (no special tokens).
 
     ``count_batch``, when given, counts many texts in one call (a Hugging Face tokenizer encodes a list at once).
+    The counts of the last 1024 long texts are remembered by digest, so a context sent again is not counted again.
     """
 
     def __init__(
@@ -25,12 +31,20 @@ class TokenCounter:
         self._count = count
         self._count_batch = count_batch
         self.name = name
+        self._long: LRUCache[bytes, int] = LRUCache(1024)
 
     def __call__(self, text: str) -> int:
         """Return the number of target tokens in ``text``."""
         if not text:
             return 0
-        return self._checked(self._guarded(self._count, text, len(text)))
+        if len(text) < LONG_TEXT:
+            return self._checked(self._guarded(self._count, text, len(text)))
+        digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        known = self._long.get(digest)
+        if known is None:
+            known = self._checked(self._guarded(self._count, text, len(text)))
+            self._long.put(digest, known)
+        return known
 
     def count_many(self, texts: Sequence[str]) -> list[int]:
         """Return the number of target tokens in each of ``texts`` (one call where the counter batches)."""

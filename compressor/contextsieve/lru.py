@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -25,13 +25,21 @@ class CacheInfo:
 
 
 class LRUCache(Generic[K, V]):
-    """Keeps the ``maxsize`` most recently used entries (``maxsize=0`` keeps nothing)."""
+    """Keeps the ``maxsize`` most recently used entries (``maxsize=0`` keeps nothing).
 
-    def __init__(self, maxsize: int) -> None:
-        if maxsize < 0:
-            msg = f"maxsize must be >= 0, got {maxsize}"
+    With ``weigh`` it also keeps their total weight (``weigh(key, value)``, say tokens) within ``max_weight``; an
+    entry heavier than that alone is not kept.
+    """
+
+    def __init__(self, maxsize: int, *, max_weight: int = 0, weigh: Callable[[K, V], int] | None = None) -> None:
+        if maxsize < 0 or max_weight < 0:
+            msg = f"maxsize and max_weight must be >= 0, got {maxsize} and {max_weight}"
             raise ValueError(msg)
         self.maxsize = maxsize
+        self.max_weight = max_weight
+        self._weigh = weigh
+        self._weights: dict[K, int] = {}
+        self._weight = 0
         self._data: OrderedDict[K, V] = OrderedDict()
         self._lock = threading.Lock()
         self._hits = 0
@@ -51,11 +59,17 @@ class LRUCache(Generic[K, V]):
         """Store ``value`` under ``key``, evicting the least recently used entries beyond ``maxsize``."""
         if self.maxsize == 0:
             return
+        weight = self._weigh(key, value) if self._weigh is not None else 0
+        if self._weigh is not None and weight > self.max_weight:
+            return
         with self._lock:
+            self._weight += weight - self._weights.get(key, 0)
+            self._weights[key] = weight
             self._data[key] = value
             self._data.move_to_end(key)
-            while len(self._data) > self.maxsize:
-                self._data.popitem(last=False)
+            while len(self._data) > self.maxsize or self._weight > self.max_weight:
+                old, _ = self._data.popitem(last=False)
+                self._weight -= self._weights.pop(old)
 
     def __len__(self) -> int:
         return len(self._data)

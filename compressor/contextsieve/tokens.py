@@ -15,7 +15,10 @@ __all__ = ["TokenizedText", "tokenize_with_offsets"]
 
 @dataclass(frozen=True)
 class TokenizedText:
-    """A text with its draft token ids and each token's ``[start, end)`` character range in ``text``."""
+    """A text with its draft token ids and each token's ``[start, end)`` character range in ``text``.
+
+    :func:`tokenize_with_offsets` makes both arrays read-only: a scorer may hand the same object to many calls.
+    """
 
     text: str
     ids: npt.NDArray[np.int64]
@@ -39,7 +42,10 @@ def tokenize_with_offsets(tokenizer: Any, text: str) -> TokenizedText:
         name = getattr(tokenizer, "name_or_path", type(tokenizer).__name__)
         msg = f"tokenizer {name!r} returned {offsets.shape[0]} offsets for {ids.shape[0]} ids"
         raise ModelError(msg)
-    return TokenizedText(text=text, ids=ids, offsets=_monotonic(offsets, len(text)))
+    offsets = _monotonic(offsets, len(text))
+    ids.flags.writeable = False
+    offsets.flags.writeable = False
+    return TokenizedText(text=text, ids=ids, offsets=offsets)
 
 
 def _monotonic(offsets: npt.NDArray[np.int64], length: int) -> npt.NDArray[np.int64]:

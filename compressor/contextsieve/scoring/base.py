@@ -12,12 +12,16 @@ import numpy.typing as npt
 from pydantic import BaseModel
 
 from contextsieve.config import ScoringConfig
+from contextsieve.lru import LRUCache
 from contextsieve.scoring.reuse import ReuseInfo
 from contextsieve.tokens import TokenizedText, tokenize_with_offsets
 
 __all__ = ["CollectionScorer", "ModelScorer", "ReusingScorer", "ScoreRequest", "TokenScorer", "save_scorer_folder"]
 
 ScoreRequest = tuple[TokenizedText, str]
+
+REMEMBERED_TOKENS = 1 << 20
+"""Tokens of the texts a reusing scorer remembers tokenized (ids and offsets, about 24 bytes a token)."""
 
 
 @runtime_checkable
@@ -94,6 +98,9 @@ class ModelScorer:
         self._config = config
         self._name = name
         self._device = next(model.parameters()).device
+        self._tokenized: LRUCache[str, TokenizedText] = LRUCache(
+            1024 if config.reuse_mb else 0, max_weight=REMEMBERED_TOKENS, weigh=lambda _, tokens: len(tokens)
+        )
 
     @property
     def name(self) -> str:
@@ -116,8 +123,16 @@ class ModelScorer:
         return self._model
 
     def tokenize(self, text: str) -> TokenizedText:
-        """Tokenize a context with character offsets (no special tokens)."""
-        return tokenize_with_offsets(self._tokenizer, text)
+        """Tokenize a context with character offsets (no special tokens).
+
+        With reuse on (``reuse_mb``), the last texts tokenized are remembered, so a known context sent with a new
+        query is not tokenized again.
+        """
+        known = self._tokenized.get(text) if self._tokenized.maxsize else None
+        if known is None:
+            known = tokenize_with_offsets(self._tokenizer, text)
+            self._tokenized.put(text, known)
+        return known
 
 
 def save_scorer_folder(model: Any, tokenizer: Any, folder: str | Path, file_name: str, options: BaseModel) -> Path:

@@ -120,11 +120,9 @@ def _head_probs(
     q = (query[:, :, q_len - take :, :].float() * scaling).reshape(batch, kv_heads, (heads // kv_heads) * take, dim)
     logits = torch.matmul(q, key.float().transpose(-1, -2)).view(batch, heads, take, k_len)
     if attention_mask is None:
-        if take > 1:  # causal, aligned to the last key: the last row sees every key
-            first_row = k_len - take
-            row_pos = torch.arange(first_row, k_len, device=query.device)[:, None]
-            allowed = torch.arange(k_len, device=query.device)[None, :] <= row_pos
-            logits = logits.masked_fill(~allowed, float("-inf"))
+        if take > 1:  # causal, aligned to the last key: row i sees every key up to k_len - take + i
+            later = torch.ones(take, take, dtype=torch.bool, device=query.device).triu(1)
+            logits[..., k_len - take :].masked_fill_(later, float("-inf"))
         return torch.softmax(logits, dim=-1)  # every row sees a key: no row is all -inf
     mask = attention_mask[..., q_len - take :, :k_len]
     is_bool = mask.dtype == torch.bool
