@@ -21,7 +21,7 @@ __all__ = ["CollectionScorer", "ModelScorer", "ReusingScorer", "ScoreRequest", "
 ScoreRequest = tuple[TokenizedText, str]
 
 REMEMBERED_TOKENS = 1 << 20
-"""Tokens of the texts a reusing scorer remembers tokenized (ids and offsets, about 24 bytes a token)."""
+"""Tokens of the texts a reusing scorer remembers tokenized (ids and offsets take 24 bytes a token, beside the text)."""
 
 
 @runtime_checkable
