@@ -45,6 +45,17 @@ def test_only_the_best_units_are_reordered_and_every_other_unit_stays_below_them
     assert min(out[:3]) - out[3] == pytest.approx(1.0)  # and sit one below the least candidate
 
 
+def test_a_reranker_that_only_lifts_leaves_the_units_it_dislikes_at_their_fused_score() -> None:
+    # the reranker likes "gamma" and dislikes the rest equally: standard scores (2, -0.5, -0.5, -0.5, -0.5)/...
+    judge = PhraseReranker([("which", "gamma")])
+    both = rerank(FUSED, TEXTS, "which one", judge, units=5, weight=2.0, hop=False, max_tokens=64)
+    lifts = rerank(FUSED, TEXTS, "which one", judge, units=5, weight=2.0, hop=False, max_tokens=64, lowers=False)
+    assert both[[0, 1, 3, 4]] == pytest.approx(FUSED[[0, 1, 3, 4]] - 1.0)  # lowered by 2 x 0.5
+    assert lifts[[0, 1, 3, 4]] == pytest.approx(FUSED[[0, 1, 3, 4]])  # kept as they were
+    assert lifts[2] == pytest.approx(both[2]) == pytest.approx(FUSED[2] + 4.0)  # the liked unit lifted alike
+    assert lifts[5] < lifts[4]  # the unit outside the candidates still sits below them
+
+
 def test_the_second_pass_reads_the_query_joined_with_the_first_pass_best() -> None:
     # "delta four" answers only once "gamma three" (the first pass's best) has joined the query
     judge = PhraseReranker([("which", "gamma"), ("three", "delta")])

@@ -99,12 +99,13 @@ def rerank(
     weight: float,
     hop: bool,
     max_tokens: int,
+    lowers: bool = True,
 ) -> npt.NDArray[np.float64]:
     """Reorder the ``units`` best of ``fused`` by the reranker; every other unit stays below them.
 
     A candidate's rerank score is its logit for the query, or with ``hop`` the larger of that and its logit for the
     query joined with the first pass's best candidate. Candidates get ``weight`` times the standardised rerank score
-    on top of their fused score.
+    on top of their fused score; without ``lowers``, a negative standard score counts as zero.
     """
     order = np.argsort(-fused, kind="stable")
     chosen = order[: min(units, len(fused))]
@@ -120,7 +121,8 @@ def rerank(
         second[top] = first[top]
         scores = np.maximum(first, second)
     spread = float(scores.std())
-    lifted = fused[chosen] + weight * (scores - scores.mean()) / (spread if spread > 1e-9 else 1.0)
+    standard = (scores - scores.mean()) / (spread if spread > 1e-9 else 1.0)
+    lifted = fused[chosen] + weight * (standard if lowers else np.maximum(standard, 0.0))
     out: npt.NDArray[np.float64] = fused.copy()
     out[chosen] = lifted
     rest = order[len(chosen) :]

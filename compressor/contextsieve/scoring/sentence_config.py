@@ -50,6 +50,9 @@ class SentenceConfig(BaseModel):
     """How many of the best units the cross-encoder reranker reorders (0: none; more needs a ``reranker/`` folder)."""
     rerank_weight: float = Field(default=2.0, ge=0.0)
     """Weight of the standardised rerank score added to each reordered unit's fused score."""
+    rerank_lowers: bool = True
+    """The rerank score lowers the units it ranks below the candidates' mean; ``False`` only lifts (a unit the
+    reranker finds unlike an answer, such as a chain's middle link, keeps its fused score)."""
     rerank_hop: bool = True
     """Also rerank for the query joined with the first pass's best unit (a unit keeps its better logit)."""
     rerank_tokens: int = Field(default=160, ge=16, le=512)

@@ -371,6 +371,7 @@ class SentenceScorer(ModelScorer):
                 weight=options.rerank_weight,
                 hop=options.rerank_hop,
                 max_tokens=options.rerank_tokens,
+                lowers=options.rerank_lowers,
             )
         if options.paragraph_weight:
             best_of: dict[tuple[int, int], float] = {}
