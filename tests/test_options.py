@@ -93,8 +93,10 @@ def test_a_weighed_lru_keeps_its_total_weight_within_the_cap() -> None:
     assert (cache.get("b"), cache.get("a"), cache.get("c")) == (None, "xxxxx", "xx")
     cache.put("d", "x" * 11)  # heavier than the cap alone: not kept, nothing evicted
     assert cache.get("d") is None and len(cache) == 2
-    cache.put("e", "x" * 10)
-    assert (len(cache), cache.get("e"), cache.get("a")) == (1, "x" * 10, None)
+    cache.put("c", "x" * 11)  # nor kept in place of an older value, which goes
+    assert cache.get("c") is None and len(cache) == 1
+    cache.put("e", "x" * 6)  # 5 + 6 > 10: a goes
+    assert (len(cache), cache.get("e"), cache.get("a")) == (1, "x" * 6, None)
 
 
 def test_component_options_take_every_field_flat_or_grouped() -> None:

@@ -46,7 +46,7 @@ def test_only_the_best_units_are_reordered_and_every_other_unit_stays_below_them
 
 
 def test_a_reranker_that_only_lifts_leaves_the_units_it_dislikes_at_their_fused_score() -> None:
-    # the reranker likes "gamma" and dislikes the rest equally: standard scores (2, -0.5, -0.5, -0.5, -0.5)/...
+    # the reranker likes "gamma three" and the other four candidates equally little: standard scores 2 and -0.5
     judge = PhraseReranker([("which", "gamma")])
     both = rerank(FUSED, TEXTS, "which one", judge, units=5, weight=2.0, hop=False, max_tokens=64)
     lifts = rerank(FUSED, TEXTS, "which one", judge, units=5, weight=2.0, hop=False, max_tokens=64, lowers=False)

@@ -56,13 +56,18 @@ class LRUCache(Generic[K, V]):
             return None
 
     def put(self, key: K, value: V) -> None:
-        """Store ``value`` under ``key``, evicting the least recently used entries beyond ``maxsize``."""
+        """Store ``value`` under ``key``, evicting the least recently used entries beyond ``maxsize`` or the weight cap.
+
+        A value heavier than the cap alone is not stored, and an older value under ``key`` is dropped.
+        """
         if self.maxsize == 0:
             return
         weight = self._weigh(key, value) if self._weigh is not None else 0
-        if self._weigh is not None and weight > self.max_weight:
-            return
         with self._lock:
+            if self._weigh is not None and weight > self.max_weight:
+                if self._data.pop(key, None) is not None:
+                    self._weight -= self._weights.pop(key)
+                return
             self._weight += weight - self._weights.get(key, 0)
             self._weights[key] = weight
             self._data[key] = value
