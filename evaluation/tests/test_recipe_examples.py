@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from contextsieve.scoring.sentences import RankedUnit
 from contextsieve_eval.recipe.reranker import generated_examples
+from contextsieve_eval.recipe.sentences import chain_examples
 from contextsieve_eval.samples import Sample
 
 SENTENCES = [
@@ -53,3 +54,21 @@ def test_a_single_needle_has_no_second_hop_and_a_sample_without_negatives_gives_
     (example,) = generated_examples(FixedRanking([1, 2, 0, 3, 4]), [needle], candidates=2, seed=0)
     assert (example.positive, example.negatives) == ("title\nThe mill is guarded by Rex.", ("title\nRain fell.",))
     assert generated_examples(FixedRanking([1, 2, 0, 3, 4]), [needle], candidates=1, seed=0) == []
+
+
+def test_a_chain_ranks_each_fact_for_the_question_and_for_the_question_joined_with_another_fact() -> None:
+    examples = chain_examples([sample("multihop", SENTENCES[:2])], negatives=8, seed=0)
+    question = "Which dog guards the place of Ada's key?"
+    pairs = [(e.query, e.positive) for e in examples]
+    assert pairs == [
+        (question, SENTENCES[0]),
+        (f"{question} {SENTENCES[1]}", SENTENCES[0]),
+        (question, SENTENCES[1]),
+        (f"{question} {SENTENCES[0]}", SENTENCES[1]),
+    ]
+    assert all(sorted(e.negatives) == sorted(SENTENCES[2:]) for e in examples)  # every other sentence, no fact
+
+
+def test_a_chain_whose_context_holds_only_its_facts_gives_no_examples() -> None:
+    whole = sample("multihop", SENTENCES)
+    assert chain_examples([whole]) == []

@@ -7,7 +7,11 @@ Examples (the reserved HotpotQA half is never loaded):
   question's words); and the second hop: the question joined with one supporting fact, against the other
   supporting fact (what the scorer's second-hop query looks for);
 * SQuAD's training articles: the question and the sentence holding its answer, against the paragraph's other
-  sentences.
+  sentences;
+* with ``--synthetic N``, N chains per generated multi-hop task (training split): the question and each fact of
+  the chain, and the question joined with one fact and each other fact (the second hop), against the haystack's
+  other sentences (so a fine-tune on people's questions does not forget a chain whose later links share no word
+  with it).
 
 Run ``python -m contextsieve_eval.recipe.sentences --out heads/sentences``; every epoch writes the model folder
 (loadable with ``Compressor.from_pretrained``) and a ``log.jsonl`` line, and ``--resume`` continues from the last
@@ -23,10 +27,12 @@ import json
 import logging
 import random
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "chain_examples",
     "finished_epochs",
     "hotpot_examples",
     "log_epoch",
@@ -34,6 +40,7 @@ __all__ = [
     "minilm_base",
     "recipe_parser",
     "squad_examples",
+    "synthetic_examples",
 ]
 
 logger = logging.getLogger(__name__)
@@ -99,6 +106,42 @@ def squad_examples(split: str = "train", *, limit: int | None = None, seed: int 
     return out
 
 
+SYNTHETIC_TASKS = ("multihop", "multihop-gap")
+"""The generated tasks ``--synthetic`` draws chains from."""
+
+
+def chain_examples(samples: Sequence[Any], *, negatives: int = 16, seed: int = 0) -> list[Any]:
+    """Return ranking examples from chain samples: the question, and the question joined with one fact, per fact.
+
+    Each fact is ranked against up to ``negatives`` of the context's sentences that hold no fact.
+    """
+    from contextsieve.training import RankingExample
+    from contextsieve_eval import corpora
+
+    rng = random.Random(seed)
+    out: list[Any] = []
+    for sample in samples:
+        bounds = [0, *corpora.sentence_starts(sample.context), len(sample.context)]
+        sentences = [sample.context[a:b].strip() for a, b in itertools.pairwise(bounds)]
+        others = [s for s in sentences if s and not any(g in s or s in g for g in sample.gold)]
+        pool = tuple(rng.sample(others, min(negatives, len(others))))
+        if not pool:
+            continue
+        for fact in sample.gold:
+            out.append(RankingExample(sample.question, fact, pool))
+            out.extend(RankingExample(f"{sample.question} {o}", fact, pool) for o in sample.gold if o != fact)
+    return out
+
+
+def synthetic_examples(per_task: int, *, length: int = 1024, seed: int = 0) -> list[Any]:
+    """Return :func:`chain_examples` of ``per_task`` chains per generated multi-hop task (training split)."""
+    from contextsieve.counting import make_counter
+    from contextsieve_eval.tasks import build_samples
+
+    counter = make_counter("gemma3-270m", None)
+    return chain_examples(build_samples(SYNTHETIC_TASKS, counter, [length], per_task, seed, "train"), seed=seed)
+
+
 def minilm_base() -> tuple[Any, Any]:
     """Load all-MiniLM-L6-v2 (the base every recipe starts from) and its tokenizer."""
     from transformers import AutoModel, AutoTokenizer
@@ -157,6 +200,8 @@ def main(argv: list[str] | None = None) -> None:
     delta = "also write the weight delta over the base into this folder"
     parser = recipe_parser(__doc__.splitlines()[0], lr=2e-5, batch_size=32, delta=delta)
     parser.add_argument("--freeze-word-embeddings", action="store_true", help="train the layers only")
+    parser.add_argument("--synthetic", type=int, default=0, help="chains per generated multi-hop task (default: none)")
+    parser.add_argument("--init", default=None, help="start from this model folder instead of the base")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     out = Path(args.out)
@@ -167,9 +212,13 @@ def main(argv: list[str] | None = None) -> None:
         return
     if done:
         model, tokenizer = AutoModel.from_pretrained(str(out)), AutoTokenizer.from_pretrained(str(out))
+    elif args.init:
+        model, tokenizer = AutoModel.from_pretrained(args.init), AutoTokenizer.from_pretrained(args.init)
     else:
         model, tokenizer = minilm_base()
     examples = hotpot_examples(limit=args.hotpot, seed=args.seed) + squad_examples(limit=args.squad, seed=args.seed)
+    if args.synthetic:
+        examples += synthetic_examples(args.synthetic, seed=args.seed)
     logger.info("%d examples; %d epoch(s) already done", len(examples), len(done))
     out.mkdir(parents=True, exist_ok=True)
     for epoch in range(len(done), args.epochs):
