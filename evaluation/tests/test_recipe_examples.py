@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import pytest
+
 from contextsieve.scoring.sentences import RankedUnit
 from contextsieve_eval.recipe.reranker import generated_examples
 from contextsieve_eval.recipe.sentences import chain_examples
@@ -36,8 +38,9 @@ def sample(task: str, gold: Sequence[str]) -> Sample:
     return Sample(task, f"{task}-0", CHAIN, question, tuple(gold), spans, "Rex", hard=False, length=32)
 
 
-def test_each_gold_unit_is_ranked_against_the_best_other_units_and_chains_add_second_hops() -> None:
-    chain = sample("multihop", SENTENCES[:2])
+@pytest.mark.parametrize("task", ["multihop", "multihop-gap"])
+def test_each_gold_unit_is_ranked_against_the_best_other_units_and_chains_add_second_hops(task: str) -> None:
+    chain = sample(task, SENTENCES[:2])
     examples = generated_examples(FixedRanking([3, 0, 4, 1, 2]), [chain], candidates=3, seed=0)
     first, second = "title\nAda's key is at the mill.", "title\nThe mill is guarded by Rex."
     negatives = ("title\nThe key of Bo is at the pier.", "title\nCats nap.")  # the 3 best, less the gold

@@ -3,12 +3,12 @@
 The examples are the sentence recipe's (:mod:`contextsieve_eval.recipe.sentences`): HotpotQA's training quarter
 (first hop: the question and a supporting fact; second hop: the question joined with the other fact), against the
 other sentences of the question's 10 paragraphs, and SQuAD's training articles (the answer sentence against its
-paragraph's others). ``--synthetic N`` adds the generated needle, multi-key, multi-value, multi-hop, RAG and code
-tasks (train split, ``N`` samples per task and length): each gold unit against the other units the sentence model's
-first stage ranks highest, the candidates the reranker is given at inference. The reserved HotpotQA half is never
-loaded. ``--holdout N`` keeps the first ``N`` questions of
-the harness's training order out of training, so that the fusion grid
-(``python -m contextsieve_eval.recipe.sentence_grid --rerank``) tunes on questions the reranker has not seen.
+paragraph's others). ``--synthetic N`` adds the generated needle, multi-key, multi-value, multi-hop (with and
+without a lexical gap), RAG and code tasks (train split, ``N`` samples per task and length): each gold unit against
+the other units the sentence model's first stage ranks highest, the candidates the reranker is given at inference;
+a chain's links also answer the question joined with another link. The reserved HotpotQA half is never loaded.
+``--holdout N`` keeps the first ``N`` questions of the harness's training order out of training, so that the fusion
+grid (``python -m contextsieve_eval.recipe.sentence_grid --rerank``) tunes on questions the reranker has not seen.
 
 Run ``python -m contextsieve_eval.recipe.reranker --out heads/reranker``: every epoch writes ``OUT/reranker``
 (loadable beside a sentence model) and a ``log.jsonl`` line; ``--resume`` continues after the last finished epoch.
@@ -60,20 +60,27 @@ def generated_examples(scorer: Any, samples: Sequence[Any], *, candidates: int, 
         for unit in gold:
             out.append(RankingExample(sample.question, unit, negatives))
             others = [other for other in gold if other != unit]
-            if sample.task == "multihop" and others:
+            if sample.task in CHAINS and others:
                 out.append(RankingExample(f"{sample.question} {rng.choice(others)}", unit, negatives))
     return out
+
+
+CHAINS = ("multihop", "multihop-gap")
+"""Generated tasks whose gold units are a chain: each link also answers the question joined with another link."""
+
+RERANK_SYNTHETIC = ("needle", "multikey", "multivalue", "multihop", "multihop-gap", "rag", "code")
+"""Generated tasks ``--synthetic`` draws from: the encoder recipe's, and the chains whose later links share no word
+with the question."""
 
 
 def _synthetic(count: int, lengths: Sequence[int], candidates: int, seed: int) -> list[Any]:
     """Build the generated tasks' examples (train split) with the shipped sentence model's first stage."""
     from contextsieve import Compressor
     from contextsieve.counting import make_counter
-    from contextsieve_eval.recipe.encoder import SYNTHETIC
     from contextsieve_eval.tasks import build_samples
 
     counter = make_counter("gemma3-270m", None)
-    samples = build_samples(SYNTHETIC, counter, list(lengths), count, seed=seed, split="train")
+    samples = build_samples(RERANK_SYNTHETIC, counter, list(lengths), count, seed=seed, split="train")
     scorer = Compressor.from_pretrained("minilm-l6-sieve", device="cpu").scorer
     return generated_examples(scorer, samples, candidates=candidates, seed=seed)
 
