@@ -75,3 +75,28 @@ def test_a_chain_ranks_each_fact_for_the_question_and_for_the_question_joined_wi
 def test_a_chain_whose_context_holds_only_its_facts_gives_no_examples() -> None:
     whole = sample("multihop", SENTENCES)
     assert chain_examples([whole]) == []
+
+
+def test_a_further_fine_tune_starts_from_a_shipped_model_by_name_or_from_its_saved_folder(tmp_path) -> None:
+    import torch
+
+    from contextsieve.models import model_status
+    from contextsieve.scoring.sentences import save_sentences
+    from contextsieve_eval.recipe.sentences import init_model
+
+    if not {s.name: s for s in model_status()}["minilm-l6-sieve"].installed:
+        pytest.skip("the minilm-l6 package is not installed")
+    model, tokenizer = init_model("minilm-l6-sieve")
+    save_sentences(model, tokenizer, tmp_path)
+    again, _ = init_model(str(tmp_path))
+    weights, saved = model.state_dict(), again.state_dict()
+    assert weights.keys() == saved.keys() and all(torch.equal(weights[k], saved[k]) for k in weights)
+    assert all(p.requires_grad for p in model.parameters())  # trainable, not frozen for inference
+    assert (
+        init_model("minilm-l6")[0]
+        .state_dict()["encoder.layer.0.attention.self.query.weight"]
+        .sub(weights["encoder.layer.0.attention.self.query.weight"])
+        .abs()
+        .max()
+        > 1e-3
+    )  # the name loads the fine-tuned delta, not the base

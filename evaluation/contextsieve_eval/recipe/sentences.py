@@ -35,6 +35,7 @@ __all__ = [
     "chain_examples",
     "finished_epochs",
     "hotpot_examples",
+    "init_model",
     "log_epoch",
     "main",
     "minilm_base",
@@ -152,6 +153,18 @@ def minilm_base() -> tuple[Any, Any]:
     return AutoModel.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)
 
 
+def init_model(name_or_folder: str) -> tuple[Any, Any]:
+    """Load what a further fine-tune starts from: a saved model folder, or a model name such as ``minilm-l6-sieve``."""
+    if Path(name_or_folder).is_dir():
+        from transformers import AutoModel, AutoTokenizer
+
+        return AutoModel.from_pretrained(name_or_folder), AutoTokenizer.from_pretrained(name_or_folder)
+    from contextsieve import Compressor
+
+    scorer = Compressor.from_pretrained(name_or_folder, device="cpu").scorer
+    return scorer.model, scorer.tokenizer
+
+
 def recipe_parser(description: str, *, lr: float, batch_size: int, delta: str) -> argparse.ArgumentParser:
     """Return the arguments both recipes take (output, data, epochs, delta, optimiser, seed, resume)."""
     parser = argparse.ArgumentParser(description=description)
@@ -201,7 +214,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = recipe_parser(__doc__.splitlines()[0], lr=2e-5, batch_size=32, delta=delta)
     parser.add_argument("--freeze-word-embeddings", action="store_true", help="train the layers only")
     parser.add_argument("--synthetic", type=int, default=0, help="chains per generated multi-hop task (default: none)")
-    parser.add_argument("--init", default=None, help="start from this model folder instead of the base")
+    parser.add_argument("--init", default=None, help="start from this model folder or name instead of the base")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     out = Path(args.out)
@@ -213,7 +226,7 @@ def main(argv: list[str] | None = None) -> None:
     if done:
         model, tokenizer = AutoModel.from_pretrained(str(out)), AutoTokenizer.from_pretrained(str(out))
     elif args.init:
-        model, tokenizer = AutoModel.from_pretrained(args.init), AutoTokenizer.from_pretrained(args.init)
+        model, tokenizer = init_model(args.init)
     else:
         model, tokenizer = minilm_base()
     examples = hotpot_examples(limit=args.hotpot, seed=args.seed) + squad_examples(limit=args.squad, seed=args.seed)
