@@ -160,8 +160,12 @@ def init_model(name_or_folder: str) -> tuple[Any, Any]:
 
         return AutoModel.from_pretrained(name_or_folder), AutoTokenizer.from_pretrained(name_or_folder)
     from contextsieve import Compressor
+    from contextsieve.scoring.sentences import SentenceScorer
 
     scorer = Compressor.from_pretrained(name_or_folder, device="cpu").scorer
+    if not isinstance(scorer, SentenceScorer):
+        msg = f"{name_or_folder!r} is not a sentence model, so the sentence recipe cannot start from it"
+        raise SystemExit(msg)
     return scorer.model, scorer.tokenizer
 
 
