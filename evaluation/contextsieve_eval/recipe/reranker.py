@@ -25,6 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from contextsieve_eval.recipe.sentences import CHAIN_TASKS
+
 __all__ = ["generated_examples", "main"]
 
 logger = logging.getLogger(__name__)
@@ -60,13 +62,10 @@ def generated_examples(scorer: Any, samples: Sequence[Any], *, candidates: int, 
         for unit in gold:
             out.append(RankingExample(sample.question, unit, negatives))
             others = [other for other in gold if other != unit]
-            if sample.task in CHAINS and others:
+            if sample.task in CHAIN_TASKS and others:
                 out.append(RankingExample(f"{sample.question} {rng.choice(others)}", unit, negatives))
     return out
 
-
-CHAINS = ("multihop", "multihop-gap")
-"""Generated tasks whose gold units are a chain: each link also answers the question joined with another link."""
 
 RERANK_SYNTHETIC = ("needle", "multikey", "multivalue", "multihop", "multihop-gap", "rag", "code")
 """Generated tasks ``--synthetic`` draws from: the encoder recipe's, and the chains whose later links share no word

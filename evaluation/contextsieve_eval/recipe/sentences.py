@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "CHAIN_TASKS",
     "chain_examples",
     "finished_epochs",
     "hotpot_examples",
@@ -107,8 +108,9 @@ def squad_examples(split: str = "train", *, limit: int | None = None, seed: int 
     return out
 
 
-SYNTHETIC_TASKS = ("multihop", "multihop-gap")
-"""The generated tasks ``--synthetic`` draws chains from."""
+CHAIN_TASKS = ("multihop", "multihop-gap")
+"""Generated tasks whose gold units are a chain (``--synthetic`` draws from them): each link also answers the question
+joined with another link."""
 
 
 def chain_examples(samples: Sequence[Any], *, negatives: int = 16, seed: int = 0) -> list[Any]:
@@ -122,9 +124,8 @@ def chain_examples(samples: Sequence[Any], *, negatives: int = 16, seed: int = 0
     rng = random.Random(seed)
     out: list[Any] = []
     for sample in samples:
-        bounds = [0, *corpora.sentence_starts(sample.context), len(sample.context)]
-        sentences = [sample.context[a:b].strip() for a, b in itertools.pairwise(bounds)]
-        others = [s for s in sentences if s and not any(g in s or s in g for g in sample.gold)]
+        sentences = corpora.split_sentences(sample.context)
+        others = [s for s in sentences if not any(g in s or s in g for g in sample.gold)]
         pool = tuple(rng.sample(others, min(negatives, len(others))))
         if not pool:
             continue
@@ -140,7 +141,7 @@ def synthetic_examples(per_task: int, *, length: int = 1024, seed: int = 0) -> l
     from contextsieve_eval.tasks import build_samples
 
     counter = make_counter("gemma3-270m", None)
-    return chain_examples(build_samples(SYNTHETIC_TASKS, counter, [length], per_task, seed, "train"), seed=seed)
+    return chain_examples(build_samples(CHAIN_TASKS, counter, [length], per_task, seed, "train"), seed=seed)
 
 
 def minilm_base() -> tuple[Any, Any]:
@@ -209,7 +210,7 @@ def write_delta(model: Any, folder: Path) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Build the examples, fine-tune epoch by epoch, and write the model folder and its log."""
-    from transformers import AutoModel, AutoTokenizer
+    from transformers import AutoModel
 
     from contextsieve.scoring.sentences import save_sentences
     from contextsieve.training import SentenceTrainConfig, train_sentences
@@ -227,10 +228,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.epochs == 0 and args.delta:
         write_delta(AutoModel.from_pretrained(str(out)), Path(args.delta))
         return
-    if done:
-        model, tokenizer = AutoModel.from_pretrained(str(out)), AutoTokenizer.from_pretrained(str(out))
-    elif args.init:
-        model, tokenizer = init_model(args.init)
+    if done or args.init:
+        model, tokenizer = init_model(str(out) if done else args.init)
     else:
         model, tokenizer = minilm_base()
     examples = hotpot_examples(limit=args.hotpot, seed=args.seed) + squad_examples(limit=args.squad, seed=args.seed)
