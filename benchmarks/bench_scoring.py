@@ -152,8 +152,8 @@ def main() -> None:
     parser.add_argument("--only", choices=["throughput", "recall"], help="run one part only")
     parser.add_argument(
         "--variants",
-        default="full,lookahead0,l8,head,sentences",
-        help="throughput variants: full, lookahead0, l8, head, sentences",
+        default="full,lookahead0,l8,head,sentences,sieve",
+        help="throughput variants: full, lookahead0, l8, head, sentences, sieve",
     )
     args = parser.parse_args()
     if args.one:
@@ -180,6 +180,7 @@ def main() -> None:
             "l8": ("first 8 layers", 8, {}, lengths),
             "head": ("trained head (smollm2-135m-head)", None, {"model": "smollm2-135m-head"}, lengths),
             "sentences": ("sentence scorer (minilm-l6)", None, {"model": "minilm-l6"}, lengths),
+            "sieve": ("sentence scorer (minilm-l6-sieve)", None, {"model": "minilm-l6-sieve"}, lengths),
         }
         chosen = [variants[key] for key in args.variants.split(",")]
         for name, layers, options, sizes in chosen:

@@ -491,8 +491,8 @@ def test_train_command_refuses_options_that_contradict_the_init_head(tmp_path, c
 def test_auto_is_the_sentence_scorer_on_every_device_and_the_draft_for_draft_options() -> None:
     from contextsieve.models.defaults import auto_model
 
-    assert auto_model("cpu") == auto_model("cuda") == auto_model("mps") == "minilm-l6"
+    assert auto_model("cpu") == auto_model("cuda") == auto_model("mps") == "minilm-l6-sieve"
     # Draft-attention options ask for the draft: the sentence scorer would refuse them.
     assert auto_model("cpu", ["layers"]) == "smollm2-135m"
     assert auto_model("cuda", ["lookahead", "batch_size"]) == "smollm2-135m"
-    assert auto_model("cpu", ["batch_size", "block_tokens"]) == "minilm-l6"
+    assert auto_model("cpu", ["batch_size", "block_tokens"]) == "minilm-l6-sieve"

@@ -42,7 +42,7 @@ class CompressorOptions(BaseModel):
 
     model: str = "auto"
     """Model: a registered name (see ``contextsieve models``), a local folder or a hub id; ``"auto"`` picks the
-    sentence scorer ``minilm-l6`` (the full draft when a draft-attention option such as ``layers`` is set)."""
+    sentence scorer ``minilm-l6-sieve`` (the full draft when a draft-attention option such as ``layers`` is set)."""
     device: str | None = None
     """``"cpu"``, ``"cuda"``, ``"mps"``; ``None`` picks the best available."""
     dtype: str | None = None

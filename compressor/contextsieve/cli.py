@@ -118,7 +118,7 @@ def _selection_args(parser: argparse.ArgumentParser, default_rate: float | None 
     model.add_argument(
         "--model",
         default=None,
-        help="model name, folder or hub id (default auto: minilm-l6, or smollm2-135m with draft-attention options)",
+        help="model name, folder or hub id (default auto: minilm-l6-sieve; smollm2-135m with draft-attention options)",
     )
     model.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
     model.add_argument("--dtype", default=None, help="float32, float16 or bfloat16 (default: float32 on CPU)")

@@ -86,9 +86,10 @@ class Compressor:
     ) -> Compressor:
         """Load a model by registered name, local folder or hub id; ``"auto"`` (the default) picks one.
 
-        ``"auto"`` is the sentence scorer ``minilm-l6`` (:mod:`contextsieve.scoring.sentences`), which wins on the
-        real benchmarks, or the full ``smollm2-135m`` draft when a draft-attention option such as ``layers`` or
-        ``lookahead`` is set. The scorer backend that claims the name loads it (:mod:`contextsieve.scoring.registry`).
+        ``"auto"`` is the sentence scorer with ``minilm-l6-sieve`` (:mod:`contextsieve.scoring.sentences`), which
+        wins on the real benchmarks, or the full ``smollm2-135m`` draft when a draft-attention option such as
+        ``layers`` or ``lookahead`` is set. The scorer backend that claims the name loads it
+        (:mod:`contextsieve.scoring.registry`).
 
         Keyword options (``layers``, ``lookahead``, ``pool_kernel``, ``query_rows``, ``block_tokens``,
         ``batch_size``) override fields of ``scoring``. ``hub`` passes Hugging Face loading options (revision,

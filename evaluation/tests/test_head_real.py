@@ -29,7 +29,7 @@ def test_the_default_model_is_the_sentence_scorer_and_draft_options_load_the_dra
 
     default = shared_compressor(device="cpu").scorer
     assert isinstance(default, SentenceScorer)
-    assert default.name == "minilm-l6"
+    assert default.name == "minilm-l6-sieve"
     assert shared_compressor(device="cpu", layers=8).scorer.name == "smollm2-135m"
 
 

@@ -100,3 +100,30 @@ def test_a_further_fine_tune_starts_from_a_shipped_model_by_name_or_from_its_sav
         .max()
         > 1e-3
     )  # the name loads the fine-tuned delta, not the base
+
+
+def test_writing_a_delta_into_a_shipped_folder_keeps_its_fusion_options(tmp_path) -> None:
+    import shutil
+
+    from contextsieve.models import model_status
+    from contextsieve.models.deltas import DELTA_FILE
+    from contextsieve.models.sentences import SENTENCE_MODELS
+    from contextsieve.scoring.sentences import SENTENCE_CONFIG_FILE, SentenceConfig
+    from contextsieve_eval.recipe.sentences import init_model, write_delta
+
+    if not {s.name: s for s in model_status()}["minilm-l6-sieve"].installed:
+        pytest.skip("the minilm-l6 package is not installed")
+    shipped = SENTENCE_MODELS["minilm-l6-sieve"].delta_folder
+    assert shipped is not None
+    model, _ = init_model("minilm-l6-sieve")
+    kept, fresh = tmp_path / "kept", tmp_path / "fresh"
+    shutil.copytree(shipped, kept, ignore=shutil.ignore_patterns(DELTA_FILE, "reranker"))
+    write_delta(model, kept)
+    write_delta(model, fresh)
+    options = (shipped / SENTENCE_CONFIG_FILE).read_text(encoding="utf-8")
+    assert (kept / SENTENCE_CONFIG_FILE).read_text(encoding="utf-8") == options
+    assert SentenceConfig.model_validate_json((fresh / SENTENCE_CONFIG_FILE).read_text(encoding="utf-8")) == (
+        SentenceConfig()
+    )
+    assert SentenceConfig.model_validate_json(options) != SentenceConfig()  # the shipped options are not defaults
+    assert (kept / DELTA_FILE).read_bytes() == (fresh / DELTA_FILE).read_bytes()

@@ -198,14 +198,19 @@ def log_epoch(log: Path, epoch: int, loss: float, examples: int, started: float)
 
 
 def write_delta(model: Any, folder: Path) -> None:
-    """Write ``model``'s difference from all-MiniLM-L6-v2 and the default fusion options into ``folder``."""
+    """Write ``model``'s difference from all-MiniLM-L6-v2 into ``folder``, with default fusion options if it has none.
+
+    A folder that already holds fusion options (a shipped model's, with its reranker) keeps them.
+    """
     from contextsieve.models.deltas import save_delta
     from contextsieve.models.sentences import SENTENCE_MODELS
     from contextsieve.scoring.sentences import SENTENCE_CONFIG_FILE, SentenceConfig
 
     base, _ = minilm_base()
     save_delta(model, base, folder, base_name=SENTENCE_MODELS["minilm-l6"].package.pin)
-    (folder / SENTENCE_CONFIG_FILE).write_text(SentenceConfig().model_dump_json(indent=1) + "\n", encoding="utf-8")
+    options = folder / SENTENCE_CONFIG_FILE
+    if not options.exists():
+        options.write_text(SentenceConfig().model_dump_json(indent=1) + "\n", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> None:
