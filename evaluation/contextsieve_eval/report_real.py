@@ -45,12 +45,15 @@ def _table(records: Sequence[Record], cell: Callable[[list[Record]], str]) -> st
 
 
 def qa_table(records: Sequence[Record]) -> str:
-    """Per method and rate: all gold sentences kept / share of gold kept / answer string kept (n questions)."""
+    """Per method and rate: all gold sentences kept / share of gold kept / answer string kept (n questions).
+
+    The answer share counts the questions whose answer a context can spell out (not HotpotQA's "yes" / "no").
+    """
 
     def cell(group: list[Record]) -> str:
         every = [float(bool(r.all_kept)) for r in group]
         share = [r.recall for r in group]
-        answer = [float(bool(r.answer_kept)) for r in group]
+        answer = [float(r.answer_kept) for r in group if r.answer_kept is not None]
         return f"{_pct(every)} / {_pct(share)} / {_pct(answer)}"
 
     return _table(records, cell)

@@ -186,6 +186,10 @@ def test_qa_metrics_match_squad_definitions() -> None:
     assert answer_scores(sample, "It is Paris.") == {"correct": True, "em": False, "f1": pytest.approx(0.5)}
     assert kept(sample, "Paris is big.").all_kept and kept(sample, "Paris is").answer_kept
     assert not kept(sample, "Rome").answer_kept
+    comparison = dataclasses.replace(sample, answer="no", answers=("no",))
+    # "no" is in "Paris is not big." as letters, but no context spells out a comparison's answer: not counted.
+    assert kept(comparison, "Paris is not big.").answer_kept is None
+    assert kept(comparison, "Paris is big.").all_kept
 
 
 def test_documents_path_cuts_ruler_layout_at_documents_and_never_inside_gold() -> None:
