@@ -411,3 +411,25 @@ def test_with_link_query_a_paragraph_the_question_names_gains_the_link_weight(to
         np.testing.assert_allclose(after[index], before[index], atol=1e-4)
     for index in (2, 3):  # "Amboy Dukes" and "Rock music" (any case), both named by the question
         np.testing.assert_allclose(after[index] - before[index], 3.0, atol=1e-3)
+
+
+def test_length_batches_cap_items_and_padded_tokens_longest_first() -> None:
+    from contextsieve.scoring.padding import length_batches
+
+    lengths = [5, 200, 10, 200, 7, 9, 100]
+    # Budget 400: two 200-token items fill a batch; 100 then takes the next three (4 × 100 = 400).
+    assert length_batches(lengths, size=4, budget=400) == [[1, 3], [6, 2, 5, 4], [0]]
+    assert length_batches(lengths, size=64, budget=50) == [[1], [3], [6], [2, 5, 4, 0]]
+    assert length_batches([], size=8, budget=64) == []
+    assert sorted(i for b in length_batches(lengths, size=2, budget=10_000) for i in b) == list(range(7))
+    with pytest.raises(ValueError, match="positive"):
+        length_batches(lengths, size=0, budget=10)
+
+
+def test_embeddings_do_not_depend_on_how_units_are_batched(tokenizer: Any, bert: Any) -> None:
+    long = " ".join(corpus_text().split()[:150])
+    units = ["Short.", long, "A second short sentence.", long[:300], "Tiny."]
+    scorer = SentenceScorer(bert, tokenizer, ScoringConfig(batch_size=2), SentenceConfig(), name="b")
+    together = scorer.embed(units)
+    alone = np.concatenate([scorer.embed([u]) for u in units])
+    np.testing.assert_allclose(together, alone, atol=1e-5)

@@ -41,6 +41,7 @@ from contextsieve.scoring.base import ModelScorer, ScoreRequest
 from contextsieve.scoring.headers import blank_lines, linked_paragraphs, unit_context
 from contextsieve.scoring.lexical import bm25_scores
 from contextsieve.scoring.names import name_links
+from contextsieve.scoring.padding import length_batches
 from contextsieve.scoring.rerank import CrossEncoder, load_reranker, rerank
 from contextsieve.scoring.reuse import ReuseInfo, VectorStore, reuse_folder
 from contextsieve.scoring.sentence_config import (
@@ -62,6 +63,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+PADDED_TOKENS_PER_ITEM = 64
+"""A batch of ``batch_size`` units pads to at most this many tokens per unit (long units go in smaller batches)."""
 
 
 @dataclass(frozen=True)
@@ -287,14 +291,15 @@ class SentenceScorer(ModelScorer):
 
     @torch.inference_mode()
     def _compute(self, texts: Sequence[str], *, progress: bool = False) -> npt.NDArray[np.float32]:
-        """Embed ``texts`` with the model, batched longest first, in input order."""
+        """Embed ``texts`` with the model, batched longest first with little padding, in input order."""
         from tqdm.auto import tqdm
 
         width = int(self._model.config.hidden_size)
         out = np.zeros((len(texts), width), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        limit = self._sentence.max_tokens
+        lengths = [len(ids) for ids in self._tokenizer(list(texts), truncation=True, max_length=limit)["input_ids"]]
         size = self._config.batch_size
-        batches = [order[k : k + size] for k in range(0, len(order), size)]
+        batches = length_batches(lengths, size, size * PADDED_TOKENS_PER_ITEM)
         for batch in tqdm(batches, desc="sentences", unit="batch", disable=not progress):
             encoded = self._tokenizer(
                 [texts[i] for i in batch],
