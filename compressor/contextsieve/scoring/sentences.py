@@ -296,18 +296,12 @@ class SentenceScorer(ModelScorer):
 
         width = int(self._model.config.hidden_size)
         out = np.zeros((len(texts), width), dtype=np.float32)
-        limit = self._sentence.max_tokens
-        lengths = [len(ids) for ids in self._tokenizer(list(texts), truncation=True, max_length=limit)["input_ids"]]
+        whole = self._tokenizer(list(texts), truncation=True, max_length=self._sentence.max_tokens)
         size = self._config.batch_size
-        batches = length_batches(lengths, size, size * PADDED_TOKENS_PER_ITEM)
+        batches = length_batches([len(ids) for ids in whole["input_ids"]], size, size * PADDED_TOKENS_PER_ITEM)
         for batch in tqdm(batches, desc="sentences", unit="batch", disable=not progress):
-            encoded = self._tokenizer(
-                [texts[i] for i in batch],
-                padding=True,
-                truncation=True,
-                max_length=self._sentence.max_tokens,
-                return_tensors="pt",
-            ).to(self._device)
+            rows = {key: [values[i] for i in batch] for key, values in whole.items()}
+            encoded = self._tokenizer.pad(rows, padding=True, return_tensors="pt").to(self._device)
             out[batch] = mean_pooled(self._model, encoded).cpu().numpy()
         return out
 

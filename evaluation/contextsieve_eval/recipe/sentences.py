@@ -144,22 +144,24 @@ def synthetic_examples(per_task: int, *, length: int = 1024, seed: int = 0) -> l
     return chain_examples(build_samples(CHAIN_TASKS, counter, [length], per_task, seed, "train"), seed=seed)
 
 
-def minilm_base() -> tuple[Any, Any]:
-    """Load all-MiniLM-L6-v2 (the base every recipe starts from) and its tokenizer."""
+def _from_folder(folder: str) -> tuple[Any, Any]:
+    """Load a saved encoder folder and its tokenizer."""
     from transformers import AutoModel, AutoTokenizer
 
+    return AutoModel.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)
+
+
+def minilm_base() -> tuple[Any, Any]:
+    """Load all-MiniLM-L6-v2 (the base every recipe starts from) and its tokenizer."""
     from contextsieve.models.sentences import SENTENCE_MODELS, sentence_folder
 
-    folder = str(sentence_folder(SENTENCE_MODELS["minilm-l6"]))
-    return AutoModel.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)
+    return _from_folder(str(sentence_folder(SENTENCE_MODELS["minilm-l6"])))
 
 
 def init_model(name_or_folder: str) -> tuple[Any, Any]:
     """Load what a further fine-tune starts from: a saved model folder, or a model name such as ``minilm-l6-sieve``."""
     if Path(name_or_folder).is_dir():
-        from transformers import AutoModel, AutoTokenizer
-
-        return AutoModel.from_pretrained(name_or_folder), AutoTokenizer.from_pretrained(name_or_folder)
+        return _from_folder(name_or_folder)
     from contextsieve import Compressor
     from contextsieve.scoring.sentences import SentenceScorer
 
