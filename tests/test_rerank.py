@@ -126,6 +126,23 @@ def test_batched_scores_equal_one_pair_at_a_time(tokenizer: Any, bert: Any) -> N
         reranker.score(queries[:2], units[:1])
 
 
+def test_long_pairs_get_small_batches_and_the_scores_do_not_depend_on_it(tokenizer: Any, bert: Any) -> None:
+    reranker = fresh_reranker(tokenizer, bert)
+    reranker.batch_size = 4  # at most 4 pairs and 4 x 96 padded tokens per batch
+    shapes: list[tuple[int, int]] = []
+    reranker.encoder.register_forward_hook(
+        lambda _m, _a, kwargs, _o: shapes.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True
+    )
+    queries = ["Which statement raises exceptions?"] * 6
+    units = ["word " * 300, "word " * 300, "A short unit.", "Another one.", "A third short unit here.", "Fine."]
+    scores = reranker.score(queries, units, max_tokens=160)
+    assert [rows for rows, _ in shapes] == [2, 4]  # two pairs cut to 160 tokens, then the four short ones
+    assert shapes[0][1] == 160
+    single = [reranker.score([q], [u], max_tokens=160)[0] for q, u in zip(queries, units, strict=True)]
+    assert scores.tolist() == pytest.approx(single, abs=1e-5)
+    assert reranker.score([], []).shape == (0,)
+
+
 def test_a_saved_reranker_loads_beside_its_sentence_model_and_reorders_its_units(
     tmp_path: Path, tokenizer: Any, bert: Any
 ) -> None:

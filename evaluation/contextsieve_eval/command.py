@@ -35,7 +35,12 @@ def add_eval_parser(sub: Any) -> None:
     )
     ev.add_argument("--lengths", default="2k,8k", help="context lengths in target tokens, e.g. 2k,8k,32k")
     ev.add_argument("--rates", default="0.05,0.1,0.25,0.5", help="keep rates")
-    ev.add_argument("--methods", default=DEFAULT_METHODS, help="comma-separated methods")
+    ev.add_argument(
+        "--methods",
+        default=DEFAULT_METHODS,
+        help="comma-separated methods; contextsieve:MODEL runs any loadable model, and a query string sets its "
+        "selection options, e.g. contextsieve:minilm-l6-sieve?order=edges",
+    )
     ev.add_argument("--samples", type=int, default=3, help="samples per task and length (default 3)")
     ev.add_argument("--seed", type=int, default=0)
     ev.add_argument("--target", default="gemma3-270m", help="target tokenizer that lengths and budgets count in")
@@ -70,7 +75,7 @@ def _csv(value: str) -> list[str]:
 
 def build_config(args: argparse.Namespace) -> Any:
     """Validate the options into an :class:`~contextsieve_eval.runner.EvalConfig` (raising ConfigError)."""
-    from contextsieve_eval.methods import CUSTOM_PREFIX, METHODS
+    from contextsieve_eval.methods import CUSTOM_PREFIX, METHODS, selection_options
     from contextsieve_eval.runner import EvalConfig, parse_length
     from contextsieve_eval.tasks import PATHS, expand_tasks
 
@@ -84,6 +89,9 @@ def build_config(args: argparse.Namespace) -> Any:
     if unknown or not methods:
         msg = f"unknown method(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(METHODS)}"
         raise ConfigError(msg)
+    for method in methods:
+        if method.startswith(CUSTOM_PREFIX) and "?" in method:
+            selection_options(method.partition("?")[2])  # a bad option fails now, not after hours of answering
     try:
         lengths = [parse_length(v) for v in _csv(args.lengths)]
         rates = [float(v) for v in _csv(args.rates)]

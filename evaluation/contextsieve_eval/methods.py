@@ -85,22 +85,34 @@ class MethodEnv:
 class ContextSieveMethod:
     """contextsieve itself: draft attention (optionally truncated), or a trained head when ``model`` names one."""
 
-    def __init__(self, name: str, env: MethodEnv, model: str | None = None, **scoring_options: Any) -> None:
+    def __init__(
+        self,
+        name: str,
+        env: MethodEnv,
+        model: str | None = None,
+        selection: dict[str, Any] | None = None,
+        **scoring_options: Any,
+    ) -> None:
         from contextsieve import Compressor
 
         self.name = name
         self._counter = env.counter
+        self._selection = selection or {}
         self._compressor = Compressor.from_pretrained(
             model or env.draft, device=env.device, score_cache=1024, **scoring_options
         )
 
     def compress(self, context: str, question: str, budget: int) -> str:
         """Keep the spans the draft's attention ranks highest."""
-        return self._compressor.compress(context, question, budget=budget, target_tokenizer=self._counter).text
+        return self._compressor.compress(
+            context, question, budget=budget, target_tokenizer=self._counter, **self._selection
+        ).text
 
     def compress_documents(self, documents: Sequence[str], question: str, budget: int) -> list[str]:
         """Spend one budget across the documents, as the framework adapters do."""
-        result = self._compressor.compress_documents(documents, question, budget=budget, target_tokenizer=self._counter)
+        result = self._compressor.compress_documents(
+            documents, question, budget=budget, target_tokenizer=self._counter, **self._selection
+        )
         return [d.text for d in result.documents]
 
 
@@ -285,13 +297,47 @@ def _longllmlingua(env: MethodEnv) -> Method:
 
 CUSTOM_PREFIX = "contextsieve:"
 """``contextsieve:<model>`` runs contextsieve with any model ``Compressor.from_pretrained`` loads (a registered
-name, a trained head or encoder folder, a draft folder or hub id)."""
+name, a trained head or encoder folder, a draft folder or hub id). A query string sets selection options, e.g.
+``contextsieve:minilm-l6-sieve?order=edges`` or ``?top_p=0.9``: any field of
+:class:`~contextsieve.config.SelectionConfig` except the budget, rate and tokenizer, which the harness sets."""
+
+HARNESS_SELECTION = frozenset({"budget", "rate", "target_tokenizer"})
+"""Selection options the harness sets itself (a method name may not)."""
+
+
+def selection_options(query: str) -> dict[str, Any]:
+    """Parse ``key=value&...`` into typed selection options, validated as :class:`SelectionConfig` fields."""
+    from urllib.parse import parse_qsl
+
+    from pydantic import ValidationError
+
+    from contextsieve.config import SelectionConfig
+
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True)
+    except ValueError as exc:
+        msg = f"cannot read the selection options {query!r}: write them as key=value&key=value"
+        raise ConfigError(msg) from exc
+    options = dict(pairs)
+    unknown = (set(options) - set(SelectionConfig.model_fields)) | (set(options) & HARNESS_SELECTION)
+    if unknown:
+        allowed = sorted(set(SelectionConfig.model_fields) - HARNESS_SELECTION)
+        msg = f"a method name cannot set {', '.join(sorted(unknown))}; it may set {', '.join(allowed)}"
+        raise ConfigError(msg)
+    try:
+        checked = SelectionConfig.model_validate({"budget": 1, **options})
+    except ValidationError as exc:
+        msg = f"invalid selection options {query!r}: {exc.errors()[0]['msg']}"
+        raise ConfigError(msg) from exc
+    return {key: getattr(checked, key) for key in options}
 
 
 def make_method(name: str, env: MethodEnv) -> Method:
-    """Build the method registered as ``name``, or ``contextsieve:<model>`` for any loadable model."""
+    """Build the method registered as ``name``, or ``contextsieve:<model>[?options]`` for any loadable model."""
     if name.startswith(CUSTOM_PREFIX) and len(name) > len(CUSTOM_PREFIX):
-        return ContextSieveMethod(name, env, model=name.removeprefix(CUSTOM_PREFIX))
+        model, _, query = name.removeprefix(CUSTOM_PREFIX).partition("?")
+        selection = selection_options(query) if query else None
+        return ContextSieveMethod(name, env, model=model, selection=selection)
     factory = METHODS.get(name)
     if factory is None:
         msg = f"unknown method {name!r}; known: {', '.join(METHODS)}, or {CUSTOM_PREFIX}<model name or folder>"

@@ -235,6 +235,9 @@ def test_append_merges_reruns_and_widens_the_config(env, tmp_path) -> None:
     ("args", "message"),
     [
         (["--methods", "bm25,nope"], "unknown method(s) nope"),
+        (["--methods", "contextsieve:x?order=sideways"], "invalid selection options 'order=sideways'"),
+        (["--methods", "contextsieve:x?rate=0.5"], "a method name cannot set rate"),
+        (["--methods", "contextsieve:x?order"], "write them as key=value&key=value"),
         (["--tasks", "needle,haystack"], "unknown task(s) haystack"),
         (["--rates", "0.1,1.5"], "rates must be in (0, 1]"),
         (["--lengths", "2k,x"], "bad --lengths or --rates"),

@@ -298,3 +298,26 @@ def test_any_loadable_model_runs_as_a_method(draft_tokenizer: Any, foreign_token
     assert len(docs) == 12 and sum(target(t) for t in docs) <= 80
     with pytest.raises(ConfigError, match="contextsieve:<model name or folder>"):
         make_method("contextsieve-nope", env)
+
+
+def test_a_method_name_carries_selection_options_to_the_compressor(
+    draft_tokenizer: Any, foreign_tokenizer: Any, tmp_path: Path
+) -> None:
+    from contextsieve import Compressor
+    from contextsieve.scoring.encoder import EncoderConfig, save_encoder
+    from contextsieve.testing import tiny_encoder, train_tokenizer
+    from contextsieve_eval.methods import selection_options
+
+    assert selection_options("order=edges&top_p=0.9") == {"order": "edges", "top_p": 0.9}
+    tokenizer = train_tokenizer("wordpiece", 500, encoder=True)
+    folder = save_encoder(tiny_encoder(len(tokenizer)), tokenizer, tmp_path / "enc", EncoderConfig(max_length=128))
+    target = make_counter(foreign_tokenizer, None)
+    env = MethodEnv(counter=target, _tokenizer=draft_tokenizer, device="cpu")
+    sample = _doc_sample()
+    plain = make_method(f"contextsieve:{folder}", env).compress(sample.context, sample.question, 80)
+    ranked = make_method(f"contextsieve:{folder}?order=relevance", env).compress(sample.context, sample.question, 80)
+    direct = Compressor.from_pretrained(str(folder), device="cpu").compress(
+        sample.context, sample.question, budget=80, target_tokenizer=target, order="relevance"
+    )
+    assert ranked == direct.text
+    assert ranked != plain and sorted(ranked.split("\n...\n")) == sorted(plain.split("\n...\n"))

@@ -22,6 +22,7 @@ import numpy.typing as npt
 import torch
 
 from contextsieve.errors import ModelError
+from contextsieve.scoring.padding import length_batches
 
 __all__ = ["HEAD_FILE", "RERANKER_FOLDER", "CrossEncoder", "load_reranker", "rerank", "save_reranker"]
 
@@ -29,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 RERANKER_FOLDER = "reranker"
 HEAD_FILE = "rerank_head.safetensors"
+PADDED_TOKENS_PER_PAIR = 96
+"""A batch of ``batch_size`` pairs pads to at most this many tokens per pair (long pairs go in smaller batches)."""
 
 
 class CrossEncoder:
@@ -57,30 +60,45 @@ class CrossEncoder:
 
     def logits(self, queries: Sequence[str], units: Sequence[str], *, max_tokens: int = 160) -> torch.Tensor:
         """Return one logit per pair (with gradients when enabled); longer pairs lose their unit's end first."""
-        encoded = self.tokenizer(
-            list(queries),
-            list(units),
-            padding=True,
-            truncation="longest_first",
-            max_length=max_tokens,
-            return_tensors="pt",
-        ).to(self.device)
-        pooled = self.encoder(**encoded).pooler_output
-        return self.head(pooled.to(self.head.weight.dtype)).squeeze(-1).float()  # type: ignore[no-any-return]
+        return self._forward(self._encode(queries, units, max_tokens=max_tokens, padding=True, tensors="pt"))
 
     @torch.inference_mode()
     def score(self, queries: Sequence[str], units: Sequence[str], *, max_tokens: int = 160) -> npt.NDArray[np.float64]:
-        """Return the logits of many pairs, batched longest first, in input order."""
+        """Return the logits of many pairs in input order, tokenized once and batched longest first.
+
+        A batch holds at most ``batch_size`` pairs and ``batch_size × PADDED_TOKENS_PER_PAIR`` padded tokens.
+        """
         if len(queries) != len(units):
             msg = f"{len(queries)} queries for {len(units)} units"
             raise ValueError(msg)
         out = np.zeros(len(units), dtype=np.float64)
-        order = sorted(range(len(units)), key=lambda i: len(queries[i]) + len(units[i]), reverse=True)
-        for start in range(0, len(order), self.batch_size):
-            batch = order[start : start + self.batch_size]
-            values = self.logits([queries[i] for i in batch], [units[i] for i in batch], max_tokens=max_tokens)
-            out[batch] = values.cpu().numpy()
+        if not units:
+            return out
+        whole = self._encode(queries, units, max_tokens=max_tokens, padding=False, tensors=None)
+        lengths = [len(ids) for ids in whole["input_ids"]]
+        for batch in length_batches(lengths, self.batch_size, self.batch_size * PADDED_TOKENS_PER_PAIR):
+            rows = {key: [values[i] for i in batch] for key, values in whole.items()}
+            encoded = self.tokenizer.pad(rows, padding=True, return_tensors="pt")
+            out[batch] = self._forward(encoded).cpu().numpy()
         return out
+
+    def _encode(
+        self, queries: Sequence[str], units: Sequence[str], *, max_tokens: int, padding: bool, tensors: str | None
+    ) -> Any:
+        """Tokenize pairs as ``[CLS] query [SEP] unit [SEP]``, cut to ``max_tokens`` from the unit's end first."""
+        return self.tokenizer(
+            list(queries),
+            list(units),
+            padding=padding,
+            truncation="longest_first",
+            max_length=max_tokens,
+            return_tensors=tensors,
+        )
+
+    def _forward(self, encoded: Any) -> torch.Tensor:
+        """Run the encoder over tokenized pairs and the head over each pair's pooled first token."""
+        pooled = self.encoder(**encoded.to(self.device)).pooler_output
+        return self.head(pooled.to(self.head.weight.dtype)).squeeze(-1).float()  # type: ignore[no-any-return]
 
     def to(self, device: torch.device, dtype: torch.dtype) -> CrossEncoder:
         """Move the encoder and head; return self."""
