@@ -75,7 +75,7 @@ def _csv(value: str) -> list[str]:
 
 def build_config(args: argparse.Namespace) -> Any:
     """Validate the options into an :class:`~contextsieve_eval.runner.EvalConfig` (raising ConfigError)."""
-    from contextsieve_eval.methods import CUSTOM_PREFIX, METHODS, selection_options
+    from contextsieve_eval.methods import METHODS, custom_method
     from contextsieve_eval.runner import EvalConfig, parse_length
     from contextsieve_eval.tasks import PATHS, expand_tasks
 
@@ -85,13 +85,10 @@ def build_config(args: argparse.Namespace) -> Any:
         msg = f"--paths takes {' and/or '.join(PATHS)}, got {args.paths!r}"
         raise ConfigError(msg)
     methods = _csv(args.methods)
-    unknown = [m for m in methods if m not in METHODS and not (m.startswith(CUSTOM_PREFIX) and m != CUSTOM_PREFIX)]
+    unknown = [m for m in methods if m not in METHODS and custom_method(m) is None]  # bad options fail here
     if unknown or not methods:
         msg = f"unknown method(s) {', '.join(unknown) or '(none given)'}; known: {', '.join(METHODS)}"
         raise ConfigError(msg)
-    for method in methods:
-        if method.startswith(CUSTOM_PREFIX) and "?" in method:
-            selection_options(method.partition("?")[2])  # a bad option fails now, not after hours of answering
     try:
         lengths = [parse_length(v) for v in _csv(args.lengths)]
         rates = [float(v) for v in _csv(args.rates)]

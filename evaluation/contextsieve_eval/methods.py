@@ -23,7 +23,7 @@ from contextsieve.errors import ConfigError
 from contextsieve.selection import select
 from contextsieve.tokens import tokenize_with_offsets
 
-__all__ = ["CUSTOM_PREFIX", "METHODS", "ChunkScorer", "Method", "MethodEnv", "make_method"]
+__all__ = ["CUSTOM_PREFIX", "METHODS", "ChunkScorer", "Method", "MethodEnv", "custom_method", "make_method"]
 
 SEPARATOR = "\n...\n"
 
@@ -332,11 +332,22 @@ def selection_options(query: str) -> dict[str, Any]:
     return {key: getattr(checked, key) for key in options}
 
 
+def custom_method(name: str) -> tuple[str, dict[str, Any]] | None:
+    """Split ``contextsieve:<model>[?options]`` into the model and its typed selection options (None otherwise).
+
+    Bad options raise :class:`ConfigError`.
+    """
+    model, _, query = name.removeprefix(CUSTOM_PREFIX).partition("?")
+    if not name.startswith(CUSTOM_PREFIX) or not model:
+        return None
+    return model, selection_options(query) if query else {}
+
+
 def make_method(name: str, env: MethodEnv) -> Method:
     """Build the method registered as ``name``, or ``contextsieve:<model>[?options]`` for any loadable model."""
-    if name.startswith(CUSTOM_PREFIX) and len(name) > len(CUSTOM_PREFIX):
-        model, _, query = name.removeprefix(CUSTOM_PREFIX).partition("?")
-        selection = selection_options(query) if query else None
+    custom = custom_method(name)
+    if custom is not None:
+        model, selection = custom
         return ContextSieveMethod(name, env, model=model, selection=selection)
     factory = METHODS.get(name)
     if factory is None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-__all__ = ["length_batches"]
+__all__ = ["length_batches", "pad_rows"]
 
 
 def length_batches(lengths: Sequence[int], size: int, budget: int) -> list[list[int]]:
@@ -25,3 +26,9 @@ def length_batches(lengths: Sequence[int], size: int, budget: int) -> list[list[
         else:
             batches.append([index])
     return batches
+
+
+def pad_rows(tokenizer: Any, encoded: Mapping[str, Sequence[Any]], batch: Sequence[int]) -> Any:
+    """Pad the rows ``batch`` of unpadded tokenizer output ``encoded`` into one batch of PyTorch tensors."""
+    rows = {key: [values[i] for i in batch] for key, values in encoded.items()}
+    return tokenizer.pad(rows, padding=True, return_tensors="pt")

@@ -22,7 +22,7 @@ import numpy.typing as npt
 import torch
 
 from contextsieve.errors import ModelError
-from contextsieve.scoring.padding import length_batches
+from contextsieve.scoring.padding import length_batches, pad_rows
 
 __all__ = ["HEAD_FILE", "RERANKER_FOLDER", "CrossEncoder", "load_reranker", "rerank", "save_reranker"]
 
@@ -77,9 +77,7 @@ class CrossEncoder:
         whole = self._encode(queries, units, max_tokens=max_tokens, padding=False, tensors=None)
         lengths = [len(ids) for ids in whole["input_ids"]]
         for batch in length_batches(lengths, self.batch_size, self.batch_size * PADDED_TOKENS_PER_PAIR):
-            rows = {key: [values[i] for i in batch] for key, values in whole.items()}
-            encoded = self.tokenizer.pad(rows, padding=True, return_tensors="pt")
-            out[batch] = self._forward(encoded).cpu().numpy()
+            out[batch] = self._forward(pad_rows(self.tokenizer, whole, batch)).cpu().numpy()
         return out
 
     def _encode(

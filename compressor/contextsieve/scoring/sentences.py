@@ -41,7 +41,7 @@ from contextsieve.scoring.base import ModelScorer, ScoreRequest
 from contextsieve.scoring.headers import blank_lines, linked_paragraphs, unit_context
 from contextsieve.scoring.lexical import bm25_scores
 from contextsieve.scoring.names import name_links
-from contextsieve.scoring.padding import length_batches
+from contextsieve.scoring.padding import length_batches, pad_rows
 from contextsieve.scoring.rerank import CrossEncoder, load_reranker, rerank
 from contextsieve.scoring.reuse import ReuseInfo, VectorStore, reuse_folder
 from contextsieve.scoring.sentence_config import (
@@ -300,8 +300,7 @@ class SentenceScorer(ModelScorer):
         size = self._config.batch_size
         batches = length_batches([len(ids) for ids in whole["input_ids"]], size, size * PADDED_TOKENS_PER_ITEM)
         for batch in tqdm(batches, desc="sentences", unit="batch", disable=not progress):
-            rows = {key: [values[i] for i in batch] for key, values in whole.items()}
-            encoded = self._tokenizer.pad(rows, padding=True, return_tensors="pt").to(self._device)
+            encoded = pad_rows(self._tokenizer, whole, batch).to(self._device)
             out[batch] = mean_pooled(self._model, encoded).cpu().numpy()
         return out
 
