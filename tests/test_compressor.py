@@ -302,6 +302,7 @@ def _calibrated(draft_tokenizer) -> Compressor:
     return Compressor(scorer, chunking=ChunkingConfig(chunk_tokens=8, max_chunk_factor=4.0))
 
 
+ORDERS = ("original", "relevance", "edges")
 LIGHTHOUSE = "Ships passed far out at sea. The lighthouse keeper trimmed the wick. Gulls cried over the rocks."
 BAKERY = "Bread rises in a warm kitchen. Flour dusts the long table."
 
@@ -318,6 +319,7 @@ def test_min_score_drops_documents_that_do_not_answer(draft_tokenizer) -> None:
         "The lighthouse keeper trimmed the wick.",
     ]
     assert result.documents[1].score < 0.2 <= result.documents[0].score
+    assert [d.index for d in result.arranged()] == [0, 2]  # the dropped document is left out
     with_rate = compressor.compress_documents([BAKERY, LIGHTHOUSE], "Who trimmed the lighthouse wick?", rate=0.9)
     assert [d.dropped for d in with_rate.documents] == [False, False]  # without min_score the budget is spent
 
@@ -335,3 +337,19 @@ def test_min_score_needs_a_calibrated_scorer(compressor) -> None:
         compressor.compress(LIGHTHOUSE, "Who trimmed the wick?", rate=0.5, min_score=0.5)
     with pytest.raises(ConfigError, match=r"min_score must be in \(0, 1\)"):
         compressor.compress(LIGHTHOUSE, "Who trimmed the wick?", min_score=1.5)
+
+
+def test_documents_are_presented_in_the_order_asked_for(compressor) -> None:
+    lamp = "Ships passed far out at sea. The lighthouse keeper lit the lamp at dusk."
+    docs = [lamp, BAKERY, "The lighthouse keeper trimmed the wick."]
+    query = "Who trimmed the lighthouse wick?"
+    by_order = {order: compressor.compress_documents(docs, query, rate=0.9, order=order) for order in ORDERS}
+    for order, result in by_order.items():
+        assert result.order == order
+        assert [d.index for d in result.documents] == [0, 1, 2]  # documents stay in input order
+        assert [set(d.spans) for d in result.documents] == [set(d.spans) for d in by_order["original"].documents]
+    scores = [d.score for d in by_order["original"].documents]
+    assert scores[2] > scores[0] > scores[1]
+    assert [d.index for d in by_order["original"].arranged(dropped=True)] == [0, 1, 2]
+    assert [d.index for d in by_order["relevance"].arranged(dropped=True)] == [2, 0, 1]
+    assert [d.index for d in by_order["edges"].arranged(dropped=True)] == [2, 1, 0]  # second best at the end

@@ -153,6 +153,7 @@ class Compressor:
         """Compress several documents against one query, spending one shared budget across them.
 
         Every document comes back, in input order; those that keep nothing are marked ``dropped``.
+        ``result.arranged()`` presents the kept ones in the ``order`` asked for (``"relevance"``: best first).
         """
         selection = self._selection(options)
         texts = text_list(texts, "texts")

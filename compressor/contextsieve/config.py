@@ -135,7 +135,8 @@ class SelectionConfig(_Frozen):
     object, or a ``str -> int`` callable; ``None`` counts in the scorer's own tokenizer."""
     order: Order = "original"
     """Order of the kept spans: ``"original"`` input order, ``"relevance"`` best first, ``"edges"`` best at
-    both ends."""
+    both ends. Of several documents, also the order they are presented in: the framework adapters return them
+    so, and :meth:`~contextsieve.results.DocumentsResult.arranged` gives it."""
     separator: str = "\n...\n"
     """Joins non-adjacent kept spans."""
     force_patterns: tuple[str, ...] = ()

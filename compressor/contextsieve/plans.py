@@ -78,6 +78,9 @@ def documents_plan(
 ) -> Plan:
     """Plan documents against one query with one shared budget; every document comes back, in input order.
 
+    The result records ``selection.order``, the order :meth:`~contextsieve.results.DocumentsResult.arranged`
+    presents the documents in.
+
     Each document keeps the matches of ``selection.force_patterns``; ``forced`` adds ranges of its own per
     document (a prompt part's question lines).
     """
@@ -93,7 +96,7 @@ def documents_plan(
     total = sum(originals)
     shared = budget_for(selection, total)
     if not needs_selection(selection, shared, total):
-        return Plan((), True, lambda _: _whole(texts, originals, time.perf_counter() - started))
+        return Plan((), True, lambda _: _whole(texts, originals, selection, time.perf_counter() - started))
 
     def finish(candidates: Sequence[Candidate]) -> DocumentsResult:
         rendered = select_within(candidates, counter, shared, selection)
@@ -110,7 +113,12 @@ def documents_plan(
         kept = sum(d.compressed_tokens for d in docs)
         ratio = kept / total if total else 1.0
         return DocumentsResult(
-            documents=tuple(docs), original_tokens=total, compressed_tokens=kept, ratio=ratio, seconds=elapsed
+            documents=tuple(docs),
+            original_tokens=total,
+            compressed_tokens=kept,
+            ratio=ratio,
+            seconds=elapsed,
+            order=selection.order,
         )
 
     extra = forced or [()] * len(texts)
@@ -158,8 +166,13 @@ def prompt_plan(prompt: Any, query: str | None, selection: SelectionConfig, coun
     return Plan(inner.jobs, True, finish)
 
 
-def _whole(texts: Sequence[str], originals: Sequence[int], elapsed: float) -> DocumentsResult:
-    """Every document unchanged (the budget covers them all); a blank one is dropped whole, as when selecting."""
+def _whole(
+    texts: Sequence[str], originals: Sequence[int], selection: SelectionConfig, elapsed: float
+) -> DocumentsResult:
+    """Every document unchanged (the budget covers them all); a blank one is dropped whole, as when selecting.
+
+    Nothing is scored, so every kept document has score 1 and any ``order`` presents them in input order.
+    """
     docs = tuple(
         document(i, unchanged(t, originals[i], elapsed), score=1.0, dropped=False)
         if t.strip()
@@ -167,7 +180,14 @@ def _whole(texts: Sequence[str], originals: Sequence[int], elapsed: float) -> Do
         for i, t in enumerate(texts)
     )
     total = sum(originals)
-    return DocumentsResult(documents=docs, original_tokens=total, compressed_tokens=total, ratio=1.0, seconds=elapsed)
+    return DocumentsResult(
+        documents=docs,
+        original_tokens=total,
+        compressed_tokens=total,
+        ratio=1.0,
+        seconds=elapsed,
+        order=selection.order,
+    )
 
 
 def unchanged(text: str, tokens: int, seconds: float) -> CompressionResult:

@@ -6,6 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from contextsieve.config import Order
+from contextsieve.ordering import arranged_positions
+
 __all__ = ["CompressionResult", "DocumentCompression", "DocumentsResult", "PromptCompressionResult", "ScoredChunk"]
 
 
@@ -82,13 +85,29 @@ class DocumentCompression(CompressionResult):
 
 
 class DocumentsResult(_Result):
-    """The outcome of compressing several documents against one query with one shared budget."""
+    """The outcome of compressing several documents against one query with one shared budget.
+
+    Attributes:
+        documents: One result per input document, in input order (``index`` is its position).
+        order: The ``order`` asked for; :meth:`arranged` presents the documents in it.
+
+    """
 
     documents: tuple[DocumentCompression, ...]
     original_tokens: int
     compressed_tokens: int
     ratio: float
     seconds: float
+    order: Order = "original"
+
+    def arranged(self, *, dropped: bool = False) -> tuple[DocumentCompression, ...]:
+        """Return the documents in the order asked for: input order, best first, or best at both ends.
+
+        A document ranks by its ``score`` (its best chunk's); those that kept nothing are left out unless
+        ``dropped``. This is the order the framework adapters return documents in.
+        """
+        docs = [d for d in self.documents if dropped or not d.dropped]
+        return tuple(docs[i] for i in arranged_positions([d.score for d in docs], self.order))
 
     @property
     def kept(self) -> tuple[DocumentCompression, ...]:

@@ -38,7 +38,11 @@ class Method(Protocol):
         ...
 
     def compress_documents(self, documents: Sequence[str], question: str, budget: int) -> list[str]:
-        """Compress every document for ``question``, all of them within one budget of target tokens together."""
+        """Compress the documents for ``question`` within one budget of target tokens together.
+
+        Returns one text per document, in the order the target reads them (input order unless the method
+        arranges them, as contextsieve does under ``order="relevance"``).
+        """
         ...
 
 
@@ -109,11 +113,11 @@ class ContextSieveMethod:
         ).text
 
     def compress_documents(self, documents: Sequence[str], question: str, budget: int) -> list[str]:
-        """Spend one budget across the documents, as the framework adapters do."""
+        """Spend one budget across the documents and present them in the order asked for, as the adapters do."""
         result = self._compressor.compress_documents(
             documents, question, budget=budget, target_tokenizer=self._counter, **self._selection
         )
-        return [d.text for d in result.documents]
+        return [d.text for d in result.arranged(dropped=True)]
 
 
 class ChunkScorer:

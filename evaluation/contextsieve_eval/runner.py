@@ -175,7 +175,8 @@ def run_eval(
     ``"full"`` record per sample at rate 1) and from every compressed context; the answer, its correctness
     and the target's prefill time go into each record's ``extra``. ``answered`` maps sample ids to earlier
     ``"full"`` records: one whose ``prompt_key`` matches the new prompt (same target, answer length and
-    prompt ids) is reused instead of asked again, since greedy decoding would repeat it. ``done`` maps
+    prompt ids) is reused instead of asked again, since greedy decoding would repeat it; a documents-path sample
+    also reuses the record of its context-path twin, which holds the same text. ``done`` maps
     (method, sample id, rate) to records a stopped attempt of this same run already measured: they are returned
     as they are, and a method with nothing left to measure is not even loaded. ``on_record`` sees only the
     records measured now. ``samples``, ``counter``, ``env`` and ``target`` default to what ``config`` describes
@@ -210,7 +211,8 @@ def run_eval(
                 record = done.get((FULL, sample.id, 1.0))
                 if record is None:
                     earlier = answered.get(sample.id) if answered else None
-                    twin = full_of.get(sample.id.removesuffix(DOCUMENTS_SUFFIX))  # the same text, other path
+                    same_text = sample.id.removesuffix(DOCUMENTS_SUFFIX)  # the context path's id of this text
+                    twin = full_of.get(same_text) or (answered.get(same_text) if answered else None)
                     if earlier is None and twin is not None:
                         earlier = dataclasses.replace(twin, sample=sample.id, path=sample.path)
                     record = _full_record(sample, sizes[sample.id], asked, earlier)

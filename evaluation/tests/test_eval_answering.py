@@ -178,3 +178,24 @@ def test_qa_samples_are_answered_once_per_text_on_both_paths_with_em_and_f1(draf
     report = write_report(records, config, tmp_path, "test")["markdown"].read_text()
     assert "### End-to-end answers on HotpotQA and SQuAD" in report
     assert "| method | rate | exact match | F1 | prompt tokens | prefill (s) |" in report
+
+
+def test_a_documents_run_reuses_the_full_answer_an_earlier_context_run_gave(draft_tokenizer) -> None:
+    from contextsieve_eval.documents import as_documents
+
+    env = MethodEnv(counter=make_counter(draft_tokenizer, None), _tokenizer=draft_tokenizer)
+    base = make_sample(0, 0.5)
+    sample = dataclasses.replace(base, task="squad", metric="qa", answers=("onyx-falcon-5179",))
+    twin = as_documents(sample, max_chars=2000)
+    config = EvalConfig(tasks=("squad",), lengths=(2000,), rates=(0.25,), methods=("bm25",), samples=1, answer=True)
+    target = TargetLM(tiny_draft(len(draft_tokenizer), layers=1, max_positions=16_384), draft_tokenizer)
+    earlier = run_eval(config, samples=[sample], env=env, progress=False, target=target)[0]
+    assert earlier.method == FULL and earlier.path == "context"
+
+    records = run_eval(config, samples=[twin], env=env, progress=False, target=target, answered={sample.id: earlier})
+    full = records[0]
+    assert (full.method, full.sample, full.path) == (FULL, twin.id, "documents")
+    assert full.extra == earlier.extra  # same prompt key: the measured answer and prefill time are kept
+    stale = dataclasses.replace(earlier, extra={**earlier.extra, "prompt_key": "another-prompt"})
+    asked = run_eval(config, samples=[twin], env=env, progress=False, target=target, answered={sample.id: stale})[0]
+    assert asked.extra["prompt_key"] == earlier.extra["prompt_key"] != stale.extra["prompt_key"]  # asked anew

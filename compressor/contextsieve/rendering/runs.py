@@ -11,6 +11,7 @@ import numpy.typing as npt
 from contextsieve.aggregation import Candidate, Chunk
 from contextsieve.config import Order
 from contextsieve.counting import TokenCounter
+from contextsieve.ordering import arranged_positions
 
 __all__ = ["Rendered", "Run", "kept_runs", "order_runs", "render", "render_runs"]
 
@@ -64,16 +65,8 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
 
 def order_runs(runs: Sequence[Run], order: Order) -> list[Run]:
     """Arrange runs: input order, best first, or best at both edges (for lost-in-the-middle)."""
-    if order == "original":
-        return sorted(runs, key=lambda r: r[0])
-    ranked = sorted(runs, key=lambda r: (-r[2], r[0]))
-    if order == "relevance":
-        return ranked
-    front: list[Run] = []
-    back: list[Run] = []
-    for rank, run in enumerate(ranked):
-        (front if rank % 2 == 0 else back).append(run)
-    return front + back[::-1]
+    by_start = sorted(runs, key=lambda r: r[0])
+    return [by_start[i] for i in arranged_positions([r[2] for r in by_start], order)]
 
 
 def render_runs(text: str, runs: Sequence[Run], separator: str) -> tuple[str, tuple[tuple[int, int], ...]]:

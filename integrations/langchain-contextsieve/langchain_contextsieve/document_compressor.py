@@ -21,7 +21,9 @@ METADATA_KEY = "contextsieve"
 class ContextSieveCompressor(CompressorOptions, BaseDocumentCompressor):
     """Compress retrieved documents against the query with one shared budget of target-model tokens.
 
-    Every document is scored by a small draft model; only its relevant spans are kept, in their original order.
+    Every document is scored by a small model; only its relevant spans are kept, in their original order
+    unless ``order`` asks for best first (``"relevance"``) or best at both ends (``"edges"``), which also
+    arranges the documents.
     The new documents keep their ``id`` and ``metadata`` and gain ``metadata["contextsieve"]`` (relevance score,
     original and kept token counts, kept character spans). Documents that keep nothing are left out (logged),
     unless ``keep_all=True``. A document whose content cannot be compressed (not text, or not valid Unicode) is
@@ -48,7 +50,11 @@ class ContextSieveCompressor(CompressorOptions, BaseDocumentCompressor):
         query: str,
         callbacks: Callbacks | None = None,
     ) -> Sequence[Document]:
-        """Return new documents holding only the spans relevant to ``query``, in input order."""
+        """Return new documents holding only the spans relevant to ``query``, in the ``order`` asked for.
+
+        ``order="original"`` (the default) keeps input order; ``"relevance"`` returns the best document first and
+        ``"edges"`` the best at both ends (as ``LongContextReorder`` does), each by its best chunk's score.
+        """
         if not documents:
             return []
         documents = list(documents)
@@ -58,6 +64,7 @@ class ContextSieveCompressor(CompressorOptions, BaseDocumentCompressor):
         name = compressor.name
         records: dict[int, dict[str, Any]] = {}
         kept: dict[int, Document] = {}
+        positions: list[int] = list(range(len(documents)))
         if good:
             result = compressor.compress_documents(
                 [documents[i].page_content for i in good], query, **self.selection.options()
@@ -66,6 +73,8 @@ class ContextSieveCompressor(CompressorOptions, BaseDocumentCompressor):
                 records[i] = {**part.summary(), "model": name}
                 if not part.dropped or self.keep_all:
                     kept[i] = _with(documents[i], part.text, records[i])
+            if result.order != "original":
+                positions = [good[part.index] for part in result.arranged(dropped=True)] + sorted(problems)
             dropped = [i for i, part in zip(good, result.documents, strict=True) if part.dropped]
             if dropped:
                 described = ", ".join(_describe(documents[i], i) for i in dropped)
@@ -82,7 +91,7 @@ class ContextSieveCompressor(CompressorOptions, BaseDocumentCompressor):
             logger.warning("contextsieve dropped document %s: %s", _describe(documents[i], i), problem)
             if self.keep_all:
                 kept[i] = _with(documents[i], "", {"dropped": True, "error": problem, "model": name})
-        return [kept[i] for i in range(len(documents)) if i in kept]
+        return [kept[i] for i in positions if i in kept]
 
 
 def _with(doc: Document, text: str, record: dict[str, Any]) -> Document:

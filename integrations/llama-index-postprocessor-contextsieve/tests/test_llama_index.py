@@ -215,6 +215,19 @@ def test_output_follows_input_order(compressor, nodes) -> None:
     assert [o.score for o in out] == [n.score for n in shuffled]
 
 
+def test_best_first_order_puts_the_best_node_first_and_non_text_nodes_after(compressor, nodes) -> None:
+    image = NodeWithScore(node=ImageNode(id_="image-1", image="aGVsbG8="), score=0.9)
+    plain = ContextSievePostprocessor(compressor=compressor, rate=0.3, keep_all=True)
+    out = plain.postprocess_nodes([image, *nodes], query_str=QUERY)
+    scores = {o.node.node_id: record(o)["score"] for o in out[1:]}
+    ranked = sorted(scores, key=lambda i: (-scores[i], int(i.split("-")[1])))
+    assert ranked[0] == "node-2"
+    best = ContextSievePostprocessor(compressor=compressor, rate=0.3, keep_all=True, order="relevance")
+    out = best.postprocess_nodes([image, *nodes], query_str=QUERY)
+    assert [o.node.node_id for o in out] == [*ranked, "image-1"]
+    assert NEEDLE in out[0].node.text and out[0].score == nodes[2].score
+
+
 def test_irrelevant_nodes_are_dropped_unless_keep_all(compressor, nodes, caplog) -> None:
     budget = compressor.count_tokens(NEEDLE)
     dropped = ContextSievePostprocessor(compressor=compressor, budget=budget)

@@ -72,6 +72,23 @@ def test_compressed_documents_keep_ids_metadata_and_order(core) -> None:
     assert needle_doc.metadata["contextsieve"]["score"] == max(d.metadata["contextsieve"]["score"] for d in out)
 
 
+def test_best_first_order_returns_the_best_document_first_and_edges_puts_the_runner_up_last(core) -> None:
+    docs = documents()
+    second = "The Rowland family kept a safe in the cellar."
+    docs[2] = docs[2].model_copy(update={"page_content": second + " " + docs[2].page_content})
+    plain = ContextSieveCompressor(compressor=core, rate=0.3, keep_all=True).compress_documents(docs, QUERY)
+    scores = {d.id: d.metadata["contextsieve"]["score"] for d in plain}
+    ranked = sorted(scores, key=lambda i: (-scores[i], int(i.split("-")[1])))
+    assert ranked[:2] == ["doc-5", "doc-2"]
+    best = ContextSieveCompressor(compressor=core, rate=0.3, keep_all=True, order="relevance")
+    edges = ContextSieveCompressor(compressor=core, rate=0.3, keep_all=True, order="edges")
+    assert [d.id for d in best.compress_documents(docs, QUERY)] == ranked
+    out = edges.compress_documents(docs, QUERY)
+    assert (out[0].id, out[-1].id) == ("doc-5", "doc-2")
+    assert sorted(d.id for d in out) == sorted(d.id for d in docs)  # every document comes back once
+    assert NEEDLE in out[0].page_content and out[0].metadata["source"] == "topics/5"
+
+
 def test_documents_that_keep_nothing_are_dropped_unless_keep_all(core, caplog) -> None:
     caplog.set_level(logging.INFO, logger="langchain_contextsieve")
     docs = documents()

@@ -26,11 +26,13 @@ class ContextSievePostprocessor(CompressorOptions, BaseNodePostprocessor):
     """Compress retrieved nodes against the query with one shared budget of target-model tokens.
 
     A small draft model scores every token of the retrieved nodes for the query; only the relevant spans of
-    each node are kept, in their original order, and the whole set of nodes shares one budget (``budget``
+    each node are kept, and the whole set of nodes shares one budget (``budget``
     target tokens, or ``rate`` of their tokens, or the ``top_p`` share of the relevance mass). When neither
     ``budget``, ``rate`` nor ``top_p`` is given, ``rate`` defaults to 0.5.
 
-    The nodes come back as new copies in input order (the inputs are never modified), with their id,
+    The nodes come back as new copies (the inputs are never modified) in input order, or with
+    ``order="relevance"`` best first and ``order="edges"`` best at both ends (by their best chunk's score, nodes
+    without text after them; the spans within a node follow the same order), with their id,
     relationships, metadata and retriever score, and gain ``metadata["contextsieve"]`` (relevance score,
     original and kept token counts, kept character spans, dropped flag, model name). That record is excluded
     from the text shown to the LLM and to the embedder. Nodes that keep nothing are left out unless
@@ -91,6 +93,7 @@ class ContextSievePostprocessor(CompressorOptions, BaseNodePostprocessor):
         compressor = self.get_compressor() if texts or problems else None
         model_name = compressor.name if compressor is not None else ""
         records: dict[int, DocumentCompression] = {}
+        positions: list[int] = list(range(len(nodes)))
         if compressor is not None and texts:
             result = compressor.compress_documents(
                 list(texts.values()),
@@ -98,6 +101,10 @@ class ContextSievePostprocessor(CompressorOptions, BaseNodePostprocessor):
                 **self.selection.options(),
             )
             records = dict(zip(texts, result.documents, strict=True))
+            if result.order != "original":
+                scored = list(texts)
+                ranked = [scored[part.index] for part in result.arranged(dropped=True)]
+                positions = ranked + [p for p in positions if p not in texts]
             logger.debug(
                 "Compressed %d text nodes from %d to %d target tokens (%.2f) in %.2fs",
                 len(texts),
@@ -107,7 +114,8 @@ class ContextSievePostprocessor(CompressorOptions, BaseNodePostprocessor):
                 result.seconds,
             )
         out: list[NodeWithScore] = []
-        for position, item in enumerate(nodes):
+        for position in positions:
+            item = nodes[position]
             doc = records.get(position)
             if position in problems:
                 logger.warning("Dropped node %s: %s", item.node.node_id, problems[position])
