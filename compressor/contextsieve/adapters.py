@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, model_validator
@@ -26,8 +26,9 @@ from contextsieve.config import (
 from contextsieve.errors import InputError
 from contextsieve.inputs import check_unicode
 from contextsieve.interface import CompressorLike
+from contextsieve.results import DocumentsResult
 
-__all__ = ["CompressorOptions", "copied_metadata", "text_problem"]
+__all__ = ["CompressorOptions", "copied_metadata", "presentation_order", "text_problem"]
 
 logger = logging.getLogger(__name__)
 
@@ -137,6 +138,20 @@ def copied_metadata(metadata: Mapping[str, Any]) -> dict[str, Any]:
             logger.debug("metadata %r cannot be deep-copied; the value is shared with the input", key)
             out[key] = value
     return out
+
+
+def presentation_order(result: DocumentsResult, scored: Sequence[int], total: int) -> list[int]:
+    """Return the input positions ``0..total-1`` in the order a component returns them.
+
+    ``scored[i]`` is the input position of ``result``'s document ``i``. In input order (``order="original"``)
+    every position keeps its place; otherwise the scored ones come as ``result.arranged`` ranks them, and the
+    positions that were not scored follow in input order.
+    """
+    if result.order == "original":
+        return list(range(total))
+    ranked = [scored[part.index] for part in result.arranged(dropped=True)]
+    placed = set(ranked)
+    return ranked + [p for p in range(total) if p not in placed]
 
 
 def text_problem(text: object) -> str | None:

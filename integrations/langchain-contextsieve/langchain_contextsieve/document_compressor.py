@@ -9,7 +9,7 @@ from typing import Any
 from langchain_core.callbacks import Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
 
-from contextsieve.adapters import CompressorOptions, copied_metadata, text_problem
+from contextsieve.adapters import CompressorOptions, copied_metadata, presentation_order, text_problem
 
 __all__ = ["ContextSieveCompressor"]
 
@@ -73,8 +73,7 @@ class ContextSieveCompressor(CompressorOptions, BaseDocumentCompressor):
                 records[i] = {**part.summary(), "model": name}
                 if not part.dropped or self.keep_all:
                     kept[i] = _with(documents[i], part.text, records[i])
-            if result.order != "original":
-                positions = [good[part.index] for part in result.arranged(dropped=True)] + sorted(problems)
+            positions = presentation_order(result, good, len(documents))
             dropped = [i for i, part in zip(good, result.documents, strict=True) if part.dropped]
             if dropped:
                 described = ", ".join(_describe(documents[i], i) for i in dropped)

@@ -10,7 +10,7 @@ from typing import Any
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 
-from contextsieve.adapters import CompressorOptions, copied_metadata, text_problem
+from contextsieve.adapters import CompressorOptions, copied_metadata, presentation_order, text_problem
 from contextsieve.errors import InputError
 from contextsieve.results import DocumentCompression
 
@@ -101,10 +101,7 @@ class ContextSievePostprocessor(CompressorOptions, BaseNodePostprocessor):
                 **self.selection.options(),
             )
             records = dict(zip(texts, result.documents, strict=True))
-            if result.order != "original":
-                scored = list(texts)
-                ranked = [scored[part.index] for part in result.arranged(dropped=True)]
-                positions = ranked + [p for p in positions if p not in texts]
+            positions = presentation_order(result, list(texts), len(nodes))
             logger.debug(
                 "Compressed %d text nodes from %d to %d target tokens (%.2f) in %.2fs",
                 len(texts),
