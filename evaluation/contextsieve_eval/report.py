@@ -14,6 +14,7 @@ from contextsieve_eval.runner import FULL, EvalConfig, Record, machine_info, rec
 __all__ = [
     "answer_table",
     "answer_task_table",
+    "first_call_seconds",
     "length_table",
     "markdown_report",
     "plot_recall",
@@ -73,7 +74,7 @@ def length_table(records: Sequence[Record], methods: Sequence[str] = ()) -> str:
     return _rate_table(methods, rates, cell)
 
 
-def _first_call_seconds(records: Iterable[Record]) -> dict[tuple[str, str], float]:
+def first_call_seconds(records: Iterable[Record]) -> dict[tuple[str, str], float]:
     """Per (method, sample): the slowest of its rates, which is the call that paid for scoring."""
     out: dict[tuple[str, str], float] = {}
     for r in records:
@@ -86,7 +87,7 @@ def speed_table(records: Sequence[Record]) -> str:
     """Compression speed (target tokens per second, scoring included) per method and context length."""
     lengths = sorted({r.length for r in records})
     methods = list(dict.fromkeys(r.method for r in records))
-    seconds = _first_call_seconds(records)
+    seconds = first_call_seconds(records)
     tokens = {r.sample: r.tokens for r in records}
     length_of = {r.sample: r.length for r in records}
     added: dict[str, float] = {}
@@ -127,7 +128,7 @@ def answer_table(records: Sequence[Record]) -> str:
     target's prefill of the compressed prompt; for the full context it is the prefill alone. Pass the
     records of one context length: times are averaged over every answered record of a row.
     """
-    scoring = _first_call_seconds(r for r in records if r.method != FULL)
+    scoring = first_call_seconds(r for r in records if r.method != FULL)
     rows = _answer_rows(records)
     lines = [
         "| method | rate | accuracy | standard | hard | prompt tokens | compressor (s) | prefill (s) | TTFT (s) |",
@@ -329,7 +330,7 @@ def plot_speed(records: Sequence[Record], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    seconds = _first_call_seconds(records)
+    seconds = first_call_seconds(records)
     tokens = {r.sample: r.tokens for r in records}
     length_of = {r.sample: r.length for r in records}
     fig, ax = plt.subplots(figsize=(6, 4))

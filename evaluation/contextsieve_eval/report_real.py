@@ -10,6 +10,8 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from statistics import mean
 
+from contextsieve_eval.paired import paired_difference
+from contextsieve_eval.report import first_call_seconds
 from contextsieve_eval.runner import FULL, Record
 from contextsieve_eval.tasks import TASKS
 
@@ -80,18 +82,45 @@ def ruler_task_table(records: Sequence[Record], rate: float) -> str:
 
 
 def _qa_answers(records: Sequence[Record]) -> str:
-    """End-to-end answers on the QA suites: exact match, token F1 and prompt tokens per method and rate."""
+    """End-to-end answers on one QA suite, length and path, the full context first.
+
+    Per method and rate: questions answered, evidence kept, exact match, replies holding a gold answer, token F1,
+    the F1 difference from the full context question by question (mean, paired bootstrap interval, questions
+    above / below), prompt tokens, the compressor's seconds (the call that scored) and the target's prefill.
+    """
+    answered = [r for r in records if "f1" in r.extra]
+    full = {r.sample: float(r.extra["f1"]) for r in answered if r.method == FULL}
+    scoring = first_call_seconds(r for r in records if r.method != FULL)
     groups: dict[tuple[str, float], list[Record]] = defaultdict(list)
-    for r in sorted((r for r in records if "f1" in r.extra), key=lambda r: (r.method != FULL, r.method, -r.rate)):
+    for r in sorted(answered, key=lambda r: (r.method != FULL, r.method, -r.rate)):
         groups[(r.method, r.rate)].append(r)
-    lines = ["| method | rate | exact match | F1 | prompt tokens | prefill (s) |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| method | rate | questions | evidence kept | exact match | answer in reply | F1 "
+        "| F1 minus full context, 95% interval | w/l | prompt tokens | compress (s) | prefill (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for (method, rate), group in groups.items():
-        lines.append(
-            f"| {method} | {rate:g} | {_pct([float(r.extra['em']) for r in group])} | "
-            f"{100 * mean(float(r.extra['f1']) for r in group):.1f} | "
-            f"{mean(float(r.extra['prompt_tokens']) for r in group):,.0f} | "
-            f"{mean(float(r.extra['prefill_seconds']) for r in group):.1f} |"
-        )
+        is_full = method == FULL
+        pairs = [100 * (float(r.extra["f1"]) - full[r.sample]) for r in group if r.sample in full]
+        difference, balance = "–", "–"
+        if pairs and not is_full:
+            d = paired_difference(pairs)
+            difference, balance = f"{d.mean:+.1f} [{d.low:+.1f}, {d.high:+.1f}]", f"{d.wins}/{d.losses}"
+        cells = [
+            method,
+            f"{rate:g}",
+            str(len(group)),
+            "–" if is_full else _pct([float(bool(r.all_kept)) for r in group]),
+            _pct([float(r.extra["em"]) for r in group]),
+            _pct([float(bool(r.extra.get("correct"))) for r in group]),
+            f"{100 * mean(float(r.extra['f1']) for r in group):.1f}",
+            difference,
+            balance,
+            f"{mean(float(r.extra['prompt_tokens']) for r in group):,.0f}",
+            "–" if is_full else f"{mean(scoring[(r.method, r.sample)] for r in group):.1f}",
+            f"{mean(float(r.extra['prefill_seconds']) for r in group):.1f}",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -167,10 +196,21 @@ def real_section(records: Sequence[Record]) -> list[str]:
                 parts += [title, "", ruler_task_table(subset, rate), ""]
     answered = [r for r in real if "f1" in r.extra]
     if answered:
-        parts += ["### End-to-end answers on HotpotQA and SQuAD", ""]
-        for length in sorted({r.length for r in answered}):
-            for path in ("context", "documents"):
-                subset = [r for r in answered if r.length == length and r.path == path]
-                if subset:
-                    parts += [f"{length:,} tokens, {_PATH_TITLES[path]}:", "", _qa_answers(subset), ""]
+        parts += [
+            "### End-to-end answers on HotpotQA and SQuAD",
+            "",
+            "F1 minus full context: the mean of the per-question differences, with a 95% paired bootstrap",
+            "interval (10,000 resamples, seed 0); w/l: questions whose F1 is above / below the full context's;",
+            "answer in reply: replies that contain a gold answer string; compress: the compressor's call that",
+            "scored (a second rate reuses its scores); time to first token = compress + prefill.",
+            "",
+        ]
+        for task in dict.fromkeys(r.task for r in answered):
+            for length in sorted({r.length for r in answered if r.task == task}):
+                for path in ("context", "documents"):
+                    subset = [r for r in answered if r.task == task and r.length == length and r.path == path]
+                    if subset:
+                        n = len({r.sample for r in subset})
+                        title = f"{task}, {length:,} tokens, {_PATH_TITLES[path]} ({n} questions):"
+                        parts += [title, "", _qa_answers(subset), ""]
     return parts

@@ -177,7 +177,7 @@ def test_qa_samples_are_answered_once_per_text_on_both_paths_with_em_and_f1(draf
         assert 0.0 <= r.extra["f1"] <= 1.0
     report = write_report(records, config, tmp_path, "test")["markdown"].read_text()
     assert "### End-to-end answers on HotpotQA and SQuAD" in report
-    assert "| method | rate | exact match | F1 | prompt tokens | prefill (s) |" in report
+    assert "| method | rate | questions | evidence kept | exact match | answer in reply | F1 |" in report
 
 
 def test_a_documents_run_reuses_the_full_answer_an_earlier_context_run_gave(draft_tokenizer) -> None:
