@@ -7,7 +7,7 @@ shared budget (``compress_documents``), side by side.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from statistics import mean
 
 from contextsieve_eval.paired import paired_difference
@@ -147,6 +147,17 @@ def headline_table(records: Sequence[Record], rates: Sequence[float] = (0.1, 0.2
     return "\n".join(lines)
 
 
+def _qa_cells(records: Sequence[Record]) -> Iterator[tuple[str, list[Record]]]:
+    """Yield each (suite, length, path) cell's records with its label, suites in first-seen order."""
+    for task in dict.fromkeys(r.task for r in records):
+        for length in sorted({r.length for r in records if r.task == task}):
+            for path in ("context", "documents"):
+                subset = [r for r in records if r.task == task and r.length == length and r.path == path]
+                if subset:
+                    n = len({r.sample for r in subset})
+                    yield f"{task}, {length:,} tokens, {_PATH_TITLES[path]} ({n} questions)", subset
+
+
 def real_section(records: Sequence[Record]) -> list[str]:
     """Return the markdown lines of the real-benchmark section (empty when no record is from a real suite)."""
     real = [r for r in records if is_real(r)]
@@ -168,14 +179,8 @@ def real_section(records: Sequence[Record]) -> list[str]:
             "gold sentences kept / answer string kept.",
             "",
         ]
-    for task in qa_tasks:
-        for length in sorted({r.length for r in compressed if r.task == task}):
-            for path in ("context", "documents"):
-                subset = [r for r in compressed if r.task == task and r.length == length and r.path == path]
-                if subset:
-                    n = len({r.sample for r in subset})
-                    parts += [f"### {task}, {length:,} tokens, {_PATH_TITLES[path]} ({n} questions)", ""]
-                    parts += [qa_table(subset), ""]
+    for label, subset in _qa_cells([r for r in compressed if r.task in qa_tasks]):
+        parts += [f"### {label}", "", qa_table(subset), ""]
     ruler = [r for r in compressed if TASKS[r.task].family == "ruler"]
     for length in sorted({r.length for r in ruler}):
         for path in ("context", "documents"):
@@ -205,12 +210,6 @@ def real_section(records: Sequence[Record]) -> list[str]:
             "scored (a second rate reuses its scores); time to first token = compress + prefill.",
             "",
         ]
-        for task in dict.fromkeys(r.task for r in answered):
-            for length in sorted({r.length for r in answered if r.task == task}):
-                for path in ("context", "documents"):
-                    subset = [r for r in answered if r.task == task and r.length == length and r.path == path]
-                    if subset:
-                        n = len({r.sample for r in subset})
-                        title = f"{task}, {length:,} tokens, {_PATH_TITLES[path]} ({n} questions):"
-                        parts += [title, "", _qa_answers(subset), ""]
+        for label, subset in _qa_cells(answered):
+            parts += [f"{label}:", "", _qa_answers(subset), ""]
     return parts
