@@ -128,7 +128,7 @@ def run_eval_command(args: argparse.Namespace, out: TextIO) -> None:
     """Run ``contextsieve eval`` and print where the report went."""
     from contextsieve_eval.journal import Journal
     from contextsieve_eval.report import write_report
-    from contextsieve_eval.runner import FULL, run_eval
+    from contextsieve_eval.runner import run_eval
 
     config = build_config(args)
     command = "contextsieve " + shlex.join(sys.argv[1:]) if sys.argv[1:] else "contextsieve eval"
@@ -137,7 +137,7 @@ def run_eval_command(args: argparse.Namespace, out: TextIO) -> None:
     earlier = read_results(path) if args.append else None
     if earlier is not None:
         _check_appendable(path, earlier[0], config)  # before the run, not after hours of it
-    answered = {r.sample: r for r in earlier[1] if r.method == FULL} if earlier and config.answer else None
+    answered = {r.key: r for r in earlier[1] if "prompt_key" in r.extra} if earlier and config.answer else None
     journal, done = Journal.start(folder, config, command, resume=args.resume)
     try:
         records = run_eval(config, progress=not args.no_progress, answered=answered, done=done, on_record=journal.write)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import logging
 import math
@@ -166,17 +165,19 @@ def run_eval(
     progress: bool = True,
     on_record: Callable[[Record], None] | None = None,
     target: TargetLM | None = None,
-    answered: Mapping[str, Record] | None = None,
+    answered: Mapping[RecordKey, Record] | None = None,
     done: Mapping[RecordKey, Record] | None = None,
 ) -> list[Record]:
     """Compress every sample with every method at every rate; budgets and lengths are in target tokens.
 
     With ``config.answer`` the target model also answers each question from the full context (one
     ``"full"`` record per sample at rate 1) and from every compressed context; the answer, its correctness
-    and the target's prefill time go into each record's ``extra``. ``answered`` maps sample ids to earlier
-    ``"full"`` records: one whose ``prompt_key`` matches the new prompt (same target, answer length and
-    prompt ids) is reused instead of asked again, since greedy decoding would repeat it; a documents-path sample
-    also reuses the record of its context-path twin, which holds the same text. ``done`` maps
+    and the target's prefill time go into each record's ``extra``. ``answered`` maps (method, sample id, rate)
+    to earlier answered records: when the new prompt has the same ``prompt_key`` (same target, answer length and
+    prompt ids), the earlier answer and its measured prefill time are reused instead of asked again, since greedy
+    decoding would repeat them. Compressed contexts are still compressed (and timed) anew; only an identical
+    prompt skips the target. A documents-path sample also reuses the full answer of its context-path twin, which
+    holds the same text. ``done`` maps
     (method, sample id, rate) to records a stopped attempt of this same run already measured: they are returned
     as they are, and a method with nothing left to measure is not even loaded. ``on_record`` sees only the
     records measured now. ``samples``, ``counter``, ``env`` and ``target`` default to what ``config`` describes
@@ -201,6 +202,7 @@ def run_eval(
         target = TargetLM.load(config.target, device=config.device, max_new_tokens=config.answer_tokens)
     asked = target if config.answer else None
     done = done or {}
+    answered = answered or {}
     records: list[Record] = []
     full_of: dict[str, Record] = {}
     total = len(config.methods) * len(samples) * len(config.rates) + (len(samples) if asked else 0)
@@ -210,11 +212,12 @@ def run_eval(
             for sample in samples:
                 record = done.get((FULL, sample.id, 1.0))
                 if record is None:
-                    earlier = answered.get(sample.id) if answered else None
                     same_text = sample.id.removesuffix(DOCUMENTS_SUFFIX)  # the context path's id of this text
-                    twin = full_of.get(same_text) or (answered.get(same_text) if answered else None)
-                    if earlier is None and twin is not None:
-                        earlier = dataclasses.replace(twin, sample=sample.id, path=sample.path)
+                    earlier = (
+                        answered.get((FULL, sample.id, 1.0))
+                        or full_of.get(same_text)
+                        or answered.get((FULL, same_text, 1.0))
+                    )
                     record = _full_record(sample, sizes[sample.id], asked, earlier)
                     if on_record is not None:
                         on_record(record)
@@ -228,8 +231,9 @@ def run_eval(
             for sample in samples:
                 tokens = sizes[sample.id]
                 for rate in config.rates:
-                    if (name, sample.id, rate) in done:
-                        records.append(done[(name, sample.id, rate)])
+                    record_key = (name, sample.id, rate)
+                    if record_key in done:
+                        records.append(done[record_key])
                         bar.update()
                         continue
                     if method is None:
@@ -256,7 +260,7 @@ def run_eval(
                         seconds=seconds,
                         peak_rss_mb=memory.peak_mb,
                         base_rss_mb=None if base is None else base / 2**20,
-                        extra={} if asked is None else _ask(asked, sample, text),
+                        extra={} if asked is None else _ask(asked, sample, text, earlier=answered.get(record_key)),
                         path=sample.path,
                         all_kept=survived.all_kept,
                         answer_kept=survived.answer_kept,
@@ -285,13 +289,9 @@ def _compress(method: Method, sample: Sample, budget: int, counter: TokenCounter
 def _full_record(sample: Sample, tokens: int, target: TargetLM, earlier: Record | None) -> Record:
     """Build the uncompressed reference record: the whole context at rate 1, answered by the target.
 
-    ``earlier`` is a previous run's full record of the same sample: it is returned as it is when its prompt key
-    matches, so its answer and its measured prefill time are kept.
+    ``earlier`` is a full record of this text (an earlier run's, or the context-path twin's): its answer is
+    reused when its prompt key matches (see :func:`_ask`).
     """
-    ids = target.prompt_ids(sample.context, sample.question)
-    if earlier is not None and earlier.extra.get("prompt_key") == target.prompt_key(ids):
-        logger.info("Reusing the full-context answer of %s (same target and prompt)", sample.id)
-        return earlier
     return Record(
         task=sample.task,
         hard=sample.hard,
@@ -305,26 +305,33 @@ def _full_record(sample: Sample, tokens: int, target: TargetLM, earlier: Record 
         recall=1.0,
         seconds=0.0,
         peak_rss_mb=None,
-        extra=_ask(target, sample, sample.context, ids),
+        extra=_ask(target, sample, sample.context, earlier=earlier),
         path=sample.path,
     )
 
 
-def _ask(target: TargetLM, sample: Sample, context: str, ids: list[int] | None = None) -> dict[str, Any]:
-    """Have the target answer ``sample``'s question from ``context``; say why when the prompt does not fit."""
+def _ask(target: TargetLM, sample: Sample, context: str, *, earlier: Record | None = None) -> dict[str, Any]:
+    """Have the target answer ``sample``'s question from ``context``; say why when the prompt does not fit.
+
+    When ``earlier`` was answered from the same prompt (its ``prompt_key`` matches), its answer and measured
+    prefill time are returned with the answer scored against ``sample`` again, and the target is not asked.
+    """
     from contextsieve_eval.metrics import answer_scores
 
-    if ids is None:
-        ids = target.prompt_ids(context, sample.question)
+    ids = target.prompt_ids(context, sample.question)
     if not target.fits(len(ids)):
         return {"answer_skipped": f"prompt of {len(ids):,} tokens exceeds the target's window"}
+    key = target.prompt_key(ids)
+    if earlier is not None and earlier.extra.get("prompt_key") == key:
+        logger.info("Reusing the answer %s gave for %s (same target and prompt)", earlier.method, sample.id)
+        return {**earlier.extra, **answer_scores(sample, earlier.extra["answer"])}
     reply = target.answer_prompt(ids)
     return {
         "answer": reply.text,
         **answer_scores(sample, reply.text),
         "prompt_tokens": reply.prompt_tokens,
         "prefill_seconds": reply.prefill_seconds,
-        "prompt_key": target.prompt_key(ids),
+        "prompt_key": key,
     }
 
 

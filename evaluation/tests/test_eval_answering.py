@@ -113,7 +113,7 @@ def test_runner_answers_full_and_compressed_contexts_and_reports_ttft(
 QUESTION = make_sample(0, 0.5).question
 
 
-def test_an_earlier_full_answer_is_reused_only_for_the_same_target_and_prompt(draft_tokenizer, tmp_path) -> None:
+def test_an_earlier_answer_is_reused_only_for_the_same_target_and_prompt(draft_tokenizer, tmp_path) -> None:
     env = MethodEnv(counter=make_counter(draft_tokenizer, None), _tokenizer=draft_tokenizer)
     sample = make_sample(0, 0.5)
     config = EvalConfig(tasks=("needle",), lengths=(2000,), rates=(0.1,), methods=("bm25",), samples=1, answer=True)
@@ -125,12 +125,27 @@ def test_an_earlier_full_answer_is_reused_only_for_the_same_target_and_prompt(dr
     assert full.method == FULL and full.extra["prompt_key"] == target.prompt_key(ids)
     assert first[1].extra["prompt_key"] != full.extra["prompt_key"]  # the compressed prompt differs
 
-    again = run_eval(config, samples=[sample], env=env, progress=False, target=target, answered={sample.id: full})
-    assert again[0] is full  # not asked again: the earlier answer and its measured prefill are kept
-    assert again[1].extra["answer"] == first[1].extra["answer"]  # compressed contexts are always asked
+    calls: list[int] = []
+    answer = target.answer_prompt
+
+    def counted(ids: list[int]) -> object:
+        calls.append(len(ids))
+        return answer(ids)
+
+    target.answer_prompt = counted  # type: ignore[method-assign]
+    again = run_eval(config, samples=[sample], env=env, progress=False, target=target, answered={full.key: full})
+    assert again[0] == full  # not asked again: the earlier answer and its measured prefill are kept
+    assert calls == [first[1].extra["prompt_tokens"]]  # the compressed context had no earlier answer: asked
+    assert again[1].extra["answer"] == first[1].extra["answer"]
+
+    both = {r.key: r for r in first}
+    reused = run_eval(config, samples=[sample], env=env, progress=False, target=target, answered=both)
+    assert len(calls) == 1  # the same compressed prompt: its earlier answer is reused too
+    assert [r.extra for r in reused] == [r.extra for r in first]
+    assert reused[1].kept_tokens == first[1].kept_tokens  # the context is still compressed anew
 
     stale = dataclasses.replace(full, extra={**full.extra, "prompt_key": "made-from-another-prompt"})
-    asked = run_eval(config, samples=[sample], env=env, progress=False, target=target, answered={sample.id: stale})
+    asked = run_eval(config, samples=[sample], env=env, progress=False, target=target, answered={full.key: stale})
     assert asked[0] is not stale and asked[0].extra["prompt_key"] == full.extra["prompt_key"]
     assert asked[0].extra["prefill_seconds"] != full.extra["prefill_seconds"]  # measured anew
     longer = TargetLM(model, draft_tokenizer, max_new_tokens=9)
@@ -192,10 +207,10 @@ def test_a_documents_run_reuses_the_full_answer_an_earlier_context_run_gave(draf
     earlier = run_eval(config, samples=[sample], env=env, progress=False, target=target)[0]
     assert earlier.method == FULL and earlier.path == "context"
 
-    records = run_eval(config, samples=[twin], env=env, progress=False, target=target, answered={sample.id: earlier})
+    records = run_eval(config, samples=[twin], env=env, progress=False, target=target, answered={earlier.key: earlier})
     full = records[0]
     assert (full.method, full.sample, full.path) == (FULL, twin.id, "documents")
     assert full.extra == earlier.extra  # same prompt key: the measured answer and prefill time are kept
     stale = dataclasses.replace(earlier, extra={**earlier.extra, "prompt_key": "another-prompt"})
-    asked = run_eval(config, samples=[twin], env=env, progress=False, target=target, answered={sample.id: stale})[0]
+    asked = run_eval(config, samples=[twin], env=env, progress=False, target=target, answered={stale.key: stale})[0]
     assert asked.extra["prompt_key"] == earlier.extra["prompt_key"] != stale.extra["prompt_key"]  # asked anew
