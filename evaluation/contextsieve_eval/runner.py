@@ -177,11 +177,10 @@ def run_eval(
     prompt ids), the earlier answer and its measured prefill time are reused instead of asked again, since greedy
     decoding would repeat them. Compressed contexts are still compressed (and timed) anew; only an identical
     prompt skips the target. A documents-path sample also reuses the full answer of its context-path twin, which
-    holds the same text. ``done`` maps
-    (method, sample id, rate) to records a stopped attempt of this same run already measured: they are returned
-    as they are, and a method with nothing left to measure is not even loaded. ``on_record`` sees only the
-    records measured now. ``samples``, ``counter``, ``env`` and ``target`` default to what ``config`` describes
-    (tests pass their own).
+    holds the same text. ``done`` maps (method, sample id, rate) to records a stopped attempt of this same run
+    already measured: they are returned as they are, and a method with nothing left to measure is not even loaded.
+    ``on_record`` sees only the records measured now. ``samples``, ``counter``, ``env`` and ``target`` default to
+    what ``config`` describes (tests pass their own).
     """
     from tqdm.auto import tqdm
 

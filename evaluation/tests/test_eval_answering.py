@@ -113,6 +113,19 @@ def test_runner_answers_full_and_compressed_contexts_and_reports_ttft(
 QUESTION = make_sample(0, 0.5).question
 
 
+def _count_answers(target: TargetLM) -> list[int]:
+    """Make ``target`` record the prompt length of every answer it is asked for; return that list."""
+    calls: list[int] = []
+    answer = target.answer_prompt
+
+    def counted(ids: list[int]) -> object:
+        calls.append(len(ids))
+        return answer(ids)
+
+    target.answer_prompt = counted  # type: ignore[method-assign]
+    return calls
+
+
 def test_an_earlier_answer_is_reused_only_for_the_same_target_and_prompt(draft_tokenizer, tmp_path) -> None:
     env = MethodEnv(counter=make_counter(draft_tokenizer, None), _tokenizer=draft_tokenizer)
     sample = make_sample(0, 0.5)
@@ -125,14 +138,7 @@ def test_an_earlier_answer_is_reused_only_for_the_same_target_and_prompt(draft_t
     assert full.method == FULL and full.extra["prompt_key"] == target.prompt_key(ids)
     assert first[1].extra["prompt_key"] != full.extra["prompt_key"]  # the compressed prompt differs
 
-    calls: list[int] = []
-    answer = target.answer_prompt
-
-    def counted(ids: list[int]) -> object:
-        calls.append(len(ids))
-        return answer(ids)
-
-    target.answer_prompt = counted  # type: ignore[method-assign]
+    calls = _count_answers(target)
     again = run_eval(config, samples=[sample], env=env, progress=False, target=target, answered={full.key: full})
     assert again[0] == full  # not asked again: the earlier answer and its measured prefill are kept
     assert calls == [first[1].extra["prompt_tokens"]]  # the compressed context had no earlier answer: asked
@@ -174,14 +180,7 @@ def test_qa_samples_are_answered_once_per_text_on_both_paths_with_em_and_f1(draf
     twin = as_documents(sample, max_chars=2000)
     config = EvalConfig(tasks=("squad",), lengths=(2000,), rates=(0.25,), methods=("bm25",), samples=1, answer=True)
     target = TargetLM(tiny_draft(len(draft_tokenizer), layers=1, max_positions=16_384), draft_tokenizer)
-    calls: list[int] = []
-    answer = target.answer_prompt
-
-    def counted(ids: list[int]) -> object:
-        calls.append(len(ids))
-        return answer(ids)
-
-    target.answer_prompt = counted  # type: ignore[method-assign]
+    calls = _count_answers(target)
     records = run_eval(config, samples=[sample, twin], env=env, progress=False, target=target)
     full = [r for r in records if r.method == FULL]
     assert [(r.sample, r.path) for r in full] == [(sample.id, "context"), (twin.id, "documents")]
