@@ -11,13 +11,16 @@ import pytest
 import torch
 
 from contextsieve import Compressor
-from contextsieve.config import ScoringConfig
+from contextsieve.aggregation.chunking import chunk_tokens, whole_sentences
+from contextsieve.config import ChunkingConfig, ScoringConfig
 from contextsieve.errors import ConfigError
 from contextsieve.scoring.encoder import EncoderConfig, EncoderScorer, save_encoder
 from contextsieve.scoring.registry import backend_for
 from contextsieve.scoring.windows import merge_windows, plan_windows
 from contextsieve.testing import corpus_text, tiny_encoder, train_tokenizer
+from contextsieve.tokens import tokenize_with_offsets
 from contextsieve.training import EncoderTrainConfig, LabelledText, encoder_windows, train_encoder
+from contextsieve.training.encoder_trainer import unit_rank_loss
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +106,55 @@ def test_windowed_scores_land_on_the_right_characters(encoder_tokenizer: Any) ->
     assert all(context[a:b] == marker for a, b in flagged)
 
 
-def test_training_steps_raise_recall_on_a_real_format_task(encoder_tokenizer: Any) -> None:
+def test_unit_rank_loss_is_softmax_cross_entropy_over_sentence_means() -> None:
+    # row 0: sentence 0 (mean 1) is plain, sentence 1 (mean 3) gold; row 1 has no gold; row 2 only gold
+    logits = torch.tensor(
+        [[9.0, 0.0, 2.0, 3.0, 3.0, 9.0], [9.0, 5.0, 5.0, 1.0, 1.0, 9.0], [9.0, 2.0, 2.0, 2.0, 2.0, 9.0]],
+        requires_grad=True,
+    )
+    labels = torch.tensor([[-1.0, 0, 0, 1, 1, -1], [-1.0, 0, 0, 0, 0, -1], [-1.0, 1, 1, 1, 1, -1]])
+    units = torch.tensor([[-1, 0, 0, 1, 1, -1], [-1, 0, 0, 1, 1, -1], [-1, 0, 0, 1, 1, -1]])
+    loss = unit_rank_loss(logits, labels, units)
+    assert float(loss) == pytest.approx(float(torch.log1p(torch.exp(torch.tensor(-2.0)))), abs=1e-6)
+    loss.backward()  # type: ignore[no-untyped-call]
+    assert logits.grad is not None
+    assert logits.grad[1:].abs().sum() == 0  # windows without a gold/plain contrast add nothing
+    assert logits.grad[0, 0] == 0 and logits.grad[0, 5] == 0  # nor do tokens outside the context
+    assert logits.grad[0, 3] < 0 < logits.grad[0, 1]  # the gold sentence is pushed up, the other down
+    assert float(unit_rank_loss(logits[1:], labels[1:], units[1:])) == 0.0
+
+
+def test_training_windows_number_the_compressors_chunks(encoder_tokenizer: Any) -> None:
+    """A window's units are the chunks the compressor selects (sentences packed up to ``chunk_tokens``)."""
+    sentences = [
+        "The old pier at the end of the harbour road was built of oak beams in the year of the great storm.",
+        "The morning ferry to the island leaves at nine from the north side of that pier, except on holidays.",
+        "Gulls nest on the roof of the harbour master's office and wake the whole street before the sun is up.",
+        "The small cafe beside the ticket office sells tea, bread and fish soup to travellers waiting in line.",
+    ]
+    context = " ".join(sentences)
+    gold = sentences[1]
+    start = context.index(gold)
+    item = LabelledText("qa", context, "When does the ferry leave?", ((start, start + len(gold)),))
+    chunks = whole_sentences(chunk_tokens(tokenize_with_offsets(encoder_tokenizer, context), ChunkingConfig()))
+    assert len(chunks) >= 3
+    (window,) = encoder_windows([item], encoder_tokenizer, EncoderConfig(max_length=512))
+    offset = window.units.index(0)
+    assert window.units[:offset] == [-1] * offset and window.units[-1] == -1  # query, [CLS] and [SEP]s
+    expected = [number for number, chunk in enumerate(chunks) for _ in range(chunk.tokens)]
+    assert window.units[offset:-1] == expected
+    gold_units = {window.units[k] for k, label in enumerate(window.labels) if label == 1.0}
+    assert gold_units == {n for n, c in enumerate(chunks) if c.start < start + len(gold) and start < c.end}
+    assert all(window.labels[k] == -1.0 for k, u in enumerate(window.units) if u < 0)
+    # windows over a longer context number their own units from 0
+    long = LabelledText("qa", " ".join([context] * 6), item.question, item.gold_spans)
+    windows = encoder_windows([long], encoder_tokenizer, EncoderConfig(max_length=96, overlap=8))
+    assert len(windows) > 2
+    assert all(min(u for u in w.units if u >= 0) == 0 for w in windows)
+
+
+@pytest.mark.parametrize("rank_weight", [0.0, 1.0])
+def test_training_steps_raise_recall_on_a_real_format_task(encoder_tokenizer: Any, rank_weight: float) -> None:
     """A few steps on documents in RULER's layout: the gold sentence rises to the top of the ranking."""
     facts = [
         ("Ferry", "The ferry to the island leaves at nine from the north pier.", "When does the ferry leave?"),
@@ -142,7 +193,9 @@ def test_training_steps_raise_recall_on_a_real_format_task(encoder_tokenizer: An
     before = recall_at_top()
     train = [item(k % 4, k) for k in range(48)]
     losses = train_encoder(
-        model, encoder_windows(train, encoder_tokenizer, config), EncoderTrainConfig(epochs=4, lr=2e-3, batch_size=8)
+        model,
+        encoder_windows(train, encoder_tokenizer, config),
+        EncoderTrainConfig(epochs=4, lr=2e-3, batch_size=8, rank_weight=rank_weight),
     )
     after = recall_at_top()
     assert losses[-1] < losses[0]

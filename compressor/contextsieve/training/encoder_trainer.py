@@ -1,7 +1,10 @@
 """Fine-tune a query-aware encoder token classifier (the LLMLingua-2 recipe) on labelled texts.
 
 Every item is cut into the windows the scorer reads (``[CLS] query [SEP] window [SEP]``); a context token is
-labelled 1 when its characters overlap a gold span. The loss is binary cross-entropy on context tokens only.
+labelled 1 when its characters overlap a gold span. The loss is binary cross-entropy on context tokens only, plus
+(with ``rank_weight``) a listwise loss per window that ranks its gold units above its others, a unit being what the
+compressor selects (sentences packed up to ``chunk_tokens``): per-token labels teach what evidence looks like, the
+ranking teaches which unit answers *this* question.
 """
 
 from __future__ import annotations
@@ -15,12 +18,21 @@ from typing import Any
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
+from contextsieve.aggregation.chunking import chunk_tokens, whole_sentences
+from contextsieve.config import ChunkingConfig
 from contextsieve.scoring.encoder import EncoderConfig
 from contextsieve.scoring.windows import context_offset, plan_windows, window_inputs
 from contextsieve.tokens import tokenize_with_offsets
 from contextsieve.training.features import Labelled
 
-__all__ = ["EncoderTrainConfig", "LabelledWindow", "encoder_windows", "load_base_encoder", "train_encoder"]
+__all__ = [
+    "EncoderTrainConfig",
+    "LabelledWindow",
+    "encoder_windows",
+    "load_base_encoder",
+    "train_encoder",
+    "unit_rank_loss",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -37,20 +49,30 @@ class EncoderTrainConfig(BaseModel):
     weight_decay: float = Field(default=0.01, ge=0)
     positive_weight: float = Field(default=1.0, gt=0)
     """Weight of gold tokens in the loss (above 1 when gold tokens are rare)."""
+    rank_weight: float = Field(default=0.0, ge=0)
+    """Weight of the listwise unit loss (:func:`unit_rank_loss`); 0 trains on token labels alone."""
     seed: int = 0
 
 
 @dataclass(frozen=True)
 class LabelledWindow:
-    """One training window: its input, segment ids, and per-token labels (-1 where no loss applies)."""
+    """One training window: its input, segment ids, per-token labels (-1 where no loss applies) and units.
+
+    ``units`` numbers each context token's unit (the compressor's chunk) within the window, from 0 in order, and is
+    -1 off the context.
+    """
 
     input_ids: list[int]
     token_type_ids: list[int]
     labels: list[float]
+    units: list[int]
 
 
 def encoder_windows(items: Sequence[Labelled], tokenizer: object, encoder: EncoderConfig) -> list[LabelledWindow]:
-    """Cut labelled items into the windows the scorer reads, with a label per context token."""
+    """Cut labelled items into the windows the scorer reads, with a label and a unit per context token.
+
+    Units are the chunks the compressor selects with the default :class:`ChunkingConfig` (:func:`whole_sentences`).
+    """
     cls_id = int(getattr(tokenizer, "cls_token_id"))  # noqa: B009 - a tokenizer is duck-typed here
     sep_id = int(getattr(tokenizer, "sep_token_id"))  # noqa: B009
     out = []
@@ -61,14 +83,20 @@ def encoder_windows(items: Sequence[Labelled], tokenizer: object, encoder: Encod
         gold = [False] * len(tokens)
         for k, (start, end) in enumerate(tokens.offsets.tolist()):
             gold[k] = end > start and any(start < b and a < end for a, b in item.gold_spans)
+        unit_of = [0] * len(tokens)
+        for number, chunk in enumerate(whole_sentences(chunk_tokens(tokens, ChunkingConfig()))):
+            unit_of[chunk.first : chunk.last] = [number] * chunk.tokens
         width = encoder.max_length - len(query) - 3
         for window in plan_windows(index, len(tokens), width, encoder.overlap):
             ids, types = window_inputs(window, tokens.ids, query, cls_id, sep_id)
             labels = [-1.0] * len(ids)
+            units = [-1] * len(ids)
             offset = context_offset(query)
+            first = unit_of[window.start] if window.end > window.start else 0
             for k in range(window.start, window.end):
                 labels[offset + k - window.start] = float(gold[k])
-            out.append(LabelledWindow(ids, types, labels))
+                units[offset + k - window.start] = unit_of[k] - first
+            out.append(LabelledWindow(ids, types, labels, units))
     return out
 
 
@@ -87,13 +115,46 @@ def _batch(windows: Sequence[LabelledWindow], pad_id: int) -> dict[str, torch.Te
     types = torch.zeros((len(windows), longest), dtype=torch.long)
     mask = torch.zeros((len(windows), longest), dtype=torch.long)
     labels = torch.full((len(windows), longest), -1.0)
+    units = torch.full((len(windows), longest), -1, dtype=torch.long)
     for r, w in enumerate(windows):
         n = len(w.input_ids)
         ids[r, :n] = torch.tensor(w.input_ids)
         types[r, :n] = torch.tensor(w.token_type_ids)
         mask[r, :n] = 1
         labels[r, :n] = torch.tensor(w.labels)
-    return {"input_ids": ids, "token_type_ids": types, "attention_mask": mask, "labels": labels}
+        units[r, :n] = torch.tensor(w.units)
+    return {"input_ids": ids, "token_type_ids": types, "attention_mask": mask, "labels": labels, "units": units}
+
+
+def unit_rank_loss(logits: torch.Tensor, labels: torch.Tensor, units: torch.Tensor) -> torch.Tensor:
+    """Listwise loss that ranks each window's gold units above the rest; 0 when no window has both kinds.
+
+    A unit's logit is the mean of its tokens' logits; a unit is gold when any of its tokens is. Per window with gold
+    and plain units the loss is ``logsumexp(all) - logsumexp(gold)`` (softmax cross-entropy with every gold unit a
+    right answer), averaged over those windows.
+    """
+    losses = []
+    for row in range(logits.shape[0]):
+        used = units[row] >= 0
+        if not bool(used.any()):
+            continue
+        unit = units[row][used]
+        count = int(unit.max()) + 1
+        sums = torch.zeros(count, dtype=logits.dtype, device=logits.device).index_add(0, unit, logits[row][used])
+        sizes = torch.zeros(count, dtype=logits.dtype, device=logits.device).index_add(
+            0, unit, torch.ones_like(logits[row][used])
+        )
+        hits = torch.zeros(count, dtype=logits.dtype, device=logits.device).index_add(
+            0, unit, (labels[row][used] > 0.5).to(logits.dtype)
+        )
+        present = sizes > 0
+        means = sums[present] / sizes[present]
+        gold = hits[present] > 0
+        if bool(gold.any()) and not bool(gold.all()):
+            losses.append(torch.logsumexp(means, 0) - torch.logsumexp(means[gold], 0))
+    if not losses:
+        return logits.sum() * 0.0
+    return torch.stack(losses).mean()
 
 
 def train_encoder(
@@ -133,11 +194,13 @@ def train_encoder(
                 n: t.to(device)
                 for n, t in _batch([windows[i] for i in order[k : k + config.batch_size]], pad_id).items()
             }
-            labels = batch.pop("labels")
+            labels, units = batch.pop("labels"), batch.pop("units")
             logits = model(**batch).logits[..., 0].float()
             used = labels >= 0
             weights = torch.where(labels > 0.5, config.positive_weight, 1.0)[used]
             loss = torch.nn.functional.binary_cross_entropy_with_logits(logits[used], labels[used], weight=weights)
+            if config.rank_weight > 0:
+                loss = loss + config.rank_weight * unit_rank_loss(logits, labels, units)
             optimizer.zero_grad()
             loss.backward()  # type: ignore[no-untyped-call]
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -7,8 +7,11 @@ Training data (training splits only; the reserved HotpotQA half is never loaded)
 * SQuAD's training articles in RULER's QA-1 layout: the answer sentence is the evidence;
 * the generated needle, multi-hop, RAG and code tasks (train split), so needles and code are not forgotten.
 
-Windows that hold no gold are the "no answer here" share. A tenth of the items is held out for the epoch loss
-report. Run: ``python -m contextsieve_eval.recipe.encoder --out heads/encoder``; every epoch writes a checkpoint
+Windows that hold no gold are the "no answer here" share. ``--init reranker`` starts from the cross-encoder
+reranker shipped in ``minilm-l6-sieve`` (an encoder that already reads a question and a text together) instead of
+the plain bi-encoder, and ``--rank-weight`` adds the listwise unit loss. A tenth of the items is held out for the
+epoch report: the token loss and how often a window's best unit (the compressor's chunk) is a gold one. Run:
+``python -m contextsieve_eval.recipe.encoder --out heads/encoder``; every epoch writes a checkpoint
 and ``log.jsonl``, and ``--resume`` continues from the last checkpoint (restarting the learning-rate schedule
 for the epochs left).
 """
@@ -61,22 +64,52 @@ def _minilm_folder() -> str:
     return str(Path(next(iter(spec.submodule_search_locations))) / "model")
 
 
-def _held_out_loss(model: Any, windows: list[Any], pad_id: int) -> float:
+def _reranker_start(out: Path, base: str) -> str:
+    """Write the base encoder with the sieve's reranker delta applied into ``out/init``; return that folder."""
+    from importlib import resources
+
+    from transformers import AutoModel, AutoTokenizer
+
+    from contextsieve.models.deltas import apply_delta, delta_base
+
+    folder = out / "init"
+    if not (folder / "config.json").is_file():
+        delta = Path(str(resources.files("contextsieve").joinpath("heads/minilm-l6-sieve/reranker")))
+        encoder = AutoModel.from_pretrained(base)
+        apply_delta(encoder, delta, base_name=delta_base(delta))
+        encoder.save_pretrained(str(folder))
+        AutoTokenizer.from_pretrained(base).save_pretrained(str(folder))
+    return str(folder)
+
+
+def _held_out(model: Any, windows: list[Any], pad_id: int) -> tuple[float, float]:
+    """Return the token loss and the share of gold-holding windows whose best unit (mean logit) is gold."""
     import torch
 
     from contextsieve.training.encoder_trainer import _batch
 
-    total, count = 0.0, 0
+    total, count, top, ranked = 0.0, 0, 0, 0
     model.eval()
     with torch.inference_mode():
         for k in range(0, len(windows), 16):
             batch = _batch(windows[k : k + 16], pad_id)
-            labels = batch.pop("labels")
+            labels, units = batch.pop("labels"), batch.pop("units")
             logits = model(**batch).logits[..., 0].float()
             used = labels >= 0
             loss = torch.nn.functional.binary_cross_entropy_with_logits(logits[used], labels[used])
             total, count = total + float(loss), count + 1
-    return total / max(count, 1)
+            for row in range(logits.shape[0]):
+                mine = units[row] >= 0
+                unit, values, gold = units[row][mine], logits[row][mine], labels[row][mine] > 0.5
+                if not bool(gold.any()) or bool(gold.all()):
+                    continue
+                size = int(unit.max()) + 1
+                sums = torch.zeros(size).index_add(0, unit, values)
+                sizes = torch.zeros(size).index_add(0, unit, torch.ones_like(values))
+                best = int(torch.argmax(torch.where(sizes > 0, sums / sizes.clamp(min=1), -1e9)))
+                top += int(bool(gold[unit == best].any()))
+                ranked += 1
+    return total / max(count, 1), top / max(ranked, 1)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -93,6 +126,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--positive-weight", type=float, default=2.0)
+    parser.add_argument("--rank-weight", type=float, default=0.0, help="weight of the listwise unit loss")
+    parser.add_argument("--init", choices=("minilm", "reranker"), default="minilm", help="the encoder to start from")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true")
     args = parser.parse_args(argv)
@@ -111,9 +146,12 @@ def main(argv: list[str] | None = None) -> None:
     if out.exists() and not args.resume and any(out.iterdir()):
         msg = f"{out} is not empty; use --resume to continue it"
         raise SystemExit(msg)
+    out.mkdir(parents=True, exist_ok=True)
     base = _minilm_folder()
-    model, tokenizer = load_base_encoder(str(checkpoint) if done else base)
-    encoder = EncoderConfig(max_length=args.max_length, overlap=args.overlap, base="all-MiniLM-L6-v2")
+    start = base if args.init == "minilm" else _reranker_start(out, base)
+    model, tokenizer = load_base_encoder(str(checkpoint) if done else start)
+    origin = "all-MiniLM-L6-v2" + ("" if args.init == "minilm" else " (the reranker of minilm-l6-sieve)")
+    encoder = EncoderConfig(max_length=args.max_length, overlap=args.overlap, base=origin)
     counter = make_counter(tokenizer, None)
     started = time.perf_counter()
     items = build_items(
@@ -138,16 +176,18 @@ def main(argv: list[str] | None = None) -> None:
             lr=args.lr * (1.0 if epoch == 0 else 0.5**epoch),
             batch_size=args.batch_size,
             positive_weight=args.positive_weight,
+            rank_weight=args.rank_weight,
             seed=args.seed + epoch,
         )
         tick = time.perf_counter()
         (loss,) = train_encoder(model, train_windows, config, pad_id=pad)
-        held_loss = _held_out_loss(model, held_windows, pad)
+        held_loss, held_top = _held_out(model, held_windows, pad)
         save_encoder(model, tokenizer, checkpoint, encoder)
         entry = {
             "epoch": epoch + 1,
             "train_loss": loss,
             "held_out_loss": held_loss,
+            "held_out_top_unit": held_top,
             "seconds": time.perf_counter() - tick,
             "windows": len(train_windows),
         }
