@@ -13,7 +13,7 @@ import torch
 from contextsieve import Compressor
 from contextsieve.aggregation.chunking import chunk_tokens, whole_sentences
 from contextsieve.config import ChunkingConfig, ScoringConfig
-from contextsieve.errors import ConfigError
+from contextsieve.errors import ConfigError, ModelError
 from contextsieve.scoring.encoder import EncoderConfig, EncoderScorer, save_encoder
 from contextsieve.scoring.registry import backend_for
 from contextsieve.scoring.windows import merge_windows, plan_windows
@@ -224,3 +224,55 @@ def test_save_load_round_trip_is_exact_and_the_backend_claims_the_folder(
     assert compressor.scorer.calibrated
     with pytest.raises(ConfigError, match="draft attention"):
         Compressor.from_pretrained(str(folder), device="cpu", layers=4)
+
+
+class EchoClassifier(torch.nn.Module):
+    """Flags a context token when its id is one of ``watched`` and also sits in the query segment of the window."""
+
+    def __init__(self, watched: set[int]) -> None:
+        super().__init__()
+        self.watched = watched
+        self.config = types.SimpleNamespace(max_position_embeddings=512)
+        self.anchor = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor, **_: Any) -> Any:
+        logits = torch.full(input_ids.shape, -10.0)
+        for row in range(input_ids.shape[0]):
+            asked = {int(t) for t in input_ids[row][token_type_ids[row] == 0]} & self.watched
+            for k in range(input_ids.shape[1]):
+                if token_type_ids[row, k] == 1 and int(input_ids[row, k]) in asked:
+                    logits[row, k] = 10.0
+        return types.SimpleNamespace(logits=(logits + self.anchor)[..., None])
+
+
+def test_a_hop_finds_the_document_that_only_the_bridge_names(encoder_tokenizer: Any) -> None:
+    """The second pass asks with the best unit joined: a bridge word it names lights up the second hop."""
+    filler = " ".join(f"plain filler sentence number {i} here." for i in range(12))
+    used = set(encoder_tokenizer(filler, add_special_tokens=False)["input_ids"])
+    vocab = encoder_tokenizer.get_vocab()
+    words = [w for w, i in sorted(vocab.items()) if w.isalpha() and len(w) >= 3 and i not in used][:2]
+    asked, bridge = words
+    ids = {vocab[asked], vocab[bridge]}
+    first = f"Document 1:\n{filler} The {asked} went to the {bridge} early. {filler}"
+    second = f"Document 2:\n{filler} The {bridge} is old. {filler}"
+    question = f"Where did the {asked} go?"
+
+    def scored(hop: bool) -> list[np.ndarray]:
+        s = scorer(encoder_tokenizer, EchoClassifier(ids), max_length=256, overlap=16, hop=hop)
+        return s.score_collections([[(s.tokenize(first), question), (s.tokenize(second), question)]])[0]
+
+    def flagged(values: np.ndarray, text: str) -> list[str]:
+        tokens = tokenize_with_offsets(encoder_tokenizer, text)
+        return [text[a:b] for (a, b), v in zip(tokens.offsets.tolist(), values, strict=True) if v > 0.5]
+
+    plain, hopped = scored(False), scored(True)
+    assert flagged(plain[0], first) == [asked] and flagged(plain[1], second) == []
+    assert flagged(hopped[0], first) == [asked, bridge] and flagged(hopped[1], second) == [bridge]
+    assert all(np.all(h >= p) for h, p in zip(hopped, plain, strict=True))  # a token keeps its larger score
+    # one long context hops within itself
+    s = scorer(encoder_tokenizer, EchoClassifier(ids), max_length=256, overlap=16, hop=True)
+    joined = f"{first}\n\n{second}"
+    (alone,) = s.score([(s.tokenize(joined), question)])
+    assert flagged(alone, joined) == [asked, bridge, bridge]
+    with pytest.raises(ModelError, match="one query"):
+        s.score_collections([[(s.tokenize(first), question), (s.tokenize(second), "another question?")]])

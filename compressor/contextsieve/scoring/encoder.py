@@ -4,6 +4,10 @@ The model is a Hugging Face ``*ForTokenClassification`` with one label, whose lo
 score. It reads ``[CLS] query [SEP] window [SEP]`` in overlapping windows (:mod:`contextsieve.scoring.windows`);
 the sigmoid of each context token's logit is its score, so scores are probabilities (``min_score`` works). A saved
 scorer is a folder: the model and tokenizer as ``save_pretrained`` writes them, plus ``sieve_encoder.json``.
+
+With ``hop`` the scorer reads everything twice, the second time with the query joined to the best unit of the first
+pass (across all documents of a collection): the bridge of a multi-hop question names what its second hop needs.
+Each token keeps the larger of its two scores.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ import numpy.typing as npt
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from contextsieve.config import ScoringConfig
+from contextsieve.aggregation.chunking import chunk_tokens, whole_sentences
+from contextsieve.aggregation.pooling import chunk_scores
+from contextsieve.config import ChunkingConfig, ScoringConfig
 from contextsieve.errors import ModelError
 from contextsieve.scoring.base import ModelScorer, ScoreRequest, save_scorer_folder
 from contextsieve.scoring.windows import EncoderWindow, context_offset, merge_windows, plan_windows, window_inputs
@@ -42,6 +48,11 @@ class EncoderConfig(BaseModel):
     """The query is cut to this many tokens (its first ones)."""
     overlap: int = Field(default=64, ge=0)
     """Context tokens two neighbouring windows share."""
+    hop: bool = False
+    """Score a second time with the query joined to the first pass's best unit; a token keeps its larger score
+    (twice the cost)."""
+    hop_query_tokens: int = Field(default=128, ge=1)
+    """The joined query of the second pass is cut to this many tokens."""
     base: str = ""
     """The model it was fine-tuned from (for the model card)."""
 
@@ -107,9 +118,53 @@ class EncoderScorer(ModelScorer):
 
     def score(self, requests: Sequence[ScoreRequest], *, progress: bool = False) -> list[npt.NDArray[np.float32]]:
         """Return every context token's keep probability for each ``(context, query)`` request."""
+        return [scores[0] for scores in self.score_collections([[request] for request in requests], progress=progress)]
+
+    def score_collections(
+        self, collections: Sequence[Sequence[ScoreRequest]], *, progress: bool = False
+    ) -> list[list[npt.NDArray[np.float32]]]:
+        """Score collections (documents sharing a query) in one pass; a hop borrows each collection's best unit."""
+        flat = [request for requests in collections for request in requests]
+        scores = self._score_pass(flat, [self.query_ids(query) for _, query in flat], progress)
+        if self._encoder.hop and flat:
+            joined: list[list[int]] = []
+            start = 0
+            for requests in collections:
+                ids = self._hop_query(requests, scores[start : start + len(requests)])
+                joined += [ids] * len(requests)
+                start += len(requests)
+            second = self._score_pass(flat, joined, progress)
+            scores = [np.maximum(a, b) for a, b in zip(scores, second, strict=True)]
+        out, start = [], 0
+        for requests in collections:
+            out.append(scores[start : start + len(requests)])
+            start += len(requests)
+        return out
+
+    def _hop_query(self, requests: Sequence[ScoreRequest], scores: Sequence[npt.NDArray[np.float32]]) -> list[int]:
+        """The query's tokens followed by the best-scoring unit's (one query per collection), cut to size."""
+        queries = {query for _, query in requests}
+        if len(queries) != 1:
+            msg = f"a collection is scored for one query, got {len(queries)}"
+            raise ModelError(msg)
+        best: tuple[float, list[int]] = (-1.0, [])
+        for (context, _), values in zip(requests, scores, strict=True):
+            units = whole_sentences(chunk_tokens(context, ChunkingConfig()))
+            if not units:
+                continue
+            means = chunk_scores(values, units)
+            k = int(np.argmax(means))
+            if means[k] > best[0]:
+                best = (float(means[k]), [int(t) for t in context.ids[units[k].first : units[k].last]])
+        ids = self.query_ids(queries.pop()) + best[1]
+        return ids[: self._encoder.hop_query_tokens]
+
+    def _score_pass(
+        self, requests: Sequence[ScoreRequest], queries: Sequence[Sequence[int]], progress: bool
+    ) -> list[npt.NDArray[np.float32]]:
+        """Score every request's windows under its own query ids, batched longest first."""
         from tqdm.auto import tqdm
 
-        queries = [self.query_ids(query) for _, query in requests]
         windows = [w for i, (context, _) in enumerate(requests) for w in self.plan(i, context, queries[i])]
         order = sorted(range(len(windows)), key=lambda k: windows[k].end - windows[k].start, reverse=True)
         values: dict[int, npt.NDArray[np.float32]] = {}
