@@ -142,7 +142,7 @@ class EncoderScorer(ModelScorer):
         return out
 
     def _hop_query(self, requests: Sequence[ScoreRequest], scores: Sequence[npt.NDArray[np.float32]]) -> list[int]:
-        """The query's tokens followed by the best-scoring unit's (one query per collection), cut to size."""
+        """Return the query's tokens followed by the best-scoring unit's (one query per collection), cut to size."""
         queries = {query for _, query in requests}
         if len(queries) != 1:
             msg = f"a collection is scored for one query, got {len(queries)}"
