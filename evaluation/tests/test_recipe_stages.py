@@ -42,3 +42,21 @@ def test_stage_3_validates_on_the_first_training_questions_and_trains_on_the_nex
     generated = Counter(s.task for s in train if s.task not in ("hotpotqa", "squad"))
     assert generated == {t: 2 for t in ("needle", "multikey", "multivalue", "multihop", "rag", "code")}
     assert all(s.gold_spans for s in real_train)
+
+
+def test_hop_items_ask_a_multi_fact_question_again_with_one_fact_joined() -> None:
+    from contextsieve.training import LabelledText
+    from contextsieve_eval.recipe.encoder import hop_items
+
+    context = "Kiss and Tell stars Shirley Temple. Shirley Temple became an ambassador. Rain fell."
+    spans = ((0, 35), (36, 72))
+    two = LabelledText("hotpotqa", context, "What post did the star of Kiss and Tell hold?", spans)
+    one = LabelledText("squad", context, "Who stars in Kiss and Tell?", spans[:1])
+    copies = hop_items([two, one], 1.0, seed=0)
+    assert len(copies) == 1
+    (copy,) = copies
+    assert copy.context == context and copy.gold_spans == spans
+    assert copy.question in {f"{two.question} {context[a:b]}" for a, b in spans}
+    assert hop_items([two, one], 0.0, seed=0) == []
+    assert hop_items([two] * 200, 0.5, seed=3) == hop_items([two] * 200, 0.5, seed=3)
+    assert 70 < len(hop_items([two] * 200, 0.5, seed=3)) < 130

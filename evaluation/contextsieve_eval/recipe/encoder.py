@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["build_items", "main"]
+__all__ = ["build_items", "hop_items", "main"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,12 +39,32 @@ def _labelled(samples: Any) -> list[Any]:
     return [LabelledText(s.task, s.context, s.question, s.gold_spans) for s in samples]
 
 
-def build_items(count_tokens: Any, *, hotpot: int, squad: int, synthetic: int, length: int, seed: int) -> list[Any]:
+def hop_items(items: list[Any], share: float, seed: int) -> list[Any]:
+    """Return copies of a share of the multi-fact items asked as a hop asks: the question joined to one gold fact.
+
+    The scorer's ``hop`` pass reads the question followed by the first pass's best unit; these teach the model to
+    follow a name in that unit to the other facts. Every fact stays gold.
+    """
+    from contextsieve.training import LabelledText
+
+    rng = random.Random(f"hop|{seed}")
+    out = []
+    for item in items:
+        if len(item.gold_spans) >= 2 and rng.random() < share:
+            a, b = rng.choice(item.gold_spans)
+            out.append(LabelledText(item.task, item.context, f"{item.question} {item.context[a:b]}", item.gold_spans))
+    return out
+
+
+def build_items(
+    count_tokens: Any, *, hotpot: int, squad: int, synthetic: int, length: int, seed: int, hop_share: float = 0.0
+) -> list[Any]:
     """Build the training items (train splits only), shuffled."""
     from contextsieve_eval.real.qa_suites import build_hotpotqa, build_squad
     from contextsieve_eval.tasks import build_samples
 
     items = _labelled(build_hotpotqa(count_tokens, length, hotpot, seed=seed, split="train"))
+    items += hop_items(items, hop_share, seed)
     items += _labelled(build_squad(count_tokens, length, squad, seed=seed, split="train"))
     if synthetic:
         items += _labelled(build_samples(SYNTHETIC, count_tokens, [length], synthetic, seed=seed, split="train"))
@@ -127,6 +147,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--positive-weight", type=float, default=2.0)
     parser.add_argument("--rank-weight", type=float, default=0.0, help="weight of the listwise unit loss")
+    parser.add_argument("--hop-share", type=float, default=0.0, help="share of HotpotQA items also asked as a hop")
+    parser.add_argument("--hop", action="store_true", help="save the scorer with its hop pass on")
     parser.add_argument("--init", choices=("minilm", "reranker"), default="minilm", help="the encoder to start from")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--resume", action="store_true")
@@ -151,11 +173,17 @@ def main(argv: list[str] | None = None) -> None:
     start = base if args.init == "minilm" else _reranker_start(out, base)
     model, tokenizer = load_base_encoder(str(checkpoint) if done else start)
     origin = "all-MiniLM-L6-v2" + ("" if args.init == "minilm" else " (the reranker of minilm-l6-sieve)")
-    encoder = EncoderConfig(max_length=args.max_length, overlap=args.overlap, base=origin)
+    encoder = EncoderConfig(max_length=args.max_length, overlap=args.overlap, base=origin, hop=args.hop)
     counter = make_counter(tokenizer, None)
     started = time.perf_counter()
     items = build_items(
-        counter, hotpot=args.hotpot, squad=args.squad, synthetic=args.synthetic, length=args.length, seed=args.seed
+        counter,
+        hotpot=args.hotpot,
+        squad=args.squad,
+        synthetic=args.synthetic,
+        length=args.length,
+        seed=args.seed,
+        hop_share=args.hop_share,
     )
     cut = max(1, len(items) // 10)
     held, train = items[:cut], items[cut:]
