@@ -109,12 +109,13 @@ def _held_out(model: Any, windows: list[Any], pad_id: int) -> tuple[float, float
     from contextsieve.training.encoder_trainer import _batch
 
     total, count, top, ranked = 0.0, 0, 0, 0
+    device = next(model.parameters()).device
     model.eval()
     with torch.inference_mode():
         for k in range(0, len(windows), 16):
             batch = _batch(windows[k : k + 16], pad_id)
             labels, units = batch.pop("labels"), batch.pop("units")
-            logits = model(**batch).logits[..., 0].float()
+            logits = model(**{n: t.to(device) for n, t in batch.items()}).logits[..., 0].float().cpu()
             used = labels >= 0
             loss = torch.nn.functional.binary_cross_entropy_with_logits(logits[used], labels[used])
             total, count = total + float(loss), count + 1
@@ -151,6 +152,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--hop", action="store_true", help="save the scorer with its hop pass on")
     parser.add_argument("--init", choices=("minilm", "reranker"), default="minilm", help="the encoder to start from")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
     parser.add_argument("--resume", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -158,6 +160,7 @@ def main(argv: list[str] | None = None) -> None:
     import torch
 
     from contextsieve.counting import make_counter
+    from contextsieve.device import resolve_device
     from contextsieve.scoring.encoder import EncoderConfig, save_encoder
     from contextsieve.training import EncoderTrainConfig, encoder_windows, load_base_encoder, train_encoder
 
@@ -172,6 +175,7 @@ def main(argv: list[str] | None = None) -> None:
     base = _minilm_folder()
     start = base if args.init == "minilm" else _reranker_start(out, base)
     model, tokenizer = load_base_encoder(str(checkpoint) if done else start)
+    model.to(resolve_device(args.device))
     origin = "all-MiniLM-L6-v2" + ("" if args.init == "minilm" else " (the reranker of minilm-l6-sieve)")
     encoder = EncoderConfig(max_length=args.max_length, overlap=args.overlap, base=origin, hop=args.hop)
     counter = make_counter(tokenizer, None)
@@ -208,7 +212,17 @@ def main(argv: list[str] | None = None) -> None:
             seed=args.seed + epoch,
         )
         tick = time.perf_counter()
-        (loss,) = train_encoder(model, train_windows, config, pad_id=pad)
+        steps = -(-len(train_windows) // args.batch_size)
+
+        def report(step: int, loss: float, tick: float = tick, steps: int = steps, epoch: int = epoch) -> None:
+            if step % 25 == 0:
+                elapsed = time.perf_counter() - tick
+                left = elapsed / step * (steps - step)
+                logger.info(
+                    "epoch %d step %d/%d loss %.4f (%.0f s, %.0f s left)", epoch + 1, step, steps, loss, elapsed, left
+                )
+
+        (loss,) = train_encoder(model, train_windows, config, pad_id=pad, on_step=report)
         held_loss, held_top = _held_out(model, held_windows, pad)
         save_encoder(model, tokenizer, checkpoint, encoder)
         entry = {
