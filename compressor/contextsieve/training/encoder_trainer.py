@@ -100,12 +100,19 @@ def encoder_windows(items: Sequence[Labelled], tokenizer: object, encoder: Encod
     return out
 
 
-def load_base_encoder(path: str, *, dtype: torch.dtype = torch.float32) -> tuple[Any, Any]:
-    """Load an encoder (e.g. all-MiniLM-L6-v2's folder) with a fresh one-label token-classification head."""
+def load_base_encoder(
+    path: str, *, dtype: torch.dtype = torch.float32, attention_dropout: float | None = None
+) -> tuple[Any, Any]:
+    """Load an encoder (e.g. all-MiniLM-L6-v2's folder) with a fresh one-label token-classification head.
+
+    ``attention_dropout`` replaces the model's attention-probability dropout for training (0 makes a CPU step about
+    three times faster: the fused attention kernel does not drop out).
+    """
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModelForTokenClassification.from_pretrained(path, num_labels=1, dtype=dtype)
+    extra: dict[str, Any] = {} if attention_dropout is None else {"attention_probs_dropout_prob": attention_dropout}
+    model = AutoModelForTokenClassification.from_pretrained(path, num_labels=1, dtype=dtype, **extra)
     return model, tokenizer
 
 

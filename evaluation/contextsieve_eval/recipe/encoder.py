@@ -152,6 +152,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--hop", action="store_true", help="save the scorer with its hop pass on")
     parser.add_argument("--init", choices=("minilm", "reranker"), default="minilm", help="the encoder to start from")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--attention-dropout", type=float, default=0.0, help="attention dropout while training (the base has 0.1)"
+    )
     parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
     parser.add_argument("--resume", action="store_true")
     args = parser.parse_args(argv)
@@ -174,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     base = _minilm_folder()
     start = base if args.init == "minilm" else _reranker_start(out, base)
-    model, tokenizer = load_base_encoder(str(checkpoint) if done else start)
+    model, tokenizer = load_base_encoder(str(checkpoint) if done else start, attention_dropout=args.attention_dropout)
     model.to(resolve_device(args.device))
     origin = "all-MiniLM-L6-v2" + ("" if args.init == "minilm" else " (the reranker of minilm-l6-sieve)")
     encoder = EncoderConfig(max_length=args.max_length, overlap=args.overlap, base=origin, hop=args.hop)
