@@ -275,6 +275,8 @@ def test_a_hop_finds_the_document_that_only_the_bridge_names(encoder_tokenizer: 
     joined = f"{first}\n\n{second}"
     (alone,) = s.score([(s.tokenize(joined), question)])
     assert flagged(alone, joined) == [asked, bridge, bridge]
+    with pytest.raises(ValueError, match="no room for context"):
+        EncoderConfig(max_length=128, hop=True)  # the joined query (128 tokens) would fill the window
     with pytest.raises(ModelError, match="one query"):
         s.score_collections([[(s.tokenize(first), question), (s.tokenize(second), "another question?")]])
 

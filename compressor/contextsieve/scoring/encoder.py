@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import torch
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from contextsieve.aggregation.chunking import chunk_tokens, whole_sentences
 from contextsieve.aggregation.pooling import chunk_scores
@@ -66,6 +66,14 @@ class EncoderConfig(BaseModel):
     """The joined query of the second pass is cut to this many tokens."""
     base: str = ""
     """The model it was fine-tuned from (for the model card)."""
+
+    @model_validator(mode="after")
+    def _room_for_context(self) -> EncoderConfig:
+        longest = max(self.max_query_tokens, self.hop_query_tokens if self.hop else 0)
+        if longest + 3 >= self.max_length:
+            msg = f"a window of {self.max_length} tokens leaves no room for context after a {longest}-token query"
+            raise ValueError(msg)
+        return self
 
 
 def is_encoder_folder(path: str | Path) -> bool:
