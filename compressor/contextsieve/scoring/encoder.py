@@ -248,11 +248,20 @@ def load_token_classifier(
     """Load a one-label token classifier from ``folder``; ``zero_classifier`` zeroes its layer (a delta's base)."""
     from transformers import AutoModelForTokenClassification
 
-    model = AutoModelForTokenClassification.from_pretrained(str(folder), num_labels=1, dtype=dtype)
-    if zero_classifier:
-        with torch.no_grad():
-            for parameter in model.classifier.parameters():
-                parameter.zero_()
+    if not zero_classifier:
+        return AutoModelForTokenClassification.from_pretrained(str(folder), num_labels=1, dtype=dtype)
+    # A delta's base is a sentence encoder: its pooler is unused and its classifier absent, by design, so the
+    # transformers load report (a warning table) says nothing a user can act on.
+    report = logging.getLogger("transformers.modeling_utils")
+    level = report.level
+    report.setLevel(logging.ERROR)
+    try:
+        model = AutoModelForTokenClassification.from_pretrained(str(folder), num_labels=1, dtype=dtype)
+    finally:
+        report.setLevel(level)
+    with torch.no_grad():
+        for parameter in model.classifier.parameters():
+            parameter.zero_()
     return model
 
 

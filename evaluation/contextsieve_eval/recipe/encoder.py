@@ -13,7 +13,8 @@ the plain bi-encoder, and ``--rank-weight`` adds the listwise unit loss. A tenth
 epoch report: the token loss and how often a window's best unit (the compressor's chunk) is a gold one. Run:
 ``python -m contextsieve_eval.recipe.encoder --out heads/encoder``; every epoch writes a checkpoint
 and ``log.jsonl``, and ``--resume`` continues from the last checkpoint (restarting the learning-rate schedule
-for the epochs left).
+for the epochs left). ``--delta DIR`` also writes the result as a delta over the pip MiniLM, as shipped in
+``minilm-l6-lingua``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["build_items", "hop_items", "main"]
+__all__ = ["build_items", "hop_items", "main", "write_delta"]
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +110,28 @@ def _reranker_start(out: Path) -> str:
     return str(folder)
 
 
+def write_delta(model: Any, base: str, folder: Path, encoder: Any) -> Path:
+    """Write ``model`` as a delta over the pip MiniLM in ``base``, its word embeddings put back to the base's.
+
+    Trained word embeddings double the delta (11.7M of 22.7M parameters) for nothing measurable: on the report
+    split at 4k tokens, 3 of 768 evaluation records changed their recall, 2 of them up.
+    """
+    import copy
+
+    import torch
+
+    from contextsieve.models.sentences import SENTENCE_MODELS
+    from contextsieve.scoring.encoder import load_token_classifier, save_encoder_delta
+
+    shipped = copy.deepcopy(model).float().cpu()
+    with torch.no_grad():
+        original = load_token_classifier(base).get_input_embeddings().weight
+        shipped.get_input_embeddings().weight.copy_(original)
+    encoder = encoder.model_copy(update={"base": f"{encoder.base}; word embeddings as the base's"})
+    pin = SENTENCE_MODELS["minilm-l6"].package.pin
+    return save_encoder_delta(shipped, folder, encoder, base_folder=base, base_name=pin)
+
+
 def _held_out(model: Any, windows: list[Any], pad_id: int) -> tuple[float, float]:
     """Return the token loss and the share of gold-holding windows whose best unit (mean logit) is gold."""
     import torch
@@ -160,6 +183,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: the best available)")
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument(
+        "--delta", default=None, help="also write the result as a shipped delta over the pip MiniLM into this folder"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
@@ -242,6 +268,8 @@ def main(argv: list[str] | None = None) -> None:
         with log_path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(entry) + "\n")
         logger.info("epoch %d: %s", epoch + 1, entry)
+    if args.delta:
+        logger.info("delta %s", write_delta(model, base, Path(args.delta), encoder))
     final = save_encoder(model.to(torch.float16), tokenizer, out / "model", encoder)
     logger.info("saved %s", final)
 
