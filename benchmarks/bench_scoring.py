@@ -153,7 +153,7 @@ def main() -> None:
     parser.add_argument(
         "--variants",
         default="full,lookahead0,l8,head,sentences,sieve",
-        help="throughput variants: full, lookahead0, l8, head, sentences, sieve",
+        help="throughput variants: full, lookahead0, l8, head, sentences, sieve, lingua",
     )
     args = parser.parse_args()
     if args.one:
@@ -181,6 +181,7 @@ def main() -> None:
             "head": ("trained head (smollm2-135m-head)", None, {"model": "smollm2-135m-head"}, lengths),
             "sentences": ("sentence scorer (minilm-l6)", None, {"model": "minilm-l6"}, lengths),
             "sieve": ("sentence scorer (minilm-l6-sieve)", None, {"model": "minilm-l6-sieve"}, lengths),
+            "lingua": ("encoder classifier (minilm-l6-lingua)", None, {"model": "minilm-l6-lingua"}, lengths),
         }
         chosen = [variants[key] for key in args.variants.split(",")]
         for name, layers, options, sizes in chosen:
