@@ -141,6 +141,7 @@ def test_models_lists_the_registry() -> None:
         "smollm2-135m-head",
         "minilm-l6",
         "minilm-l6-sieve",
+        "minilm-l6-lingua",
     ]
     assert "(default)" in out.splitlines()[0]
     # The head's weights ship in the package, so it is installed exactly when its draft is.
