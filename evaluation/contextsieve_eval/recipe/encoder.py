@@ -125,7 +125,7 @@ def write_delta(model: Any, base: str, folder: Path, encoder: Any) -> Path:
 
     shipped = copy.deepcopy(model).float().cpu()
     with torch.no_grad():
-        original = load_token_classifier(base).get_input_embeddings().weight
+        original = load_token_classifier(base, zero_classifier=True).get_input_embeddings().weight
         shipped.get_input_embeddings().weight.copy_(original)
     encoder = encoder.model_copy(update={"base": f"{encoder.base}; word embeddings as the base's"})
     pin = SENTENCE_MODELS["minilm-l6"].package.pin
