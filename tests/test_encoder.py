@@ -339,5 +339,6 @@ def test_the_shipped_classifier_loads_by_name_quietly_and_ranks_the_bridge_then_
     question = "What government position was held by the woman who portrayed Corliss Archer in Kiss and Tell?"
     result = compressor.compress(context, question, rate=0.5)
     scores = [chunk.score for chunk in result.chunk_scores]
-    assert len(scores) == 3 and scores[0] > scores[1] > 0.5 > 0.1 > scores[2]  # the bridge, the answer, not Ghana
+    assert len(scores) == 3 and scores[0] > scores[1] > 0.5  # the bridge, then the answer
+    assert scores[2] < 0.1  # not Ghana
     assert result.text == context[: context.index("\n\nShirley")]

@@ -68,10 +68,14 @@ class EncoderConfig(BaseModel):
     base: str = ""
     """The model it was fine-tuned from (for the model card)."""
 
+    def context_width(self, query_tokens: int) -> int:
+        """Context tokens a window holds after ``[CLS] query [SEP]`` and the closing ``[SEP]``."""
+        return self.max_length - query_tokens - 3
+
     @model_validator(mode="after")
     def _room_for_context(self) -> EncoderConfig:
         longest = max(self.max_query_tokens, self.hop_query_tokens if self.hop else 0)
-        if longest + 3 >= self.max_length:
+        if self.context_width(longest) <= 0:
             msg = f"a window of {self.max_length} tokens leaves no room for context after a {longest}-token query"
             raise ValueError(msg)
         return self
@@ -145,7 +149,7 @@ class EncoderScorer(ModelScorer):
 
     def plan(self, index: int, context: TokenizedText, query_ids: Sequence[int]) -> list[EncoderWindow]:
         """Plan the windows of request ``index``."""
-        width = self._encoder.max_length - len(query_ids) - 3
+        width = self._encoder.context_width(len(query_ids))
         return plan_windows(index, len(context), width, self._encoder.overlap)
 
     def score(self, requests: Sequence[ScoreRequest], *, progress: bool = False) -> list[npt.NDArray[np.float32]]:

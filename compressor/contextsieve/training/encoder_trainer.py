@@ -87,7 +87,7 @@ def encoder_windows(items: Sequence[Labelled], tokenizer: object, encoder: Encod
         unit_of = [0] * len(tokens)
         for number, chunk in enumerate(whole_sentences(chunk_tokens(tokens, ChunkingConfig()))):
             unit_of[chunk.first : chunk.last] = [number] * chunk.tokens
-        width = encoder.max_length - len(query) - 3
+        width = encoder.context_width(len(query))
         for window in plan_windows(index, len(tokens), width, encoder.overlap):
             ids, types = window_inputs(window, tokens.ids, query, cls_id, sep_id)
             labels = [-1.0] * len(ids)
