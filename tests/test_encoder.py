@@ -19,7 +19,7 @@ from contextsieve.scoring.encoder import EncoderConfig, EncoderScorer, save_enco
 from contextsieve.scoring.registry import backend_for
 from contextsieve.scoring.windows import merge_windows, plan_windows
 from contextsieve.testing import corpus_text, tiny_encoder, train_tokenizer
-from contextsieve.tokens import tokenize_with_offsets
+from contextsieve.tokens import TokenizedText, tokenize_with_offsets
 from contextsieve.training import EncoderTrainConfig, LabelledText, encoder_windows, train_encoder
 from contextsieve.training.encoder_trainer import unit_rank_loss
 
@@ -60,7 +60,7 @@ def test_window_merge_reproduces_single_window_scores(encoder_tokenizer: Any) ->
     short = corpus_text(900)
     s = scorer(encoder_tokenizer, model, max_length=512, overlap=32)
     tokens = s.tokenize(short)
-    assert len(s.plan(0, tokens, s.query_ids(question))) == 1
+    assert len(s.plan(0, len(tokens), s.query_ids(question))) == 1
     (scores,) = s.score([(tokens, question)])
     np.testing.assert_allclose(
         scores, manual_scores(model, encoder_tokenizer, tokens.ids.tolist(), question), atol=1e-6
@@ -69,7 +69,7 @@ def test_window_merge_reproduces_single_window_scores(encoder_tokenizer: Any) ->
     long = corpus_text(4_000)
     windowed = scorer(encoder_tokenizer, model, max_length=96, overlap=32)
     tokens = windowed.tokenize(long)
-    windows = windowed.plan(0, tokens, windowed.query_ids(question))
+    windows = windowed.plan(0, len(tokens), windowed.query_ids(question))
     assert len(windows) > 8
     (merged,) = windowed.score([(tokens, question)])
     expected = np.zeros(len(tokens), dtype=np.float32)
@@ -77,6 +77,29 @@ def test_window_merge_reproduces_single_window_scores(encoder_tokenizer: Any) ->
         values = manual_scores(model, encoder_tokenizer, tokens.ids[w.start : w.end].tolist(), question)
         expected[w.own_start : w.own_end] = values[w.own_start - w.start : w.own_end - w.start]
     np.testing.assert_allclose(merged, expected, atol=1e-5)
+
+
+def test_a_collection_is_read_as_one_stream_of_its_documents(encoder_tokenizer: Any) -> None:
+    """Documents sharing a query are windowed together, as one context would be, and split back."""
+    model = tiny_encoder(len(encoder_tokenizer), max_positions=512)
+    question = "Which module handles the files?"
+    text = corpus_text(1_200)
+    documents = [text[:300], text[300:700], text[700:]]
+    packed = scorer(encoder_tokenizer, model, max_length=256, overlap=16)
+    parts = [packed.tokenize(d) for d in documents]
+    stream = TokenizedText("", np.concatenate([p.ids for p in parts]), np.concatenate([p.offsets for p in parts]))
+    assert len(packed.plan(0, len(stream), packed.query_ids(question))) < sum(
+        len(packed.plan(0, len(p), packed.query_ids(question))) for p in parts
+    )
+    together = packed.score_collections([[(p, question) for p in parts]])[0]
+    assert [len(v) for v in together] == [len(p) for p in parts]
+    (whole,) = packed.score([(stream, question)])
+    np.testing.assert_allclose(np.concatenate(together), whole, atol=1e-6)
+    alone = scorer(encoder_tokenizer, model, max_length=256, overlap=16, pack_documents=False)
+    apart = alone.score_collections([[(p, question) for p in parts]])[0]
+    for part, values in zip(parts, apart, strict=True):
+        np.testing.assert_allclose(values, alone.score([(part, question)])[0], atol=1e-6)
+    assert not np.allclose(apart[1], together[1], atol=1e-3)  # a document read beside its neighbours scores otherwise
 
 
 class MarkerClassifier(torch.nn.Module):
@@ -100,7 +123,7 @@ def test_windowed_scores_land_on_the_right_characters(encoder_tokenizer: Any) ->
     spans = [(i, i + len(marker)) for i in range(len(context)) if context.startswith(marker, i)]
     s = scorer(encoder_tokenizer, MarkerClassifier(encoder_tokenizer.sep_token_id), max_length=128, overlap=16)
     tokens = s.tokenize(context)
-    assert len(s.plan(0, tokens, s.query_ids("where?"))) > 4
+    assert len(s.plan(0, len(tokens), s.query_ids("where?"))) > 4
     (scores,) = s.score([(tokens, "where?")])
     flagged = [tuple(int(v) for v in tokens.offsets[k]) for k in np.flatnonzero(scores > 0.5)]
     assert flagged == spans
@@ -329,7 +352,9 @@ def test_the_shipped_classifier_loads_by_name_quietly_and_ranks_the_bridge_then_
     assert backend_for("minilm-l6-lingua").kind == "encoder"
     capfd.readouterr()
     compressor = Compressor.from_pretrained("minilm-l6-lingua", device="cpu")
-    assert "LOAD REPORT" not in capfd.readouterr().err  # the base's absent classifier is by design, not a warning
+    err = capfd.readouterr().err
+    assert "LOAD REPORT" not in err  # the base's absent classifier is by design, not a warning
+    assert "not sharded" not in err  # nor is there a tensor-parallel plan to check
     assert isinstance(compressor.scorer, EncoderScorer) and compressor.scorer.name == "minilm-l6-lingua"
     assert compressor.scorer.encoder_config.hop and compressor.scorer.encoder_config.max_length == 512
     context = "Kiss and Tell\nKiss and Tell is a 1945 comedy film starring Shirley Temple as Corliss Archer.\n\n" + (

@@ -7,14 +7,15 @@ scorer is a folder: the model and tokenizer as ``save_pretrained`` writes them, 
 as shipped, ``sieve_encoder.json`` beside a weight delta over the base encoder's pip package
 (:func:`save_encoder_delta`, :mod:`contextsieve.models.deltas`).
 
-With ``hop`` the scorer reads everything twice, the second time with the query joined to the best unit of the first
-pass (across all documents of a collection): the bridge of a multi-hop question names what its second hop needs.
-Each token keeps the larger of its two scores.
+The documents of a collection (one query, one shared budget) are read as one stream of tokens, cut into windows and
+split back (``pack_documents``), the way training reads a joined context: a short document is then scored beside
+its neighbours rather than alone in a window of its own. With ``hop`` the scorer reads everything twice, the second
+time with the query joined to the best unit of the first pass (across all documents of a collection): the bridge of
+a multi-hop question names what its second hop needs. Each token keeps the larger of its two scores.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 from collections.abc import Sequence
@@ -32,7 +33,6 @@ from contextsieve.config import ChunkingConfig, ScoringConfig
 from contextsieve.errors import ModelError
 from contextsieve.scoring.base import ModelScorer, ScoreRequest, save_scorer_folder
 from contextsieve.scoring.windows import EncoderWindow, context_offset, merge_windows, plan_windows, window_inputs
-from contextsieve.tokens import TokenizedText
 
 __all__ = [
     "ENCODER_CONFIG_FILE",
@@ -65,6 +65,9 @@ class EncoderConfig(BaseModel):
     (twice the cost)."""
     hop_query_tokens: int = Field(default=128, ge=1)
     """The joined query of the second pass is cut to this many tokens."""
+    pack_documents: bool = True
+    """Read a collection's documents as one stream of tokens, so short documents share windows (off: each document
+    is windowed alone)."""
     base: str = ""
     """The model it was fine-tuned from (for the model card)."""
 
@@ -147,10 +150,10 @@ class EncoderScorer(ModelScorer):
         ids = self._tokenizer(query, add_special_tokens=False, verbose=False)["input_ids"]
         return [int(t) for t in ids[: self._encoder.max_query_tokens]]
 
-    def plan(self, index: int, context: TokenizedText, query_ids: Sequence[int]) -> list[EncoderWindow]:
-        """Plan the windows of request ``index``."""
+    def plan(self, index: int, length: int, query_ids: Sequence[int]) -> list[EncoderWindow]:
+        """Plan the windows of stream ``index``, ``length`` context tokens read under ``query_ids``."""
         width = self._encoder.context_width(len(query_ids))
-        return plan_windows(index, len(context), width, self._encoder.overlap)
+        return plan_windows(index, length, width, self._encoder.overlap)
 
     def score(self, requests: Sequence[ScoreRequest], *, progress: bool = False) -> list[npt.NDArray[np.float32]]:
         """Return every context token's keep probability for each ``(context, query)`` request."""
@@ -160,24 +163,48 @@ class EncoderScorer(ModelScorer):
         self, collections: Sequence[Sequence[ScoreRequest]], *, progress: bool = False
     ) -> list[list[npt.NDArray[np.float32]]]:
         """Score collections (documents sharing a query) in one pass; a hop borrows each collection's best unit."""
-        flat = [request for requests in collections for request in requests]
-        ends = list(itertools.accumulate(len(requests) for requests in collections))
-        spans = list(zip([0, *ends[:-1]], ends, strict=True))
-        scores = self._score_pass(flat, [self.query_ids(query) for _, query in flat], progress)
-        if self._encoder.hop and flat:
-            joined: list[list[int]] = []
-            for a, b in spans:
-                joined += [self._hop_query(flat[a:b], scores[a:b])] * (b - a)
-            second = self._score_pass(flat, joined, progress)
-            scores = [np.maximum(x, y) for x, y in zip(scores, second, strict=True)]
-        return [scores[a:b] for a, b in spans]
+        streams: list[npt.NDArray[np.int64]] = []
+        queries: list[str] = []
+        for requests in collections:
+            if self._packs(requests):
+                streams.append(np.concatenate([context.ids for context, _ in requests]))
+                queries.append(_collection_query(requests))
+            else:
+                streams += [context.ids for context, _ in requests]
+                queries += [query for _, query in requests]
+        first = self._unstream(collections, self._score_pass(streams, [self.query_ids(q) for q in queries], progress))
+        if not self._encoder.hop or not streams:
+            return first
+        joined: list[list[int]] = []
+        for requests, scores in zip(collections, first, strict=True):
+            if requests:
+                joined += [self._hop_query(requests, scores)] * (1 if self._packs(requests) else len(requests))
+        second = self._unstream(collections, self._score_pass(streams, joined, progress))
+        return [
+            [np.maximum(x, y) for x, y in zip(one, two, strict=True)] for one, two in zip(first, second, strict=True)
+        ]
+
+    def _packs(self, requests: Sequence[ScoreRequest]) -> bool:
+        """Whether ``requests`` (one collection) are read as one stream."""
+        return self._encoder.pack_documents and len(requests) > 1
+
+    def _unstream(
+        self, collections: Sequence[Sequence[ScoreRequest]], values: Sequence[npt.NDArray[np.float32]]
+    ) -> list[list[npt.NDArray[np.float32]]]:
+        """Split each stream's scores back into its collection's documents."""
+        streams = iter(values)
+        out: list[list[npt.NDArray[np.float32]]] = []
+        for requests in collections:
+            if self._packs(requests):
+                cuts = np.cumsum([len(context) for context, _ in requests])[:-1]
+                out.append([part.copy() for part in np.split(next(streams), cuts)])
+            else:
+                out.append([next(streams) for _ in requests])
+        return out
 
     def _hop_query(self, requests: Sequence[ScoreRequest], scores: Sequence[npt.NDArray[np.float32]]) -> list[int]:
         """Return the query's tokens followed by the best-scoring unit's (one query per collection), cut to size."""
-        queries = {query for _, query in requests}
-        if len(queries) != 1:
-            msg = f"a collection is scored for one query, got {len(queries)}"
-            raise ModelError(msg)
+        query = _collection_query(requests)
         best: tuple[float, list[int]] = (-1.0, [])
         for (context, _), values in zip(requests, scores, strict=True):
             units = whole_sentences(chunk_tokens(context, ChunkingConfig()))
@@ -187,16 +214,16 @@ class EncoderScorer(ModelScorer):
             k = int(np.argmax(means))
             if means[k] > best[0]:
                 best = (float(means[k]), [int(t) for t in context.ids[units[k].first : units[k].last]])
-        ids = self.query_ids(queries.pop()) + best[1]
+        ids = self.query_ids(query) + best[1]
         return ids[: self._encoder.hop_query_tokens]
 
     def _score_pass(
-        self, requests: Sequence[ScoreRequest], queries: Sequence[Sequence[int]], progress: bool
+        self, streams: Sequence[npt.NDArray[np.int64]], queries: Sequence[Sequence[int]], progress: bool
     ) -> list[npt.NDArray[np.float32]]:
-        """Score every request's windows under its own query ids, batched longest first."""
+        """Score every stream's windows under its own query ids, batched longest first."""
         from tqdm.auto import tqdm
 
-        windows = [w for i, (context, _) in enumerate(requests) for w in self.plan(i, context, queries[i])]
+        windows = [w for i, ids in enumerate(streams) for w in self.plan(i, len(ids), queries[i])]
         order = sorted(range(len(windows)), key=lambda k: windows[k].end - windows[k].start, reverse=True)
         values: dict[int, npt.NDArray[np.float32]] = {}
         size = self._config.batch_size
@@ -204,25 +231,28 @@ class EncoderScorer(ModelScorer):
         try:
             for batch in tqdm(batches, desc="encoder", unit="batch", disable=not progress):
                 chosen = [windows[k] for k in batch]
-                scored = self._score_windows(chosen, [requests[w.request][0] for w in chosen], queries)
+                scored = self._score_windows(chosen, [streams[w.request] for w in chosen], queries)
                 values.update(zip(batch, scored, strict=True))
         except RuntimeError as exc:  # torch reports shape, dtype and memory failures as RuntimeError
             msg = f"the encoder {self._name!r} could not score {len(windows)} window(s): {exc}"
             raise ModelError(msg) from exc
         out = []
-        for i, (context, _) in enumerate(requests):
+        for i, ids in enumerate(streams):
             mine = [k for k, w in enumerate(windows) if w.request == i]
-            out.append(merge_windows(len(context), [windows[k] for k in mine], [values[k] for k in mine]))
+            out.append(merge_windows(len(ids), [windows[k] for k in mine], [values[k] for k in mine]))
         return out
 
     @torch.inference_mode()
     def _score_windows(
-        self, windows: Sequence[EncoderWindow], contexts: Sequence[TokenizedText], queries: Sequence[Sequence[int]]
+        self,
+        windows: Sequence[EncoderWindow],
+        streams: Sequence[npt.NDArray[np.int64]],
+        queries: Sequence[Sequence[int]],
     ) -> list[npt.NDArray[np.float32]]:
         """Sigmoid keep scores of each window's context tokens (one padded forward pass)."""
         cls_id, sep_id = self._tokenizer.cls_token_id, self._tokenizer.sep_token_id
         rows = [
-            window_inputs(w, c.ids, queries[w.request], cls_id, sep_id) for w, c in zip(windows, contexts, strict=True)
+            window_inputs(w, ids, queries[w.request], cls_id, sep_id) for w, ids in zip(windows, streams, strict=True)
         ]
         longest = max(len(ids) for ids, _ in rows)
         pad = self._tokenizer.pad_token_id or 0
@@ -246,6 +276,15 @@ class EncoderScorer(ModelScorer):
         return out
 
 
+def _collection_query(requests: Sequence[ScoreRequest]) -> str:
+    """Return the one query of a collection's requests."""
+    queries = {query for _, query in requests}
+    if len(queries) != 1:
+        msg = f"a collection is scored for one query, got {len(queries)}"
+        raise ModelError(msg)
+    return queries.pop()
+
+
 def load_token_classifier(
     folder: str | Path, *, dtype: torch.dtype = torch.float32, zero_classifier: bool = False
 ) -> Any:
@@ -255,14 +294,17 @@ def load_token_classifier(
     if not zero_classifier:
         return AutoModelForTokenClassification.from_pretrained(str(folder), num_labels=1, dtype=dtype)
     # A delta's base is a sentence encoder: its pooler is unused and its classifier absent, by design, so the
-    # transformers load report (a warning table) says nothing a user can act on.
-    report = logging.getLogger("transformers.modeling_utils")
-    level = report.level
-    report.setLevel(logging.ERROR)
+    # transformers load report (a warning table) says nothing a user can act on. With that logger quiet,
+    # transformers checks a tensor-parallel plan and warns through a second logger, quieted too.
+    quiet = [logging.getLogger(f"transformers.{name}") for name in ("modeling_utils", "distributed.tensor_parallel")]
+    levels = [log.level for log in quiet]
+    for log in quiet:
+        log.setLevel(logging.ERROR)
     try:
         model = AutoModelForTokenClassification.from_pretrained(str(folder), num_labels=1, dtype=dtype)
     finally:
-        report.setLevel(level)
+        for log, level in zip(quiet, levels, strict=True):
+            log.setLevel(level)
     with torch.no_grad():
         for parameter in model.classifier.parameters():
             parameter.zero_()
