@@ -75,6 +75,10 @@ class EncoderConfig(BaseModel):
         """Context tokens a window holds after ``[CLS] query [SEP]`` and the closing ``[SEP]``."""
         return self.max_length - query_tokens - 3
 
+    def plan(self, request: int, length: int, query_tokens: int) -> list[EncoderWindow]:
+        """Windows over ``length`` context tokens read after a ``query_tokens``-token query (scoring and training)."""
+        return plan_windows(request, length, self.context_width(query_tokens), self.overlap)
+
     @model_validator(mode="after")
     def _room_for_context(self) -> EncoderConfig:
         longest = max(self.max_query_tokens, self.hop_query_tokens if self.hop else 0)
@@ -152,8 +156,7 @@ class EncoderScorer(ModelScorer):
 
     def plan(self, index: int, length: int, query_ids: Sequence[int]) -> list[EncoderWindow]:
         """Plan the windows of stream ``index``, ``length`` context tokens read under ``query_ids``."""
-        width = self._encoder.context_width(len(query_ids))
-        return plan_windows(index, length, width, self._encoder.overlap)
+        return self._encoder.plan(index, length, len(query_ids))
 
     def score(self, requests: Sequence[ScoreRequest], *, progress: bool = False) -> list[npt.NDArray[np.float32]]:
         """Return every context token's keep probability for each ``(context, query)`` request."""

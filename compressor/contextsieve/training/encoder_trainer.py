@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from contextsieve.aggregation.chunking import chunk_tokens, whole_sentences
 from contextsieve.config import ChunkingConfig
 from contextsieve.scoring.encoder import EncoderConfig
-from contextsieve.scoring.windows import context_offset, plan_windows, window_inputs
+from contextsieve.scoring.windows import context_offset, window_inputs
 from contextsieve.tokens import tokenize_with_offsets
 from contextsieve.training.features import Labelled
 
@@ -87,8 +87,7 @@ def encoder_windows(items: Sequence[Labelled], tokenizer: object, encoder: Encod
         unit_of = [0] * len(tokens)
         for number, chunk in enumerate(whole_sentences(chunk_tokens(tokens, ChunkingConfig()))):
             unit_of[chunk.first : chunk.last] = [number] * chunk.tokens
-        width = encoder.context_width(len(query))
-        for window in plan_windows(index, len(tokens), width, encoder.overlap):
+        for window in encoder.plan(index, len(tokens), len(query)):
             ids, types = window_inputs(window, tokens.ids, query, cls_id, sep_id)
             labels = [-1.0] * len(ids)
             units = [-1] * len(ids)
