@@ -155,6 +155,11 @@ def main() -> None:
         default="full,lookahead0,l8,head,sentences,sieve",
         help="throughput variants: full, lookahead0, l8, head, sentences, sieve, lingua",
     )
+    parser.add_argument(
+        "--dtypes",
+        default="",
+        help="comma-separated dtypes to time each variant in (e.g. float32,bfloat16); default: the device's own",
+    )
     args = parser.parse_args()
     if args.one:
         print(json.dumps(_one_throughput(args.one, args.layers or None, json.loads(args.options))))
@@ -183,7 +188,13 @@ def main() -> None:
             "sieve": ("sentence scorer (minilm-l6-sieve)", None, {"model": "minilm-l6-sieve"}, lengths),
             "lingua": ("encoder classifier (minilm-l6-lingua)", None, {"model": "minilm-l6-lingua"}, lengths),
         }
-        chosen = [variants[key] for key in args.variants.split(",")]
+        dtypes = [d for d in args.dtypes.split(",") if d] or [None]
+        chosen = [
+            (f"{name}, {dtype}" if dtype else name, layers, {**options, "dtype": dtype} if dtype else options, sizes)
+            for key in args.variants.split(",")
+            for name, layers, options, sizes in [variants[key]]
+            for dtype in dtypes
+        ]
         for name, layers, options, sizes in chosen:
             print(f"throughput, {name}", flush=True)
             for row in _throughput(sizes, layers, options):

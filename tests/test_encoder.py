@@ -328,7 +328,7 @@ def test_a_fine_tuned_classifier_ships_as_a_delta_over_the_pip_encoder(tmp_path:
     assert sorted(p.name for p in folder.iterdir()) == sorted([DELTA_FILE, "sieve_encoder.json"])
     assert (folder / DELTA_FILE).stat().st_size < 5_000_000  # the changed tensors only, not the 91 MB model
     assert backend_for(str(folder)).kind == "encoder"  # a delta folder with encoder options is not a sentence model
-    loaded = Compressor.from_pretrained(str(folder), device="cpu", pool_kernel=1)
+    loaded = Compressor.from_pretrained(str(folder), device="cpu", dtype="float32", pool_kernel=1)
     assert isinstance(loaded.scorer, EncoderScorer)
     assert loaded.scorer.encoder_config == windowing
     direct = scorer(AutoTokenizer.from_pretrained(str(base)), tuned.eval(), max_length=128, overlap=16)

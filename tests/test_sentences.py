@@ -13,8 +13,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pytest
+import torch
 
 from contextsieve import Compressor
+from contextsieve import device as device_module
 from contextsieve.aggregation.chunking import chunk_tokens
 from contextsieve.config import ChunkingConfig, ScoringConfig
 from contextsieve.errors import ConfigError, ModelNotInstalledError
@@ -204,7 +206,7 @@ def test_a_saved_folder_loads_through_the_sentence_backend(tmp_path: Path, token
     folder = save_sentences(bert, tokenizer, tmp_path / "tiny-sentences", fusion)
     assert backend_for(str(folder)).kind == "sentences"
     assert backend_for("minilm-l6").kind == "sentences"
-    loaded = Compressor.from_pretrained(str(folder), device="cpu")
+    loaded = Compressor.from_pretrained(str(folder), device="cpu", dtype="float32")
     assert isinstance(loaded.scorer, SentenceScorer)
     assert loaded.scorer.sentence_config == fusion
     assert loaded.scorer.config.pool_kernel == 1  # unit scores are not smoothed across units
@@ -333,6 +335,27 @@ def test_a_fine_tune_ships_as_a_delta_that_rebuilds_its_scores(tmp_path: Path, t
     assert backend_for(str(tmp_path / "delta")).kind == "sentences"
     with pytest.raises(ModelError, match="made for 'tiny==1'"):
         apply_delta(base, tmp_path / "delta", base_name="other==2")
+
+
+def test_a_cpu_with_native_bf16_runs_the_sentence_scorer_in_bf16(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, tokenizer: Any, bert: Any
+) -> None:
+    folder = save_sentences(bert, tokenizer, tmp_path / "tiny-sentences", SentenceConfig())
+    text, question = corpus_text(1500), "Which module reads files?"
+    monkeypatch.setattr(device_module, "cpu_has_native_bf16", lambda: True)
+    fast = Compressor.from_pretrained(str(folder), device="cpu")
+    assert isinstance(fast.scorer, SentenceScorer)
+    assert {p.dtype for p in fast.scorer.model.parameters()} == {torch.bfloat16}
+    monkeypatch.setattr(device_module, "cpu_has_native_bf16", lambda: False)
+    exact = Compressor.from_pretrained(str(folder), device="cpu")
+    assert isinstance(exact.scorer, SentenceScorer)
+    assert {p.dtype for p in exact.scorer.model.parameters()} == {torch.float32}
+    vectors = fast.scorer.embed(["It reads files.", "The band toured Europe."])
+    assert vectors.dtype == np.float32  # stored vectors stay fp32 whatever the model computes in
+    np.testing.assert_allclose(vectors, exact.scorer.embed(["It reads files.", "The band toured Europe."]), atol=0.05)
+    result = fast.compress(text, question, rate=0.2)
+    assert result.compressed_tokens <= 0.2 * result.original_tokens + 1
+    assert all(text[s:e] in text for s, e in result.spans)
 
 
 @pytest.mark.skipif(

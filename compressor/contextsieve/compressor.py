@@ -100,7 +100,7 @@ class Compressor:
         """
         from contextsieve.device import resolve_device, resolve_dtype
         from contextsieve.models.defaults import AUTO, auto_model
-        from contextsieve.scoring.registry import load_scorer
+        from contextsieve.scoring.registry import backend_for, load_scorer
 
         if not isinstance(name_or_path, str):
             msg = f"name_or_path must be a str, got {type(name_or_path).__name__}"
@@ -115,7 +115,7 @@ class Compressor:
             name_or_path,
             config=config,
             device=torch_device,
-            dtype=resolve_dtype(torch_device, dtype),
+            dtype=resolve_dtype(torch_device, dtype, kind=backend_for(name_or_path).kind),
             hub=hub or HubOptions(),
         )
         logger.info("Loaded %s on %s in %.1fs", scorer.name, torch_device, time.perf_counter() - started)

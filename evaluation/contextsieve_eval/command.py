@@ -46,6 +46,7 @@ def add_eval_parser(sub: Any) -> None:
     ev.add_argument("--target", default="gemma3-270m", help="target tokenizer that lengths and budgets count in")
     ev.add_argument("--draft", default="smollm2-135m", help="draft model of the contextsieve methods")
     ev.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
+    ev.add_argument("--dtype", default=None, help="contextsieve methods: float32, bfloat16 (default: auto)")
     ev.add_argument("--split", choices=["eval", "train", "all"], default="eval", help="corpus split (default eval)")
     ev.add_argument("--out", required=True, help="output folder for results.json, report.md and plots")
     ev.add_argument(
@@ -117,6 +118,7 @@ def build_config(args: argparse.Namespace) -> Any:
         target=args.target,
         draft=args.draft,
         device=args.device,
+        dtype=args.dtype,
         split=args.split,
         answer=args.answer,
         answer_tokens=args.answer_tokens,

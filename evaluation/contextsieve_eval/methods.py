@@ -53,6 +53,7 @@ class MethodEnv:
     counter: TokenCounter
     draft: str = "smollm2-135m"
     device: str | None = None
+    dtype: str | None = None
     _tokenizer: Any = None
     _embedder: Any = None
 
@@ -103,7 +104,7 @@ class ContextSieveMethod:
         self._counter = env.counter
         self._selection = selection or {}
         self._compressor = Compressor.from_pretrained(
-            model or env.draft, device=env.device, score_cache=1024, **scoring_options
+            model or env.draft, device=env.device, dtype=env.dtype, score_cache=1024, **scoring_options
         )
 
     def compress(self, context: str, question: str, budget: int) -> str:

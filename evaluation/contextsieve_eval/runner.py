@@ -46,6 +46,7 @@ class EvalConfig:
     target: str = "gemma3-270m"
     draft: str = "smollm2-135m"
     device: str | None = None
+    dtype: str | None = None
     split: str = "eval"
     answer: bool = False
     answer_tokens: int = 48
@@ -194,7 +195,7 @@ def run_eval(
         )
         logger.info("Built %d samples in %.1fs", len(samples), time.perf_counter() - started)
     sizes = {s.id: counter(s.context) for s in samples}
-    env = env or MethodEnv(counter=counter, draft=config.draft, device=config.device)
+    env = env or MethodEnv(counter=counter, draft=config.draft, device=config.device, dtype=config.dtype)
     if config.answer and target is None:
         from contextsieve_eval.answering import TargetLM
 

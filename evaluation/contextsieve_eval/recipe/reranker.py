@@ -80,7 +80,7 @@ def _synthetic(count: int, lengths: Sequence[int], candidates: int, seed: int) -
 
     counter = make_counter("gemma3-270m", None)
     samples = build_samples(RERANK_SYNTHETIC, counter, list(lengths), count, seed=seed, split="train")
-    scorer = Compressor.from_pretrained("minilm-l6-sieve", device="cpu").scorer
+    scorer = Compressor.from_pretrained("minilm-l6-sieve", device="cpu", dtype="float32").scorer
     return generated_examples(scorer, samples, candidates=candidates, seed=seed)
 
 

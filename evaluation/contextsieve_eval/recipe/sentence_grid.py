@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
     samples = build_samples(tasks, counter, [args.length], args.samples, 0, args.split, paths=paths)
     from contextsieve.scoring.sentences import SentenceScorer
 
-    base = Compressor.from_pretrained(args.model, device="cpu").scorer
+    base = Compressor.from_pretrained(args.model, device="cpu", dtype="float32").scorer
     if not isinstance(base, SentenceScorer):
         parser.error(f"{args.model} is not a sentence model")
     own = base.sentence_config.model_dump()

@@ -165,7 +165,7 @@ def init_model(name_or_folder: str) -> tuple[Any, Any]:
     from contextsieve import Compressor
     from contextsieve.scoring.sentences import SentenceScorer
 
-    scorer = Compressor.from_pretrained(name_or_folder, device="cpu").scorer
+    scorer = Compressor.from_pretrained(name_or_folder, device="cpu", dtype="float32").scorer  # trains in fp32
     if not isinstance(scorer, SentenceScorer):
         msg = f"{name_or_folder!r} is not a sentence model, so the sentence recipe cannot start from it"
         raise SystemExit(msg)
