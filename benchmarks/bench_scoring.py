@@ -117,7 +117,7 @@ def _recall(lengths: list[int], rates: list[float], layers: int | None, options:
 def _markdown(report: dict) -> str:
     lines = [
         f"# contextsieve scoring benchmark\n\nMachine: {report['machine']}  \nCommand: `{report['command']}`\n",
-        "## Throughput (draft = smollm2-135m, fp32 CPU, one compress call at rate 0.1, model load excluded)\n",
+        "## Throughput (one compress call at rate 0.1, model load excluded)\n",
         "| variant | tokens | tokens/s | peak RSS (MB) |",
         "|---|---|---|---|",
     ]
