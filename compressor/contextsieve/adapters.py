@@ -47,7 +47,8 @@ class CompressorOptions(BaseModel):
     device: str | None = None
     """``"cpu"``, ``"cuda"``, ``"mps"``; ``None`` picks the best available."""
     dtype: str | None = None
-    """``"float32"``, ``"float16"`` or ``"bfloat16"``; ``None`` is float32 on CPU, the accelerator's best else."""
+    """``"float32"``, ``"float16"`` or ``"bfloat16"``; ``None``: bf16 on CUDA; on a CPU fp32, or bf16 for the encoder
+    scorers where the CPU has native bf16 (:func:`contextsieve.device.resolve_dtype`)."""
     hub: HubOptions = Field(default_factory=HubOptions)
     """Hugging Face loading options for hub ids and folders (revision, cache_dir, token, ...)."""
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)

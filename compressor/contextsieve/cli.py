@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from contextsieve.cli_options import add_model_flags, given_values
 from contextsieve.config import HubOptions, ScoringConfig, SelectionConfig, validated
+from contextsieve.device import DTYPE_DEFAULT
 from contextsieve.errors import ContextSieveError, InputError
 from contextsieve.serving import command as serving
 
@@ -121,7 +122,7 @@ def _selection_args(parser: argparse.ArgumentParser, default_rate: float | None 
         help="model name, folder or hub id (default auto: minilm-l6-sieve; smollm2-135m with draft-attention options)",
     )
     model.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
-    model.add_argument("--dtype", default=None, help="float32, float16 or bfloat16 (default: float32 on CPU)")
+    model.add_argument("--dtype", default=None, help=f"float32, float16 or bfloat16 (default: {DTYPE_DEFAULT})")
     add_model_flags(model, ScoringConfig)
     add_model_flags(parser.add_argument_group("hub loading (hub ids and folders only)"), HubOptions)
     parser.add_argument("--encoding", default="utf-8", help="input file encoding (default utf-8)")

@@ -12,7 +12,7 @@ from contextsieve.errors import ConfigError
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["cpu_has_native_bf16", "has_native_bf16", "resolve_device", "resolve_dtype"]
+__all__ = ["DTYPE_DEFAULT", "cpu_has_native_bf16", "has_native_bf16", "resolve_device", "resolve_dtype"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,9 @@ def resolve_device(device: str | None) -> torch.device:
         raise ConfigError(msg)
     return resolved
 
+
+DTYPE_DEFAULT = "bf16 on CUDA; on a CPU fp32, or bf16 for the encoder scorers where the CPU has native bf16"
+"""What ``dtype=None`` picks, for help texts."""
 
 NATIVE_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 """CPU flags (as Linux names them) of bf16 dot-product instructions; without them bf16 matmuls are emulated and slow."""

@@ -8,6 +8,7 @@ from typing import Any, TextIO
 
 from contextsieve.cli_options import add_model_flags, given_values
 from contextsieve.config import BatchingConfig, ScoringConfig, validated
+from contextsieve.device import DTYPE_DEFAULT
 from contextsieve.errors import ConfigError
 from contextsieve.serving.settings import ServerSettings
 
@@ -24,7 +25,7 @@ def add_parser(sub: Any) -> None:
     model = serve.add_argument_group("model")
     model.add_argument("--model", default="auto", help="model name, folder or hub id (default: auto)")
     model.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
-    model.add_argument("--dtype", default=None, help="float32, float16 or bfloat16 (default: float32 on CPU)")
+    model.add_argument("--dtype", default=None, help=f"float32, float16 or bfloat16 (default: {DTYPE_DEFAULT})")
     add_model_flags(model, ScoringConfig)
     add_model_flags(serve.add_argument_group("server"), ServerSettings, types_={"api_key": str})
     add_model_flags(serve.add_argument_group("batching"), BatchingConfig)
