@@ -98,9 +98,9 @@ class Compressor:
         at another budget skips the model. ``batching`` turns on micro-batching of concurrent calls
         (:class:`~contextsieve.config.BatchingConfig`).
         """
-        from contextsieve.device import resolve_device, resolve_dtype
+        from contextsieve.device import resolve_device
         from contextsieve.models.defaults import AUTO, auto_model
-        from contextsieve.scoring.registry import backend_for, load_scorer
+        from contextsieve.scoring.registry import load_scorer
 
         if not isinstance(name_or_path, str):
             msg = f"name_or_path must be a str, got {type(name_or_path).__name__}"
@@ -115,7 +115,7 @@ class Compressor:
             name_or_path,
             config=config,
             device=torch_device,
-            dtype=resolve_dtype(torch_device, dtype, kind=backend_for(name_or_path).kind),
+            dtype=dtype,
             hub=hub or HubOptions(),
         )
         logger.info("Loaded %s on %s in %.1fs", scorer.name, torch_device, time.perf_counter() - started)

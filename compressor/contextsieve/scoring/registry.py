@@ -264,9 +264,15 @@ def backend_for(name_or_path: str) -> ScorerBackend:
 
 
 def load_scorer(
-    name_or_path: str, *, config: ScoringConfig, device: torch.device, dtype: torch.dtype, hub: HubOptions
+    name_or_path: str, *, config: ScoringConfig, device: torch.device, dtype: str | None, hub: HubOptions
 ) -> TokenScorer:
-    """Load ``name_or_path`` (already resolved from ``"auto"``) with the backend that claims it."""
+    """Load ``name_or_path`` (already resolved from ``"auto"``) with the backend that claims it.
+
+    ``dtype=None`` picks one for the device and the backend's kind (:func:`contextsieve.device.resolve_dtype`).
+    """
+    from contextsieve.device import resolve_dtype
+
     backend = backend_for(name_or_path)
     logger.debug("%s -> %s backend", name_or_path, backend.kind)
-    return backend.load(LoadRequest(name=name_or_path, config=config, device=device, dtype=dtype, hub=hub))
+    resolved = resolve_dtype(device, dtype, kind=backend.kind)
+    return backend.load(LoadRequest(name=name_or_path, config=config, device=device, dtype=resolved, hub=hub))
