@@ -226,7 +226,8 @@ class EncoderScorer(ModelScorer):
         """Score every stream's windows under its own query ids, batched longest first."""
         from tqdm.auto import tqdm
 
-        windows = [w for i, ids in enumerate(streams) for w in self.plan(i, len(ids), queries[i])]
+        plans = [self.plan(i, len(ids), queries[i]) for i, ids in enumerate(streams)]
+        windows = [w for plan in plans for w in plan]
         order = sorted(range(len(windows)), key=lambda k: windows[k].end - windows[k].start, reverse=True)
         values: dict[int, npt.NDArray[np.float32]] = {}
         size = self._config.batch_size
@@ -239,10 +240,10 @@ class EncoderScorer(ModelScorer):
         except RuntimeError as exc:  # torch reports shape, dtype and memory failures as RuntimeError
             msg = f"the encoder {self._name!r} could not score {len(windows)} window(s): {exc}"
             raise ModelError(msg) from exc
-        out = []
-        for i, ids in enumerate(streams):
-            mine = [k for k, w in enumerate(windows) if w.request == i]
-            out.append(merge_windows(len(ids), [windows[k] for k in mine], [values[k] for k in mine]))
+        out, first = [], 0
+        for ids, plan in zip(streams, plans, strict=True):  # windows are listed stream by stream
+            out.append(merge_windows(len(ids), plan, [values[first + j] for j in range(len(plan))]))
+            first += len(plan)
         return out
 
     @torch.inference_mode()
