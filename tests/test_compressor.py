@@ -170,12 +170,16 @@ def test_documents_share_one_budget_and_all_come_back(compressor) -> None:
         assert doc.text == "\n...\n".join(docs[doc.index][a:b] for a, b in doc.spans)
 
 
-def test_compress_batch_scores_all_requests_in_one_pass(draft_tokenizer) -> None:
+def test_compress_batch_scores_each_request_in_its_own_call_as_compress_does(draft_tokenizer) -> None:
     scorer = KeywordScorer(draft_tokenizer)
     compressor = Compressor(scorer)
     texts = [haystack(6000, seed=i) for i in range(3)]
-    results = compressor.compress_batch(texts, [QUERY, "assert statement", QUERY], rate=0.1)
-    assert scorer.calls == 1
+    queries = [QUERY, "assert statement", QUERY]
+    results = compressor.compress_batch(texts, queries, rate=0.1)
+    assert scorer.calls == 3
+    assert [r.text for r in results] == [
+        Compressor(scorer).compress(t, q, rate=0.1).text for t, q in zip(texts, queries, strict=True)
+    ]
     assert NEEDLE in results[0].text and NEEDLE in results[2].text
     assert "assert" in results[1].text
 

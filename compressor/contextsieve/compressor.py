@@ -10,7 +10,6 @@ from typing import Any
 
 from typing_extensions import Unpack
 
-from contextsieve.aggregation import Candidate
 from contextsieve.batching import BatchListener, BatchStats, MicroBatcher
 from contextsieve.config import (
     BatchingConfig,
@@ -44,7 +43,7 @@ class Compressor:
     """Compress long contexts against a query, keeping the spans a small model finds important.
 
     Build one with :meth:`from_pretrained`; it is safe to share between threads (inference is serialised, or,
-    with ``batching``, concurrent calls are scored together in one pass).
+    with ``batching``, concurrent calls are gathered and run by one worker).
     Every compress method takes the selection options of :class:`~contextsieve.config.SelectionConfig` as
     keyword arguments (``budget``, ``rate``, ``top_p``, ``target_tokenizer``, ``order``, ``separator``,
     ``force_patterns``, ``min_score``).
@@ -173,7 +172,7 @@ class Compressor:
         return self._execute([plan])[0]  # type: ignore[no-any-return]
 
     def run(self, requests: Sequence[Request], *, return_exceptions: bool = False) -> list[Any]:
-        """Run typed requests (:mod:`contextsieve.requests`) together: one scoring pass for all of them.
+        """Run typed requests (:mod:`contextsieve.requests`) together, each scored as it would be alone.
 
         Each result is what the matching method returns (``CompressionResult``, ``DocumentsResult`` or
         ``PromptCompressionResult``), in request order. With ``return_exceptions`` a request that fails is
@@ -285,35 +284,21 @@ class Compressor:
         return outcomes
 
     def _run_plans(self, plans: Sequence[Plan | ContextSieveError]) -> list[Any]:
-        """Score the jobs of every plan in one pass, then finish each plan; a failure answers its own plan.
+        """Score and finish every plan in turn; a failure answers its own plan and the others still complete.
 
-        When the shared pass fails, each plan is scored alone, so one bad request answers with its error and the
-        others still complete.
+        Each plan is scored in its own model batches, the ones it gets alone, so its result does not depend on the
+        plans it was batched with (see :class:`~contextsieve.scoring_pass.ScoringPass`).
         """
         outcomes: list[Any] = list(plans)  # an error stands for its own request
-        ready = [(i, plan) for i, plan in enumerate(plans) if isinstance(plan, Plan)]
-        try:
-            scored: list[Sequence[Candidate] | ContextSieveError] = list(self._candidates([p for _, p in ready]))
-        except ContextSieveError as exc:
-            scored = [exc] if len(ready) == 1 else [self._score_alone(plan) for _, plan in ready]
-        for (i, plan), candidates in zip(ready, scored, strict=True):
-            if isinstance(candidates, ContextSieveError):
-                outcomes[i] = candidates
+        for i, plan in enumerate(plans):
+            if not isinstance(plan, Plan):
                 continue
             try:
+                candidates = self._pass.candidates(self.scorer, plan, self.chunking, progress=self.progress)
                 outcomes[i] = plan.finish(candidates)
             except ContextSieveError as exc:
                 outcomes[i] = exc
         return outcomes
-
-    def _score_alone(self, plan: Plan) -> Sequence[Candidate] | ContextSieveError:
-        try:
-            return self._candidates([plan])[0]
-        except ContextSieveError as exc:
-            return exc
-
-    def _candidates(self, plans: Sequence[Plan]) -> list[list[Candidate]]:
-        return self._pass.candidates(self.scorer, plans, self.chunking, progress=self.progress)
 
     def _selection(self, options: SelectionOptions) -> SelectionConfig:
         return self._checked(selection_config(**options))

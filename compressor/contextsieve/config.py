@@ -228,10 +228,14 @@ class SelectionConfig(_Frozen):
 
 
 class BatchingConfig(_Frozen):
-    """Opt-in micro-batching: concurrent calls on one compressor share a scoring pass."""
+    """Opt-in micro-batching: one worker gathers the concurrent calls on a compressor and runs them in turn.
+
+    Each call is scored in the model batches it gets alone, so its answer does not depend on the calls it was
+    gathered with (see :class:`~contextsieve.scoring_pass.ScoringPass`).
+    """
 
     max_batch: int = Field(default=16, ge=1)
-    """Most requests scored in one pass (a draft scorer still splits it into ``batch_size`` forward passes)."""
+    """Most requests gathered into one batch."""
     max_wait_ms: float = Field(default=5.0, ge=0.0)
     """How long the first request of a batch waits for others to join it."""
     max_queue: int = Field(default=256, ge=1)

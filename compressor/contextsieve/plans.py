@@ -2,8 +2,8 @@
 
 Every public method of :class:`~contextsieve.Compressor` (and :meth:`~contextsieve.Compressor.run`) first turns
 its arguments into :class:`Plan` values: the texts to score with their queries, and a ``finish`` step that selects
-and renders within the budget. Scoring is then one pass over the jobs of many plans, which is what lets
-concurrent requests share a batch.
+and renders within the budget. A batch of concurrent requests is then a list of plans, scored and finished in turn
+by one worker.
 """
 
 from __future__ import annotations

@@ -25,8 +25,10 @@ _Scored = tuple[TokenizedText, npt.NDArray[np.float32]]
 class ScoringPass:
     """Scores plans with one scorer, serialised by a lock, remembering the token scores of ``cache_size`` texts.
 
-    Single texts go to the scorer in one ``score`` call; documents of one query go to a
-    :class:`~contextsieve.scoring.base.CollectionScorer` as collections, several in one call.
+    Each plan is scored in its own scorer call: the texts of one plan go to ``score`` together, and documents of one
+    query go to a :class:`~contextsieve.scoring.base.CollectionScorer` as one collection. No model batch mixes two
+    plans, so a plan scored in a micro-batch gets the scores it gets alone, to the bit, in any precision (in bf16 a
+    row's sums depend on the rows it shares a batch with).
     """
 
     def __init__(self, cache_size: int) -> None:
@@ -38,28 +40,21 @@ class ScoringPass:
         return self._scores.info()
 
     def candidates(
-        self, scorer: TokenScorer, plans: Sequence[Plan], chunking: ChunkingConfig, *, progress: bool
-    ) -> list[list[Candidate]]:
-        """Return the candidates of every plan's jobs, in plan and job order."""
-        grouped = isinstance(scorer, CollectionScorer)
-        singles = [job for plan in plans if not (plan.collection and grouped) for job in plan.jobs]
-        collections = [plan.jobs for plan in plans if plan.collection and grouped and plan.jobs]
-        single_scores = iter(self._score(scorer, singles, progress) if singles else [])
-        collection_scores = iter(self._score_collections(scorer, collections, progress) if collections else [])
-        kernel = scorer.config.pool_kernel
-        out: list[list[Candidate]] = []
-        for plan in plans:
-            if plan.collection and grouped and plan.jobs:
-                scored = next(collection_scores)
+        self, scorer: TokenScorer, plan: Plan, chunking: ChunkingConfig, *, progress: bool
+    ) -> list[Candidate]:
+        """Return the candidates of the plan's jobs, in job order, scored in one scorer call."""
+        if not plan.jobs:
+            return []
+        with self.lock:
+            if plan.collection and isinstance(scorer, CollectionScorer):
+                scored = self._score_collection(scorer, plan.jobs, progress)
             else:
-                scored = [next(single_scores) for _ in plan.jobs]
-            out.append(
-                [
-                    build_candidate(tokens, scores, pool_kernel=kernel, chunking=chunking, forced=job.forced)
-                    for job, (tokens, scores) in zip(plan.jobs, scored, strict=True)
-                ]
-            )
-        return out
+                scored = self._score(scorer, plan.jobs, progress)
+        kernel = scorer.config.pool_kernel
+        return [
+            build_candidate(tokens, scores, pool_kernel=kernel, chunking=chunking, forced=job.forced)
+            for job, (tokens, scores) in zip(plan.jobs, scored, strict=True)
+        ]
 
     def tokenized(self, scorer: TokenScorer, texts: Sequence[str]) -> list[TokenizedText]:
         """Tokenize every text with the scorer; a text with no tokens is an :class:`EmptyInputError`."""
@@ -70,46 +65,35 @@ class ScoringPass:
         return tokenized
 
     def _score(self, scorer: TokenScorer, jobs: Sequence[Job], progress: bool) -> list[_Scored]:
-        with self.lock:
-            pairs = [(job.text, job.query) for job in jobs]
-            found: dict[int, _Scored] = {}
-            for i, pair in enumerate(pairs):
-                hit = self._scores.get(pair) if self._scores.maxsize else None
-                if hit is not None:
-                    found[i] = hit
-            todo = [i for i in range(len(pairs)) if i not in found]
-            tokenized = self.tokenized(scorer, [pairs[i][0] for i in todo])
-            if todo:
-                raw = scorer.score([(t, pairs[i][1]) for t, i in zip(tokenized, todo, strict=True)], progress=progress)
-                for i, tokens, scores in zip(todo, tokenized, raw, strict=True):
-                    found[i] = (tokens, scores)
-                    self._scores.put(pairs[i], (tokens, scores))
-            return [found[i] for i in range(len(pairs))]
+        """Score the texts of one plan under their queries in one call; cached per text and query."""
+        pairs = [(job.text, job.query) for job in jobs]
+        found: dict[int, _Scored] = {}
+        for i, pair in enumerate(pairs):
+            hit = self._scores.get(pair) if self._scores.maxsize else None
+            if hit is not None:
+                found[i] = hit
+        todo = [i for i in range(len(pairs)) if i not in found]
+        tokenized = self.tokenized(scorer, [pairs[i][0] for i in todo])
+        if todo:
+            raw = scorer.score([(t, pairs[i][1]) for t, i in zip(tokenized, todo, strict=True)], progress=progress)
+            for i, tokens, scores in zip(todo, tokenized, raw, strict=True):
+                found[i] = (tokens, scores)
+                self._scores.put(pairs[i], (tokens, scores))
+        return [found[i] for i in range(len(pairs))]
 
-    def _score_collections(
-        self, scorer: TokenScorer, collections: Sequence[Sequence[Job]], progress: bool
-    ) -> list[list[_Scored]]:
-        """Score collections (documents of one query each) in one pass; cached per document and collection."""
+    def _score_collection(self, scorer: TokenScorer, jobs: Sequence[Job], progress: bool) -> list[_Scored]:
+        """Score the documents of one query as one collection; cached per document and collection."""
         assert isinstance(scorer, CollectionScorer)
-        with self.lock:
-            keyed = [_collection_keys(jobs) for jobs in collections]
-            found: dict[int, list[_Scored]] = {}
-            for index, keys in enumerate(keyed):
-                hits = [self._scores.get(key) if self._scores.maxsize else None for key in keys]
-                if all(hit is not None for hit in hits):
-                    found[index] = [hit for hit in hits if hit is not None]
-            todo = [i for i in range(len(collections)) if i not in found]
-            tokenized = [self.tokenized(scorer, [job.text for job in collections[i]]) for i in todo]
-            requests = [
-                [(tokens, job.query) for tokens, job in zip(texts, collections[i], strict=True)]
-                for i, texts in zip(todo, tokenized, strict=True)
-            ]
-            raw = scorer.score_collections(requests, progress=progress) if requests else []
-            for i, texts, scores in zip(todo, tokenized, raw, strict=True):
-                found[i] = list(zip(texts, scores, strict=True))
-                for key, item in zip(keyed[i], found[i], strict=True):
-                    self._scores.put(key, item)
-            return [found[i] for i in range(len(collections))]
+        keys = _collection_keys(jobs)
+        hits = [self._scores.get(key) if self._scores.maxsize else None for key in keys]
+        if all(hit is not None for hit in hits):
+            return [hit for hit in hits if hit is not None]
+        tokenized = self.tokenized(scorer, [job.text for job in jobs])
+        requests = [(tokens, job.query) for tokens, job in zip(tokenized, jobs, strict=True)]
+        scored = list(zip(tokenized, scorer.score_collections([requests], progress=progress)[0], strict=True))
+        for key, item in zip(keys, scored, strict=True):
+            self._scores.put(key, item)
+        return scored
 
 
 def _collection_keys(jobs: Sequence[Job]) -> list[tuple[str, str]]:

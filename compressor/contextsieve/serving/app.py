@@ -1,4 +1,4 @@
-"""The HTTP app: the compressor's methods as JSON endpoints, concurrent requests micro-batched into one pass.
+"""The HTTP app: the compressor's methods as JSON endpoints, concurrent requests micro-batched.
 
 ``POST /v1/compress``, ``/v1/compress_documents``, ``/v1/compress_prompt`` and ``/v1/count_tokens`` take the typed
 requests of :mod:`contextsieve.requests` and answer the core's result models. ``GET /healthz`` (the process is up),

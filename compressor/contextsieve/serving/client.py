@@ -41,7 +41,7 @@ class RemoteCompressor:
 
     ``timeout`` bounds each HTTP call in seconds; ``retries`` is how many times a 503 or a lost connection is
     retried (waiting ``Retry-After``, or ``backoff`` doubling, at most ``max_wait`` seconds). ``concurrency`` caps
-    the parallel requests of :meth:`compress_batch`, which the server batches into shared passes.
+    the parallel requests of :meth:`compress_batch`, which the server gathers into micro-batches.
     """
 
     def __init__(
