@@ -126,6 +126,38 @@ def test_threads_on_a_batching_compressor_get_the_unbatched_results_one_scorer_c
     batched.close()
 
 
+class CollectionRecorder(KeywordScorer):
+    """A keyword scorer that ranks collections and records how many collections each call receives."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        super().__init__(tokenizer)
+        self.collections_per_call: list[int] = []
+
+    def score_collections(self, collections: Sequence[Sequence[Any]], *, progress: bool = False) -> list[list[Any]]:
+        self.collections_per_call.append(len(collections))
+        return [self.score(list(requests), progress=progress) for requests in collections]
+
+
+def test_batched_document_calls_each_reach_the_collection_scorer_alone(draft_tokenizer: Any) -> None:
+    scorer = CollectionRecorder(draft_tokenizer)
+    calls = [(contexts()[i : i + 3], QUERIES[i % 2], 0.15 + 0.05 * i) for i in range(4)]
+    plain = Compressor(scorer, chunking=ChunkingConfig(chunk_tokens=32))
+    expected = [plain.compress_documents(docs, query, rate=rate) for docs, query, rate in calls]
+    scorer.collections_per_call.clear()
+    batched = Compressor(
+        scorer, chunking=ChunkingConfig(chunk_tokens=32), batching=BatchingConfig(max_batch=8, max_wait_ms=300)
+    )
+    with ThreadPoolExecutor(len(calls)) as pool:
+        got = list(pool.map(lambda call: batched.compress_documents(call[0], call[1], rate=call[2]), calls))
+    stats = batched.batch_stats()
+    batched.close()
+    assert [[(d.text, d.spans) for d in r.documents] for r in got] == [
+        [(d.text, d.spans) for d in r.documents] for r in expected
+    ]
+    assert stats is not None and stats.items == len(calls) and stats.batches < len(calls)
+    assert scorer.collections_per_call == [1] * len(calls)
+
+
 def test_run_answers_mixed_requests_and_a_bad_one_does_not_spoil_the_batch(scorer: KeywordScorer) -> None:
     compressor = Compressor(scorer, chunking=ChunkingConfig(chunk_tokens=32))
     text = contexts()[0]

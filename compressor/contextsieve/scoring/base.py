@@ -62,8 +62,9 @@ class CollectionScorer(TokenScorer, Protocol):
     """A scorer whose scores rank a collection: documents that share a query are scored together.
 
     :meth:`~contextsieve.Compressor.compress_documents` (and the adapters) hand such a scorer every document of a
-    call at once, so one ranking spans them all; ``score`` treats each request as a collection of its own.
-    Concurrent calls batched together (:meth:`~contextsieve.Compressor.run`) arrive as several collections.
+    call at once, so one ranking spans them all; ``score`` treats each request as a collection of its own. The
+    compressor passes one collection per call, also for calls batched together, so that no model batch mixes two
+    calls; a caller of its own may pass several.
     """
 
     def score_collections(
