@@ -57,8 +57,9 @@ class CompressorOptions(BaseModel):
     """What is kept (budget, rate, top_p, target_tokenizer, order, separator, force_patterns, min_score); ``rate``
     is 0.5 when no budget, rate, top_p or min_score is given."""
     batching: BatchingConfig | None = None
-    """Batch the concurrent calls of every component sharing the loaded model into shared scoring passes (e.g.
-    ``BatchingConfig(max_batch=16, max_wait_ms=5)``); ``None`` runs them one after another."""
+    """Queue the concurrent calls of every component sharing the loaded model for one worker, which runs them in
+    micro-batches behind a bounded queue (e.g. ``BatchingConfig(max_batch=16, max_wait_ms=5)``); ``None`` runs them
+    one after another in the callers' threads."""
     keep_all: bool = False
     """Return inputs that keep nothing too (with empty text and ``dropped: True`` in their record)."""
     compressor: CompressorLike | None = Field(default=None, exclude=True)

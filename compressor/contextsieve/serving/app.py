@@ -49,8 +49,6 @@ logger = logging.getLogger(__name__)
 CLIENT_GONE = 499
 """Status recorded (never sent) for a request whose client disconnected before its answer."""
 
-_POLL_S = 0.05
-
 
 def status_for(exc: BaseException) -> int:
     """Return the HTTP status of a core error."""
@@ -230,15 +228,30 @@ async def _answer(state: _State, request: Request, body: CoreRequest) -> Respons
 
 
 async def _wait(request: Request, future: Future[Any]) -> Any:
-    """Return the future's result, or ``None`` once the client has gone (its queued work is cancelled)."""
+    """Return the future's result, or ``None`` once the client has gone (its queued work is cancelled).
+
+    The wait listens for the server's disconnect message instead of polling, so a hundred waiting requests cost
+    the event loop nothing while the model runs.
+    """
     waiting = asyncio.wrap_future(future)
-    while True:
-        done, _ = await asyncio.wait({waiting}, timeout=_POLL_S)
-        if done:
-            return waiting.result()
-        if await request.is_disconnected():
-            future.cancel()  # skipped if its batch has not started; otherwise its result is discarded
-            return None
+    gone = asyncio.ensure_future(_client_gone(request))
+    try:
+        await asyncio.wait({waiting, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+    if waiting.done():
+        return waiting.result()
+    future.cancel()  # skipped if its batch has not started; otherwise its result is discarded
+    return None
+
+
+async def _client_gone(request: Request) -> None:
+    """Return once the client has disconnected: the body is read, so the next ASGI message is the disconnect."""
+    try:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+    except Exception:  # a receive channel that fails is a client that has gone
+        logger.debug("receive failed while waiting for a result", exc_info=True)
 
 
 def _check_limits(compressor: Compressor, body: CoreRequest, settings: ServerSettings) -> None:
