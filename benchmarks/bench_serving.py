@@ -10,7 +10,10 @@ budget. The run sends them:
 
 Every HTTP answer must equal the in-process result for its request (text and spans), and every request must come
 back exactly once. Reports requests/s, tokens/s, p50/p99 latency and mean batch size per level, with the speedup
-over one-at-a-time as a ratio measured in the same run. Writes ``serving.json`` and ``serving.md`` into ``--out``.
+over one-at-a-time as a ratio measured in the same run. ``--rounds N`` repeats every level N times, each round in
+the opposite order of the one before (so a slow drift of the machine falls on both sides), and reports each level's
+median ratio over the rounds with its lowest and highest: one pass on a noisy machine spreads by several percent.
+Writes ``serving.json`` and ``serving.md`` into ``--out``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import asyncio
 import json
 import platform
 import random
+import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -81,8 +85,8 @@ async def send_all(url: str, requests: list[dict[str, Any]], clients: int) -> tu
     return answers, latencies, wall
 
 
-def run(model: str, device: str, count: int, levels: list[int], seed: int) -> dict[str, Any]:
-    """Measure one-at-a-time and each concurrency level against the in-process reference."""
+def run(model: str, device: str, count: int, levels: list[int], seed: int, rounds: int = 1) -> dict[str, Any]:
+    """Measure one-at-a-time and each concurrency level against the in-process reference, ``rounds`` times."""
     from contextsieve import Compressor
     from contextsieve.config import BatchingConfig
     from contextsieve.serving.app import create_app
@@ -95,39 +99,66 @@ def run(model: str, device: str, count: int, levels: list[int], seed: int) -> di
     reference_started = time.perf_counter()
     reference = [compressor.run([_request(r)])[0] for r in requests]
     in_process = time.perf_counter() - reference_started
-    rows = []
+    passes = []
     with BackgroundServer(create_app(compressor)) as server:
-        for clients in [1, *levels]:
-            before = compressor.batch_stats()
-            answers, latencies, wall = asyncio.run(send_all(server.url, requests, clients))
-            after = compressor.batch_stats()
-            assert before is not None and after is not None
-            equal = sum(
-                isinstance(a, dict) and a["text"] == r.text and [tuple(s) for s in a["spans"]] == list(r.spans)
-                for a, r in zip(answers, reference, strict=True)
-            )
-            batches = after.batches - before.batches
-            rows.append(
-                {
-                    "clients": clients,
-                    "requests": len(requests),
-                    "answered": sum(a is not None for a in answers),
-                    "equal_to_in_process": equal,
-                    "seconds": round(wall, 2),
-                    "requests_per_s": round(len(requests) / wall, 3),
-                    "tokens_per_s": round(tokens / wall),
-                    "p50_s": round(percentile(latencies, 0.5), 3),
-                    "p99_s": round(percentile(latencies, 0.99), 3),
-                    "mean_batch": round((after.items - before.items) / batches, 2) if batches else 0.0,
-                }
-            )
-            print(json.dumps(rows[-1]), flush=True)
+        for round_index in range(rounds):
+            order = [1, *levels] if round_index % 2 == 0 else [*levels[::-1], 1]
+            for clients in order:
+                passes.append({"round": round_index, **_measure(compressor, server.url, requests, reference, clients)})
+                print(json.dumps(passes[-1]), flush=True)
     compressor.close()
-    serial = rows[0]["seconds"]
-    for row in rows:
-        row["speedup_vs_one_at_a_time"] = round(serial / row["seconds"], 3)
+    rows = [_summarise(passes, clients, tokens) for clients in [1, *levels]]
     return {"model": compressor.name, "device": device, "tokens": tokens, "in_process_s": round(in_process, 2),
-            "rows": rows}  # fmt: skip
+            "rounds": rounds, "rows": rows, "passes": passes}  # fmt: skip
+
+
+def _measure(
+    compressor: Any, url: str, requests: list[dict[str, Any]], reference: list[Any], clients: int
+) -> dict[str, Any]:
+    """Send every request from ``clients`` loops once; count equal answers and the batches the server ran."""
+    before = compressor.batch_stats()
+    answers, latencies, wall = asyncio.run(send_all(url, requests, clients))
+    after = compressor.batch_stats()
+    assert before is not None and after is not None
+    equal = sum(
+        isinstance(a, dict) and a["text"] == r.text and [tuple(s) for s in a["spans"]] == list(r.spans)
+        for a, r in zip(answers, reference, strict=True)
+    )
+    batches = after.batches - before.batches
+    return {
+        "clients": clients,
+        "answered": sum(a is not None for a in answers),
+        "equal_to_in_process": equal,
+        "seconds": round(wall, 2),
+        "latencies": [round(value, 3) for value in latencies],
+        "mean_batch": round((after.items - before.items) / batches, 2) if batches else 0.0,
+    }
+
+
+def _summarise(passes: list[dict[str, Any]], clients: int, tokens: int) -> dict[str, Any]:
+    """One level over every round: median wall, its ratio to the same round's one-at-a-time pass, pooled latency."""
+    mine = [p for p in passes if p["clients"] == clients]
+    serial = {p["round"]: p["seconds"] for p in passes if p["clients"] == 1}
+    ratios = sorted(serial[p["round"]] / p["seconds"] for p in mine)
+    seconds = statistics.median(p["seconds"] for p in mine)
+    latencies = [value for p in mine for value in p["latencies"]]
+    count = len(mine[0]["latencies"])
+    return {
+        "clients": clients,
+        "requests": count,
+        "passes": len(mine),
+        "answered": sum(p["answered"] for p in mine),
+        "equal_to_in_process": sum(p["equal_to_in_process"] for p in mine),
+        "seconds": round(seconds, 2),
+        "requests_per_s": round(count / seconds, 3),
+        "tokens_per_s": round(tokens / seconds),
+        "p50_s": round(percentile(latencies, 0.5), 3),
+        "p99_s": round(percentile(latencies, 0.99), 3),
+        "mean_batch": round(statistics.mean(p["mean_batch"] for p in mine), 2),
+        "speedup_vs_one_at_a_time": round(statistics.median(ratios), 3),
+        "speedup_low": round(ratios[0], 3),
+        "speedup_high": round(ratios[-1], 3),
+    }
 
 
 def _request(body: dict[str, Any]) -> Any:
@@ -148,16 +179,23 @@ def write(result: dict[str, Any], out: Path, command: str) -> None:
         "",
         f"`{command}`",
         "",
-        "| clients | req/s | tokens/s | p50 s | p99 s | mean batch | speedup | equal to in-process | answered |",
+        "| clients | req/s | tokens/s | p50 s | p99 s | mean batch | speedup (lowest-highest) | equal to in-process "
+        "| answered |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in result["rows"]:
+        sent = row["requests"] * row["passes"]
         lines.append(
             f"| {row['clients']} | {row['requests_per_s']} | {row['tokens_per_s']:,} | {row['p50_s']} | "
-            f"{row['p99_s']} | {row['mean_batch']} | {row['speedup_vs_one_at_a_time']}x | "
-            f"{row['equal_to_in_process']}/{row['requests']} | {row['answered']}/{row['requests']} |"
+            f"{row['p99_s']} | {row['mean_batch']} | {row['speedup_vs_one_at_a_time']}x "
+            f"({row['speedup_low']}-{row['speedup_high']}) | {row['equal_to_in_process']}/{sent} | "
+            f"{row['answered']}/{sent} |"
         )
     lines.append("")
+    lines.append(
+        f"{result['rounds']} round(s); per level the median wall time, and the median, lowest and highest of its "
+        "ratio to the same round's one-at-a-time pass."
+    )
     lines.append(f"In process, one at a time: {result['in_process_s']} s.")
     (out / "serving.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
@@ -169,14 +207,15 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--requests", type=int, default=64)
     parser.add_argument("--clients", default="8,64", help="concurrency levels after one at a time")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat every level, alternating the order")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("bench-results"))
     args = parser.parse_args()
     levels = [int(x) for x in args.clients.split(",") if x]
-    result = run(args.model, args.device, args.requests, levels, args.seed)
+    result = run(args.model, args.device, args.requests, levels, args.seed, args.rounds)
     command = (
         f"python benchmarks/bench_serving.py --model {args.model} --device {args.device} "
-        f"--requests {args.requests} --clients {args.clients}"
+        f"--requests {args.requests} --clients {args.clients} --rounds {args.rounds}"
     )
     write(result, args.out, command)
 

@@ -12,7 +12,7 @@ import pytest
 from contextsieve import ChunkingConfig, Compressor, SelectionConfig
 from contextsieve.batching import MicroBatcher
 from contextsieve.config import BatchingConfig
-from contextsieve.errors import ConfigError, EmptyInputError, OverloadedError
+from contextsieve.errors import ConfigError, EmptyInputError, InputError, OverloadedError
 from contextsieve.requests import CompressDocumentsRequest, CompressPromptRequest, CompressRequest, RequestOptions
 from contextsieve.testing import KeywordScorer, corpus_text
 
@@ -156,6 +156,77 @@ def test_batched_document_calls_each_reach_the_collection_scorer_alone(draft_tok
     ]
     assert stats is not None and stats.items == len(calls) and stats.batches < len(calls)
     assert scorer.collections_per_call == [1] * len(calls)
+
+
+def shared(scorer: Any) -> Compressor:
+    """A compressor whose micro-batches share scoring passes, with a wait long enough for ``run`` to fill one."""
+    batching = BatchingConfig(max_batch=16, max_wait_ms=300, share_passes=True)
+    return Compressor(scorer, chunking=ChunkingConfig(chunk_tokens=32), batching=batching)
+
+
+def test_shared_passes_score_a_batch_in_one_scorer_call_with_the_unbatched_results(scorer: KeywordScorer) -> None:
+    plain = Compressor(scorer, chunking=ChunkingConfig(chunk_tokens=32))
+    requests: list[Any] = [
+        CompressRequest(context=c, query=QUERIES[i % 2], budget=60 + 25 * i) for i, c in enumerate(contexts())
+    ]
+    requests.append(CompressDocumentsRequest(texts=contexts()[:3], query=QUERIES[0], rate=0.2))
+    expected = plain.run(requests)
+    before = scorer.calls
+    batched = shared(scorer)
+    got = batched.run(requests)
+    stats = batched.batch_stats()
+    batched.close()
+    assert [(r.text, r.spans) for r in got[:-1]] == [(r.text, r.spans) for r in expected[:-1]]
+    assert [d.spans for d in got[-1].documents] == [d.spans for d in expected[-1].documents]
+    assert stats is not None and (stats.items, stats.batches) == (len(requests), 1)
+    assert scorer.calls - before == 1  # eight contexts and three documents in one call
+
+
+def test_shared_passes_hand_a_batch_of_document_calls_to_the_collection_scorer_at_once(draft_tokenizer: Any) -> None:
+    scorer = CollectionRecorder(draft_tokenizer)
+    requests = [
+        CompressDocumentsRequest(texts=contexts()[i : i + 3], query=QUERIES[i % 2], rate=0.15 + 0.05 * i)
+        for i in range(4)
+    ]
+    expected = Compressor(scorer, chunking=ChunkingConfig(chunk_tokens=32)).run(requests)
+    scorer.collections_per_call.clear()
+    batched = shared(scorer)
+    got = batched.run(requests)
+    batched.close()
+    assert [[(d.text, d.spans) for d in r.documents] for r in got] == [
+        [(d.text, d.spans) for d in r.documents] for r in expected
+    ]
+    assert scorer.collections_per_call == [4]
+
+
+class PoisonScorer(KeywordScorer):
+    """A keyword scorer that refuses any call holding a text with the word POISON."""
+
+    def score(self, requests: Sequence[Any], *, progress: bool = False) -> list[Any]:
+        if any("POISON" in tokens.text for tokens, _ in requests):
+            self.calls += 1
+            msg = "poisoned text"
+            raise InputError(msg)
+        return super().score(requests, progress=progress)
+
+
+def test_a_failing_shared_pass_scores_each_request_alone_and_only_the_bad_one_fails(draft_tokenizer: Any) -> None:
+    scorer = PoisonScorer(draft_tokenizer)
+    text = contexts()[0]
+    requests = [
+        CompressRequest(context=text, query=QUERIES[0], budget=80),
+        CompressRequest(context="POISON " + text, query=QUERIES[0], budget=80),
+        CompressRequest(context=contexts()[1], query=QUERIES[1], budget=90),
+    ]
+    plain = Compressor(scorer, chunking=ChunkingConfig(chunk_tokens=32))
+    expected = [plain.compress(text, QUERIES[0], budget=80), plain.compress(contexts()[1], QUERIES[1], budget=90)]
+    before = scorer.calls
+    batched = shared(scorer)
+    outcomes = batched.run(requests, return_exceptions=True)
+    batched.close()
+    assert isinstance(outcomes[1], InputError) and "poisoned" in str(outcomes[1])
+    assert [(r.text, r.spans) for r in (outcomes[0], outcomes[2])] == [(r.text, r.spans) for r in expected]
+    assert scorer.calls - before == 4  # the shared call that failed, then one call per request
 
 
 def test_run_answers_mixed_requests_and_a_bad_one_does_not_spoil_the_batch(scorer: KeywordScorer) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from typing_extensions import Unpack
 
+from contextsieve.aggregation import Candidate
 from contextsieve.batching import BatchListener, BatchStats, MicroBatcher
 from contextsieve.config import (
     BatchingConfig,
@@ -66,6 +67,7 @@ class Compressor:
         self.progress = progress
         self._counters: dict[str, TokenCounter] = {}
         self._pass = ScoringPass(score_cache)
+        self._share_passes = bool(batching and batching.share_passes)
         self._batcher = MicroBatcher(self._run_plans, batching, name="compressor") if batching else None
 
     @classmethod
@@ -284,17 +286,29 @@ class Compressor:
         return outcomes
 
     def _run_plans(self, plans: Sequence[Plan | ContextSieveError]) -> list[Any]:
-        """Score and finish every plan in turn; a failure answers its own plan and the others still complete.
+        """Score and finish every plan; a failure answers its own plan and the others still complete.
 
         Each plan is scored in its own model batches, the ones it gets alone, so its result does not depend on the
-        plans it was batched with (see :class:`~contextsieve.scoring_pass.ScoringPass`).
+        plans it was batched with (see :class:`~contextsieve.scoring_pass.ScoringPass`). With ``share_passes`` the
+        plans are scored together first; when that shared pass fails, each is scored alone.
         """
         outcomes: list[Any] = list(plans)  # an error stands for its own request
-        for i, plan in enumerate(plans):
-            if not isinstance(plan, Plan):
-                continue
+        ready = [(i, plan) for i, plan in enumerate(plans) if isinstance(plan, Plan)]
+        shared: list[list[Candidate]] | None = None
+        if self._share_passes and len(ready) > 1:
             try:
-                candidates = self._pass.candidates(self.scorer, plan, self.chunking, progress=self.progress)
+                shared = self._pass.shared_candidates(
+                    self.scorer, [plan for _, plan in ready], self.chunking, progress=self.progress
+                )
+            except ContextSieveError:
+                logger.info("A shared scoring pass failed; scoring its %d requests one by one", len(ready))
+        for n, (i, plan) in enumerate(ready):
+            try:
+                candidates = (
+                    shared[n]
+                    if shared is not None
+                    else self._pass.candidates(self.scorer, plan, self.chunking, progress=self.progress)
+                )
                 outcomes[i] = plan.finish(candidates)
             except ContextSieveError as exc:
                 outcomes[i] = exc

@@ -228,10 +228,11 @@ class SelectionConfig(_Frozen):
 
 
 class BatchingConfig(_Frozen):
-    """Opt-in micro-batching: one worker gathers the concurrent calls on a compressor and runs them in turn.
+    """Opt-in micro-batching: one worker gathers the concurrent calls on a compressor and runs them.
 
-    Each call is scored in the model batches it gets alone, so its answer does not depend on the calls it was
-    gathered with (see :class:`~contextsieve.scoring_pass.ScoringPass`).
+    By default each call is scored in the model batches it gets alone, so its answer does not depend on the calls
+    it was gathered with (see :class:`~contextsieve.scoring_pass.ScoringPass`); ``share_passes`` trades that for
+    fuller model batches.
     """
 
     max_batch: int = Field(default=16, ge=1)
@@ -240,6 +241,10 @@ class BatchingConfig(_Frozen):
     """How long the first request of a batch waits for others to join it."""
     max_queue: int = Field(default=256, ge=1)
     """Most requests waiting; one more is refused with :class:`~contextsieve.errors.OverloadedError`."""
+    share_passes: bool = False
+    """Score a batch's calls together in shared model batches: fewer, fuller forward passes for many short calls (on
+    a GPU), but a call's scores may differ in the last bits from its scores alone, so a near-tie can break the other
+    way. Off: every answer equals the call made alone."""
 
 
 class HubOptions(_Frozen):

@@ -1,4 +1,4 @@
-"""The scoring pass: every job of many plans tokenized and scored once, with an optional cache of token scores."""
+"""The scoring pass: plans tokenized and scored, each alone or several together, with an optional score cache."""
 
 from __future__ import annotations
 
@@ -25,10 +25,11 @@ _Scored = tuple[TokenizedText, npt.NDArray[np.float32]]
 class ScoringPass:
     """Scores plans with one scorer, serialised by a lock, remembering the token scores of ``cache_size`` texts.
 
-    Each plan is scored in its own scorer call: the texts of one plan go to ``score`` together, and documents of one
-    query go to a :class:`~contextsieve.scoring.base.CollectionScorer` as one collection. No model batch mixes two
-    plans, so a plan scored in a micro-batch gets the scores it gets alone, to the bit, in any precision (in bf16 a
-    row's sums depend on the rows it shares a batch with).
+    :meth:`candidates` scores one plan in its own scorer call: the texts of one plan go to ``score`` together, and
+    documents of one query go to a :class:`~contextsieve.scoring.base.CollectionScorer` as one collection. No model
+    batch mixes two plans, so a plan scored in a micro-batch gets the scores it gets alone, to the bit, in any
+    precision (in bf16 a row's sums depend on the rows it shares a batch with). :meth:`shared_candidates` scores
+    several plans in shared model batches instead (``BatchingConfig.share_passes``).
     """
 
     def __init__(self, cache_size: int) -> None:
@@ -47,14 +48,32 @@ class ScoringPass:
             return []
         with self.lock:
             if plan.collection and isinstance(scorer, CollectionScorer):
-                scored = self._score_collection(scorer, plan.jobs, progress)
+                scored = self._score_collections(scorer, [plan.jobs], progress)[0]
             else:
                 scored = self._score(scorer, plan.jobs, progress)
-        kernel = scorer.config.pool_kernel
-        return [
-            build_candidate(tokens, scores, pool_kernel=kernel, chunking=chunking, forced=job.forced)
-            for job, (tokens, scores) in zip(plan.jobs, scored, strict=True)
-        ]
+        return _built(scorer, plan, scored, chunking)
+
+    def shared_candidates(
+        self, scorer: TokenScorer, plans: Sequence[Plan], chunking: ChunkingConfig, *, progress: bool
+    ) -> list[list[Candidate]]:
+        """Return the candidates of every plan, scored together: fuller model batches, in plan and job order.
+
+        The single texts of all plans go to one ``score`` call and their collections to one ``score_collections``
+        call, so the model's batches mix plans. A row's scores may then differ in the last bits from the plan
+        scored alone (bf16 sums, GPU kernels chosen by shape), and a near-tie may break the other way.
+        """
+        grouped = isinstance(scorer, CollectionScorer)
+        collected = [bool(plan.collection and grouped and plan.jobs) for plan in plans]
+        with self.lock:
+            singles = [job for plan, c in zip(plans, collected, strict=True) if not c for job in plan.jobs]
+            collections = [plan.jobs for plan, c in zip(plans, collected, strict=True) if c]
+            single_scores = iter(self._score(scorer, singles, progress) if singles else [])
+            collection_scores = iter(self._score_collections(scorer, collections, progress) if collections else [])
+            scored = [
+                next(collection_scores) if c else [next(single_scores) for _ in plan.jobs]
+                for plan, c in zip(plans, collected, strict=True)
+            ]
+        return [_built(scorer, plan, items, chunking) for plan, items in zip(plans, scored, strict=True)]
 
     def tokenized(self, scorer: TokenScorer, texts: Sequence[str]) -> list[TokenizedText]:
         """Tokenize every text with the scorer; a text with no tokens is an :class:`EmptyInputError`."""
@@ -81,19 +100,38 @@ class ScoringPass:
                 self._scores.put(pairs[i], (tokens, scores))
         return [found[i] for i in range(len(pairs))]
 
-    def _score_collection(self, scorer: TokenScorer, jobs: Sequence[Job], progress: bool) -> list[_Scored]:
-        """Score the documents of one query as one collection; cached per document and collection."""
+    def _score_collections(
+        self, scorer: TokenScorer, collections: Sequence[Sequence[Job]], progress: bool
+    ) -> list[list[_Scored]]:
+        """Score collections (the documents of one query each) in one call; cached per document and collection."""
         assert isinstance(scorer, CollectionScorer)
-        keys = _collection_keys(jobs)
-        hits = [self._scores.get(key) if self._scores.maxsize else None for key in keys]
-        if all(hit is not None for hit in hits):
-            return [hit for hit in hits if hit is not None]
-        tokenized = self.tokenized(scorer, [job.text for job in jobs])
-        requests = [(tokens, job.query) for tokens, job in zip(tokenized, jobs, strict=True)]
-        scored = list(zip(tokenized, scorer.score_collections([requests], progress=progress)[0], strict=True))
-        for key, item in zip(keys, scored, strict=True):
-            self._scores.put(key, item)
-        return scored
+        keyed = [_collection_keys(jobs) for jobs in collections]
+        found: dict[int, list[_Scored]] = {}
+        for index, keys in enumerate(keyed):
+            hits = [self._scores.get(key) if self._scores.maxsize else None for key in keys]
+            if all(hit is not None for hit in hits):
+                found[index] = [hit for hit in hits if hit is not None]
+        todo = [i for i in range(len(collections)) if i not in found]
+        tokenized = [self.tokenized(scorer, [job.text for job in collections[i]]) for i in todo]
+        requests = [
+            [(tokens, job.query) for tokens, job in zip(texts, collections[i], strict=True)]
+            for i, texts in zip(todo, tokenized, strict=True)
+        ]
+        raw = scorer.score_collections(requests, progress=progress) if requests else []
+        for i, texts, scores in zip(todo, tokenized, raw, strict=True):
+            found[i] = list(zip(texts, scores, strict=True))
+            for key, item in zip(keyed[i], found[i], strict=True):
+                self._scores.put(key, item)
+        return [found[i] for i in range(len(collections))]
+
+
+def _built(scorer: TokenScorer, plan: Plan, scored: Sequence[_Scored], chunking: ChunkingConfig) -> list[Candidate]:
+    """Pool and chunk the token scores of a plan's jobs into candidates."""
+    kernel = scorer.config.pool_kernel
+    return [
+        build_candidate(tokens, scores, pool_kernel=kernel, chunking=chunking, forced=job.forced)
+        for job, (tokens, scores) in zip(plan.jobs, scored, strict=True)
+    ]
 
 
 def _collection_keys(jobs: Sequence[Job]) -> list[tuple[str, str]]:
