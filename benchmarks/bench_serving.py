@@ -13,7 +13,10 @@ back exactly once. Reports requests/s, tokens/s, p50/p99 latency and mean batch 
 over one-at-a-time as a ratio measured in the same run. ``--rounds N`` repeats every level N times, each round in
 the opposite order of the one before (so a slow drift of the machine falls on both sides), and reports each level's
 median ratio over the rounds with its lowest and highest: one pass on a noisy machine spreads by several percent.
-Writes ``serving.json`` and ``serving.md`` into ``--out``.
+``--share-passes`` lets a micro-batch share forward passes
+(``BatchingConfig.share_passes``); answers may then differ from the in-process ones on near-ties, and the table says
+how many did not. Writes ``serving.json`` and ``serving.md`` (``serving-shared.*`` with ``--share-passes``) into
+``--out``.
 """
 
 from __future__ import annotations
@@ -85,14 +88,16 @@ async def send_all(url: str, requests: list[dict[str, Any]], clients: int) -> tu
     return answers, latencies, wall
 
 
-def run(model: str, device: str, count: int, levels: list[int], seed: int, rounds: int = 1) -> dict[str, Any]:
+def run(
+    model: str, device: str, count: int, levels: list[int], seed: int, rounds: int = 1, share_passes: bool = False
+) -> dict[str, Any]:
     """Measure one-at-a-time and each concurrency level against the in-process reference, ``rounds`` times."""
     from contextsieve import Compressor
     from contextsieve.config import BatchingConfig
     from contextsieve.serving.app import create_app
     from contextsieve.serving.background import BackgroundServer
 
-    batching = BatchingConfig(max_batch=16, max_wait_ms=5, max_queue=1024)
+    batching = BatchingConfig(max_batch=16, max_wait_ms=5, max_queue=1024, share_passes=share_passes)
     compressor = Compressor.from_pretrained(model, device=device, reuse_mb=0, batching=batching)
     requests = make_requests(compressor, count, seed)
     tokens = sum(compressor.count_tokens(r["context"]) for r in requests)
@@ -109,7 +114,7 @@ def run(model: str, device: str, count: int, levels: list[int], seed: int, round
     compressor.close()
     rows = [_summarise(passes, clients, tokens) for clients in [1, *levels]]
     return {"model": compressor.name, "device": device, "tokens": tokens, "in_process_s": round(in_process, 2),
-            "rounds": rounds, "rows": rows, "passes": passes}  # fmt: skip
+            "rounds": rounds, "share_passes": share_passes, "rows": rows, "passes": passes}  # fmt: skip
 
 
 def _measure(
@@ -172,7 +177,8 @@ def write(result: dict[str, Any], out: Path, command: str) -> None:
     out.mkdir(parents=True, exist_ok=True)
     record = {"command": command, "machine": {"platform": platform.platform(), "python": platform.python_version()},
               **result}  # fmt: skip
-    (out / "serving.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    name = "serving-shared" if result["share_passes"] else "serving"
+    (out / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     lines = [
         f"# Serving under load ({result['model']} on {result['device']}, {result['rows'][0]['requests']} requests, "
         f"{result['tokens']:,} tokens)",
@@ -197,7 +203,7 @@ def write(result: dict[str, Any], out: Path, command: str) -> None:
         "ratio to the same round's one-at-a-time pass."
     )
     lines.append(f"In process, one at a time: {result['in_process_s']} s.")
-    (out / "serving.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (out / f"{name}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def main() -> None:
@@ -208,14 +214,16 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=64)
     parser.add_argument("--clients", default="8,64", help="concurrency levels after one at a time")
     parser.add_argument("--rounds", type=int, default=1, help="repeat every level, alternating the order")
+    parser.add_argument("--share-passes", action="store_true", help="score each micro-batch in shared model batches")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("bench-results"))
     args = parser.parse_args()
     levels = [int(x) for x in args.clients.split(",") if x]
-    result = run(args.model, args.device, args.requests, levels, args.seed, args.rounds)
+    result = run(args.model, args.device, args.requests, levels, args.seed, args.rounds, args.share_passes)
     command = (
         f"python benchmarks/bench_serving.py --model {args.model} --device {args.device} "
         f"--requests {args.requests} --clients {args.clients} --rounds {args.rounds}"
+        + (" --share-passes" if args.share_passes else "")
     )
     write(result, args.out, command)
 
