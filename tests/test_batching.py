@@ -199,6 +199,24 @@ def test_shared_passes_hand_a_batch_of_document_calls_to_the_collection_scorer_a
     assert scorer.collections_per_call == [4]
 
 
+def test_run_shares_passes_when_asked_and_refuses_a_setting_its_micro_batches_would_ignore(
+    scorer: KeywordScorer,
+) -> None:
+    compressor = Compressor(scorer, chunking=ChunkingConfig(chunk_tokens=32))
+    requests = [CompressRequest(context=c, query=QUERIES[0], budget=70) for c in contexts()[:4]]
+    before = scorer.calls
+    alone = compressor.run(requests)
+    assert scorer.calls - before == 4
+    together = compressor.run(requests, share_passes=True)
+    assert scorer.calls - before == 5
+    assert [r.spans for r in together] == [r.spans for r in alone]
+    batched = shared(scorer)
+    with pytest.raises(ConfigError, match="share_passes=False differs"):
+        batched.run(requests, share_passes=False)
+    assert [r.spans for r in batched.run(requests, share_passes=True)] == [r.spans for r in alone]
+    batched.close()
+
+
 class PoisonScorer(KeywordScorer):
     """A keyword scorer that refuses any call holding a text with the word POISON."""
 

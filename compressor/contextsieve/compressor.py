@@ -67,8 +67,8 @@ class Compressor:
         self.progress = progress
         self._counters: dict[str, TokenCounter] = {}
         self._pass = ScoringPass(score_cache)
-        self._share_passes = bool(batching and batching.share_passes)
-        self._batcher = MicroBatcher(self._run_plans, batching, name="compressor") if batching else None
+        self._batching = batching
+        self._batcher = MicroBatcher(self._run_batch, batching, name="compressor") if batching else None
 
     @classmethod
     def from_pretrained(
@@ -173,14 +173,25 @@ class Compressor:
         plan = prompt_plan(prompt, query, selection, self._counter(selection.target_tokenizer))
         return self._execute([plan])[0]  # type: ignore[no-any-return]
 
-    def run(self, requests: Sequence[Request], *, return_exceptions: bool = False) -> list[Any]:
+    def run(
+        self, requests: Sequence[Request], *, return_exceptions: bool = False, share_passes: bool | None = None
+    ) -> list[Any]:
         """Run typed requests (:mod:`contextsieve.requests`) together, each scored as it would be alone.
 
         Each result is what the matching method returns (``CompressionResult``, ``DocumentsResult`` or
         ``PromptCompressionResult``), in request order. With ``return_exceptions`` a request that fails is
         answered by its :class:`~contextsieve.errors.ContextSieveError` and the others still complete; without,
-        the first failure is raised.
+        the first failure is raised. ``share_passes=True`` scores the requests in shared model batches instead
+        (see :attr:`~contextsieve.config.BatchingConfig.share_passes`); ``None`` takes the compressor's batching
+        setting, which a batching compressor's micro-batches always follow.
         """
+        configured = bool(self._batching and self._batching.share_passes)
+        if self._batcher is not None and share_passes is not None and share_passes != configured:
+            msg = (
+                f"share_passes={share_passes} differs from this compressor's BatchingConfig(share_passes="
+                f"{configured}), which its micro-batches follow; leave it None or build the compressor with it"
+            )
+            raise ConfigError(msg)
         plans: list[Plan | ContextSieveError] = []
         for request in requests:
             try:
@@ -189,7 +200,8 @@ class Compressor:
                 if not return_exceptions:
                     raise
                 plans.append(exc)
-        return self._execute(plans, return_exceptions=return_exceptions)
+        share = configured if share_passes is None else share_passes
+        return self._execute(plans, return_exceptions=return_exceptions, share_passes=share)
 
     def submit(self, request: Request) -> Future[Any]:
         """Queue a typed request for the batching executor; the future holds its result or its error.
@@ -271,11 +283,13 @@ class Compressor:
         msg = f"not a request: {type(request).__name__}"
         raise InputError(msg)
 
-    def _execute(self, plans: Sequence[Plan | ContextSieveError], *, return_exceptions: bool = False) -> list[Any]:
+    def _execute(
+        self, plans: Sequence[Plan | ContextSieveError], *, return_exceptions: bool = False, share_passes: bool = False
+    ) -> list[Any]:
         """Run plans: through the batching executor when there is one, else now; errors as :meth:`run` says."""
         batcher = self._batcher
         if batcher is None:
-            outcomes = self._run_plans(plans)
+            outcomes = self._run_plans(plans, share_passes=share_passes)
         else:
             futures = [batcher.submit(plan) if isinstance(plan, Plan) else plan for plan in plans]
             outcomes = [_outcome(future) if isinstance(future, Future) else future for future in futures]
@@ -285,7 +299,11 @@ class Compressor:
                     raise outcome
         return outcomes
 
-    def _run_plans(self, plans: Sequence[Plan | ContextSieveError]) -> list[Any]:
+    def _run_batch(self, plans: Sequence[Plan]) -> list[Any]:
+        """Run one micro-batch as the batching config says."""
+        return self._run_plans(plans, share_passes=bool(self._batching and self._batching.share_passes))
+
+    def _run_plans(self, plans: Sequence[Plan | ContextSieveError], *, share_passes: bool = False) -> list[Any]:
         """Score and finish every plan; a failure answers its own plan and the others still complete.
 
         Each plan is scored in its own model batches, the ones it gets alone, so its result does not depend on the
@@ -295,7 +313,7 @@ class Compressor:
         outcomes: list[Any] = list(plans)  # an error stands for its own request
         ready = [(i, plan) for i, plan in enumerate(plans) if isinstance(plan, Plan)]
         shared: list[list[Candidate]] | None = None
-        if self._share_passes and len(ready) > 1:
+        if share_passes and len(ready) > 1:
             try:
                 shared = self._pass.shared_candidates(
                     self.scorer, [plan for _, plan in ready], self.chunking, progress=self.progress

@@ -38,15 +38,26 @@ ROUTES: dict[str, type[CompressRequest] | type[CompressDocumentsRequest] | type[
 class ContextSieveDeployment:
     """One replica: a loaded compressor whose concurrent requests ``serve.batch`` gathers into one ``run``."""
 
-    def __init__(self, model: str, device: str | None, scoring: dict[str, Any], max_batch: int, wait_s: float):
+    def __init__(
+        self,
+        model: str,
+        device: str | None,
+        scoring: dict[str, Any],
+        max_batch: int,
+        wait_s: float,
+        share_passes: bool = False,
+    ) -> None:
         self.compressor = Compressor.from_pretrained(model, device=device, scoring=ScoringConfig(**scoring))
+        self.share_passes = share_passes
         batched: Any = self._batched  # serve.batch's wrapper carries its setters
         batched.set_max_batch_size(max_batch)
         batched.set_batch_wait_timeout_s(wait_s)
 
     @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.005)
     async def _batched(self, requests: list[Request]) -> list[Any]:
-        return await asyncio.to_thread(self.compressor.run, requests, return_exceptions=True)
+        return await asyncio.to_thread(
+            self.compressor.run, requests, return_exceptions=True, share_passes=self.share_passes
+        )
 
     async def run(self, request: Request) -> Any:
         """Answer one typed request with the core's result model, or raise the core's error (handle API)."""
@@ -80,11 +91,14 @@ def deployment(
     ray_actor_options: dict[str, Any] | None = None,
     max_batch: int = 16,
     max_wait_ms: float = 5.0,
+    share_passes: bool = False,
     **options: Any,
 ) -> Any:
     """Return a Ray Serve application of ``num_replicas`` compressors; run it with ``serve.run(app)``.
 
     ``ray_actor_options`` places replicas (``{"num_gpus": 1}`` gives each one GPU; ``{"num_cpus": 2}`` two cores);
+    ``share_passes`` scores a replica's batch in shared model batches (``BatchingConfig.share_passes`` says what
+    that trades);
     ``options`` are further ``serve.deployment`` options (``max_ongoing_requests``, ``autoscaling_config``, ...).
     """
     scoring = scoring or ScoringConfig()
@@ -93,4 +107,4 @@ def deployment(
         **options,
     )(ContextSieveDeployment)  # fmt: skip
     fields = scoring.model_dump(include=scoring.model_fields_set)
-    return built.bind(model, device, fields, max_batch, max_wait_ms / 1000.0)
+    return built.bind(model, device, fields, max_batch, max_wait_ms / 1000.0, share_passes)
