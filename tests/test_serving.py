@@ -84,6 +84,30 @@ def test_concurrent_requests_share_batches_and_each_gets_its_own_result(scorer: 
     assert scorer.passes == [1] * len(jobs)  # batched requests, but no model batch mixes two of them
 
 
+def test_a_server_sharing_passes_scores_concurrent_requests_together_and_says_so(scorer: GatedScorer) -> None:
+    plain = Compressor(KeywordScorer(scorer.tokenizer), chunking=ChunkingConfig(chunk_tokens=32))
+    jobs = [(c, 50 + 20 * i) for i, c in enumerate(contexts(6))]
+    expected = [plain.compress(c, QUERY, budget=b).text for c, b in jobs]
+    settings = {"max_wait_ms": 200, "max_batch": 16, "share_passes": True}
+
+    async def scenario() -> tuple[list[str], dict[str, Any]]:
+        compressor, client = served(scorer, batching=settings)
+        async with client:
+            sent = [client.post("/v1/compress", json={"context": c, "query": QUERY, "budget": b}) for c, b in jobs]
+            answers = await asyncio.gather(*sent)
+            info = (await client.get("/v1/info")).json()
+        compressor.close()
+        return [a.json()["text"] for a in answers], info
+
+    texts, info = asyncio.run(scenario())
+    assert texts == expected
+    assert sum(scorer.passes) == len(jobs) and len(scorer.passes) < len(jobs)  # some pass held several requests
+    assert info["model"] == "keywords"
+    counters = {"batches": len(scorer.passes), "mean": len(jobs) / len(scorer.passes)}
+    config = {"max_batch": 16, "max_wait_ms": 200.0, "max_queue": 256, "share_passes": True}
+    assert info["batching"] == counters | config
+
+
 @pytest.mark.parametrize(
     ("body", "status", "error"),
     [

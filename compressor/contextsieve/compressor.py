@@ -185,7 +185,7 @@ class Compressor:
         (see :attr:`~contextsieve.config.BatchingConfig.share_passes`); ``None`` takes the compressor's batching
         setting, which a batching compressor's micro-batches always follow.
         """
-        configured = bool(self._batching and self._batching.share_passes)
+        configured = bool(self.batching and self.batching.share_passes)
         if self._batcher is not None and share_passes is not None and share_passes != configured:
             msg = (
                 f"share_passes={share_passes} differs from this compressor's BatchingConfig(share_passes="
@@ -219,6 +219,11 @@ class Compressor:
                 done.set_result(outcome)
             return done
         return self._batcher.submit(plan)
+
+    @property
+    def batching(self) -> BatchingConfig | None:
+        """The micro-batching settings (``None``: concurrent calls run one after another)."""
+        return self._batching
 
     def batch_stats(self) -> BatchStats | None:
         """Batches, requests and queue depth of the batching executor (``None`` without ``batching``)."""
@@ -301,7 +306,7 @@ class Compressor:
 
     def _run_batch(self, plans: Sequence[Plan]) -> list[Any]:
         """Run one micro-batch as the batching config says."""
-        return self._run_plans(plans, share_passes=bool(self._batching and self._batching.share_passes))
+        return self._run_plans(plans, share_passes=bool(self.batching and self.batching.share_passes))
 
     def _run_plans(self, plans: Sequence[Plan | ContextSieveError], *, share_passes: bool = False) -> list[Any]:
         """Score and finish every plan; a failure answers its own plan and the others still complete.

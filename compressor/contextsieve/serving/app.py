@@ -175,11 +175,14 @@ def create_app(compressor: Compressor | Callable[[], Compressor], settings: Serv
     async def info() -> dict[str, Any]:
         """Return the model served, the batching counters and the request limits."""
         compressor = state.ready()
-        batching = compressor.batch_stats()
+        stats, config = compressor.batch_stats(), compressor.batching
+        batching = None
+        if stats is not None and config is not None:
+            batching = {"batches": stats.batches, "mean": stats.mean_batch, **config.model_dump()}
         return {
             "model": compressor.name,
             "version": __version__,
-            "batching": None if batching is None else {"batches": batching.batches, "mean": batching.mean_batch},
+            "batching": batching,
             "limits": state.settings.model_dump(include={"max_body_bytes", "max_context_tokens", "max_documents"}),
         }
 
