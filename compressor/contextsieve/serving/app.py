@@ -111,8 +111,8 @@ def _waiting(compressor: Compressor) -> float:
 def create_app(compressor: Compressor | Callable[[], Compressor], settings: ServerSettings | None = None) -> FastAPI:
     """Build the app over a loaded compressor, or over a factory that loads one at startup (``/readyz`` waits).
 
-    Give the compressor ``batching`` (:class:`~contextsieve.config.BatchingConfig`) so concurrent requests share
-    scoring passes; ``contextsieve serve`` does.
+    Give the compressor ``batching`` (:class:`~contextsieve.config.BatchingConfig`) so concurrent requests are
+    gathered into micro-batches (sharing forward passes only with ``share_passes``); ``contextsieve serve`` does.
     """
     state = _State(settings or ServerSettings())
     owned = not isinstance(compressor, Compressor)
