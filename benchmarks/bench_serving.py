@@ -11,8 +11,9 @@ budget. The run sends them:
 Every HTTP answer must equal the in-process result for its request (text and spans), and every request must come
 back exactly once. Reports requests/s, tokens/s, p50/p99 latency and mean batch size per level, with the speedup
 over one-at-a-time as a ratio measured in the same run. ``--rounds N`` repeats every level N times, each round in
-the opposite order of the one before (so a slow drift of the machine falls on both sides), and reports each level's
-median ratio over the rounds with its lowest and highest: one pass on a noisy machine spreads by several percent.
+the opposite order of the one before, and reports each level's ratio of total times (which cancels a drift of the
+machine that is linear in time) with the lowest and highest ratio within one round: one pass on a noisy machine
+spreads by several percent.
 ``--share-passes`` lets a micro-batch share forward passes
 (``BatchingConfig.share_passes``); answers may then differ from the in-process ones on near-ties, and the table says
 how many did not. Writes ``serving.json`` and ``serving.md`` (``serving-shared.*`` with ``--share-passes``) into
@@ -141,11 +142,15 @@ def _measure(
 
 
 def _summarise(passes: list[dict[str, Any]], clients: int, tokens: int) -> dict[str, Any]:
-    """One level over every round: median wall, its ratio to the same round's one-at-a-time pass, pooled latency."""
+    """One level over every round: wall time and speedup from the sums over rounds, per-round ratios, pooled latency.
+
+    The rounds alternate their order, so every level sits at the same mean position in the run: the ratio of the
+    sums cancels a drift of the machine that is linear in time, where one round's ratio does not.
+    """
     mine = [p for p in passes if p["clients"] == clients]
     serial = {p["round"]: p["seconds"] for p in passes if p["clients"] == 1}
     ratios = sorted(serial[p["round"]] / p["seconds"] for p in mine)
-    seconds = statistics.median(p["seconds"] for p in mine)
+    seconds = statistics.mean(p["seconds"] for p in mine)
     latencies = [value for p in mine for value in p["latencies"]]
     count = len(mine[0]["latencies"])
     return {
@@ -160,7 +165,7 @@ def _summarise(passes: list[dict[str, Any]], clients: int, tokens: int) -> dict[
         "p50_s": round(percentile(latencies, 0.5), 3),
         "p99_s": round(percentile(latencies, 0.99), 3),
         "mean_batch": round(statistics.mean(p["mean_batch"] for p in mine), 2),
-        "speedup_vs_one_at_a_time": round(statistics.median(ratios), 3),
+        "speedup_vs_one_at_a_time": round(sum(serial.values()) / sum(p["seconds"] for p in mine), 3),
         "speedup_low": round(ratios[0], 3),
         "speedup_high": round(ratios[-1], 3),
     }
@@ -198,9 +203,11 @@ def write(result: dict[str, Any], out: Path, command: str) -> None:
             f"{row['answered']}/{sent} |"
         )
     lines.append("")
+    serial = [p["seconds"] for p in result["passes"] if p["clients"] == 1]
     lines.append(
-        f"{result['rounds']} round(s); per level the median wall time, and the median, lowest and highest of its "
-        "ratio to the same round's one-at-a-time pass."
+        f"{result['rounds']} round(s), each in the opposite order of the one before; per level the mean wall time, the "
+        "speedup as the one-at-a-time passes' total time over the level's, and in brackets the lowest and highest "
+        f"ratio within one round. One at a time took {' s, '.join(str(x) for x in serial)} s."
     )
     lines.append(f"In process, one at a time: {result['in_process_s']} s.")
     (out / f"{name}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
