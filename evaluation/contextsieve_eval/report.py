@@ -289,7 +289,10 @@ def plot_recall(records: Sequence[Record], path: Path) -> None:
     markers = ["o", "s", "^", "D", "v", "P", "X", "*", "h"]
     columns = min(4, len(tasks))
     rows = -(-len(tasks) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(4 * columns, 3.2 * rows), squeeze=False, sharey=True)
+    legend_columns = min(len(methods), 5)
+    legend_inches = 0.25 * -(-len(methods) // legend_columns) + 0.15  # room below the panels for every legend row
+    height = 3.2 * rows + legend_inches
+    fig, axes = plt.subplots(rows, columns, figsize=(4 * columns, height), squeeze=False, sharey=True)
     for ax, task in zip(axes.flat, tasks, strict=False):
         for k, method in enumerate(methods):
             points: dict[float, list[float]] = defaultdict(list)
@@ -317,8 +320,8 @@ def plot_recall(records: Sequence[Record], path: Path) -> None:
         ax.axis("off")
     axes[0][0].set_ylabel("evidence recall (%)")
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(len(methods), 5), frameon=False)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=legend_columns, frameon=False)
+    fig.tight_layout(rect=(0, legend_inches / height, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
