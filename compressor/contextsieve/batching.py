@@ -143,12 +143,8 @@ class MicroBatcher(Generic[Item]):
         except Exception as exc:  # every caller must hear of it, and the worker must live on
             logger.exception("a batch of %d failed", len(live))
             outcomes = [exc] * len(live)
-        for (_, future), outcome in zip(live, outcomes, strict=True):
-            if isinstance(outcome, BaseException):
-                future.set_exception(outcome)
-            else:
-                future.set_result(outcome)
         seconds = time.perf_counter() - started
+        # Counted and reported before any caller hears back, so stats and metrics read after a result include it.
         with self._lock:
             self._batches += 1
             self._items += len(live)
@@ -157,3 +153,8 @@ class MicroBatcher(Generic[Item]):
                 listener(len(live), seconds)
             except Exception:
                 logger.exception("a batch listener failed")
+        for (_, future), outcome in zip(live, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
