@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future
+from functools import partial
 from typing import Any
 
 from typing_extensions import Unpack
@@ -68,7 +69,11 @@ class Compressor:
         self._counters: dict[str, TokenCounter] = {}
         self._pass = ScoringPass(score_cache)
         self._batching = batching
-        self._batcher = MicroBatcher(self._run_batch, batching, name="compressor") if batching else None
+        self._batcher = (
+            MicroBatcher(partial(self._run_plans, share_passes=batching.share_passes), batching, name="compressor")
+            if batching
+            else None
+        )
 
     @classmethod
     def from_pretrained(
@@ -303,10 +308,6 @@ class Compressor:
                 if isinstance(outcome, BaseException):
                     raise outcome
         return outcomes
-
-    def _run_batch(self, plans: Sequence[Plan]) -> list[Any]:
-        """Run one micro-batch as the batching config says."""
-        return self._run_plans(plans, share_passes=bool(self.batching and self.batching.share_passes))
 
     def _run_plans(self, plans: Sequence[Plan | ContextSieveError], *, share_passes: bool = False) -> list[Any]:
         """Score and finish every plan; a failure answers its own plan and the others still complete.
