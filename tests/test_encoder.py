@@ -17,7 +17,7 @@ from contextsieve.config import ChunkingConfig, ScoringConfig
 from contextsieve.errors import ConfigError, ModelError
 from contextsieve.scoring.encoder import EncoderConfig, EncoderScorer, save_encoder
 from contextsieve.scoring.registry import backend_for
-from contextsieve.scoring.windows import merge_windows, plan_windows
+from contextsieve.scoring.windows import merge_windows, plan_windows, windows_holding
 from contextsieve.testing import corpus_text, tiny_encoder, train_tokenizer
 from contextsieve.tokens import TokenizedText, tokenize_with_offsets
 from contextsieve.training import EncoderTrainConfig, LabelledText, encoder_windows, train_encoder
@@ -42,6 +42,21 @@ def test_windows_cover_every_token_once_and_split_overlaps_in_the_middle() -> No
     assert merged.tolist() == list(range(100))
     with pytest.raises(ConfigError, match="room for context"):
         plan_windows(0, 10, 0, 0)
+
+
+def test_a_second_read_goes_to_the_windows_holding_the_rarest_tokens() -> None:
+    windows = plan_windows(0, 100, 40, 10)  # [0, 40), [30, 70), [60, 100)
+    ids = np.zeros(100, dtype=np.int64)
+    ids[[5, 45, 95]] = 8  # in every window: barely counts
+    ids[[10, 90]] = 9  # in the first and the last
+    ids[50] = 7  # in the middle one alone: the rarest
+    assert windows_holding(windows, ids, [7, 8, 9], 0.2) == [windows[1]]
+    assert windows_holding(windows, ids, [9, 8, 7], 0.5) == windows[:2]  # the tie of windows 0 and 2 keeps order
+    assert windows_holding(windows, ids, [9], 0.5) == [windows[0], windows[2]]
+    assert windows_holding(windows, ids, [8, 9, 7], 1.0) == windows  # the whole share: every window
+    assert windows_holding(windows, ids, [99], 0.5) == []  # held by none: read none
+    assert windows_holding(windows, ids, [], 0.5) == []
+    assert windows_holding(windows[:1], ids, [99], 0.5) == windows[:1]  # one window fits any share
 
 
 def manual_scores(model: Any, tokenizer: Any, ids: list[int], query: str) -> np.ndarray:
@@ -258,6 +273,7 @@ class EchoClassifier(torch.nn.Module):
         self.watched = watched
         self.config = types.SimpleNamespace(max_position_embeddings=512)
         self.anchor = torch.nn.Parameter(torch.zeros(1))
+        self.rows = 0
 
     def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor, **_: Any) -> Any:
         logits = torch.full(input_ids.shape, -10.0)
@@ -266,6 +282,7 @@ class EchoClassifier(torch.nn.Module):
             for k in range(input_ids.shape[1]):
                 if token_type_ids[row, k] == 1 and int(input_ids[row, k]) in asked:
                     logits[row, k] = 10.0
+        self.rows += input_ids.shape[0]
         return types.SimpleNamespace(logits=(logits + self.anchor)[..., None])
 
 
@@ -298,6 +315,17 @@ def test_a_hop_finds_the_document_that_only_the_bridge_names(encoder_tokenizer: 
     joined = f"{first}\n\n{second}"
     (alone,) = s.score([(s.tokenize(joined), question)])
     assert flagged(alone, joined) == [asked, bridge, bridge]
+    # a second pass over a share of the windows reads those that hold the bridge, and finds the same tokens
+    padded = "\n\n".join([first, *(f"Document {k}:\n{filler}" for k in range(3, 9)), second])
+    reads = {}
+    for share in (1.0, 0.25):
+        model = EchoClassifier(ids)
+        s = scorer(encoder_tokenizer, model, max_length=256, overlap=16, hop=True, hop_share=share)
+        (values,) = s.score([(s.tokenize(padded), question)])
+        assert flagged(values, padded) == [asked, bridge, bridge]
+        first_reads = len(s.plan(0, len(s.tokenize(padded)), s.query_ids(question)))
+        reads[share] = model.rows - first_reads
+    assert (reads[1.0], reads[0.25]) == (12, 3)  # a quarter of the second pass's windows
     with pytest.raises(ValueError, match="no room for context"):
         EncoderConfig(max_length=128, hop=True)  # the joined query (128 tokens) would fill the window
     with pytest.raises(ModelError, match="one query"):

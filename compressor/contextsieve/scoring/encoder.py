@@ -11,7 +11,9 @@ The documents of a collection (one query, one shared budget) are read as one str
 split back (``pack_documents``), the way training reads a joined context: a short document is then scored beside
 its neighbours rather than alone in a window of its own. With ``hop`` the scorer reads everything twice, the second
 time with the query joined to the best unit of the first pass (across all documents of a collection): the bridge of
-a multi-hop question names what its second hop needs. Each token keeps the larger of its two scores.
+a multi-hop question names what its second hop needs. Each token keeps the larger of its two scores. With
+``hop_share`` below 1 the second pass reads only that share of the windows, those holding the rarest tokens of
+its query.
 """
 
 from __future__ import annotations
@@ -32,7 +34,14 @@ from contextsieve.aggregation.pooling import chunk_scores
 from contextsieve.config import ChunkingConfig, ScoringConfig
 from contextsieve.errors import ModelError
 from contextsieve.scoring.base import ModelScorer, ScoreRequest, save_scorer_folder
-from contextsieve.scoring.windows import EncoderWindow, context_offset, merge_windows, plan_windows, window_inputs
+from contextsieve.scoring.windows import (
+    EncoderWindow,
+    context_offset,
+    merge_windows,
+    plan_windows,
+    window_inputs,
+    windows_holding,
+)
 
 __all__ = [
     "ENCODER_CONFIG_FILE",
@@ -65,6 +74,9 @@ class EncoderConfig(BaseModel):
     (twice the cost)."""
     hop_query_tokens: int = Field(default=128, ge=1)
     """The joined query of the second pass is cut to this many tokens."""
+    hop_share: float = Field(default=1.0, gt=0.0, le=1.0)
+    """Share of a stream's windows the second pass reads: those holding the rarest tokens of its query, the question
+    and the best unit (1.0: every window)."""
     pack_documents: bool = True
     """Read a collection's documents as one stream of tokens, so short documents share windows (off: each document
     is windowed alone)."""
@@ -182,7 +194,7 @@ class EncoderScorer(ModelScorer):
         for requests, scores in zip(collections, first, strict=True):
             if requests:
                 joined += [self._hop_query(requests, scores)] * (1 if self._packs(requests) else len(requests))
-        second = self._unstream(collections, self._score_pass(streams, joined, progress))
+        second = self._unstream(collections, self._score_pass(streams, joined, progress, focus=True))
         return [
             [np.maximum(x, y) for x, y in zip(one, two, strict=True)] for one, two in zip(first, second, strict=True)
         ]
@@ -221,12 +233,25 @@ class EncoderScorer(ModelScorer):
         return ids[: self._encoder.hop_query_tokens]
 
     def _score_pass(
-        self, streams: Sequence[npt.NDArray[np.int64]], queries: Sequence[Sequence[int]], progress: bool
+        self,
+        streams: Sequence[npt.NDArray[np.int64]],
+        queries: Sequence[Sequence[int]],
+        progress: bool,
+        *,
+        focus: bool = False,
     ) -> list[npt.NDArray[np.float32]]:
-        """Score every stream's windows under its own query ids, batched longest first."""
+        """Score every stream's windows under its own query ids, batched longest first.
+
+        With ``focus`` (the second pass), a stream reads only the ``hop_share`` of its windows that hold the rarest
+        of its query's tokens; the tokens of windows left unread score 0.
+        """
         from tqdm.auto import tqdm
 
         plans = [self.plan(i, len(ids), queries[i]) for i, ids in enumerate(streams)]
+        if focus:
+            share = self._encoder.hop_share
+            targets = zip(streams, plans, queries, strict=True)
+            plans = [windows_holding(plan, ids, query, share) for ids, plan, query in targets]
         windows = [w for plan in plans for w in plan]
         order = sorted(range(len(windows)), key=lambda k: windows[k].end - windows[k].start, reverse=True)
         values: dict[int, npt.NDArray[np.float32]] = {}

@@ -3,10 +3,12 @@
 A context longer than one window is read in windows that overlap by ``overlap`` tokens. Each context token takes
 its score from one window: the overlap between two neighbours is split at its middle, so every token is scored
 by the window where it sits furthest from a cut. A context that fits one window is read once, unchanged.
+:func:`windows_holding` picks the windows worth a second read: those that hold the rarest of a set of tokens.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,7 +17,7 @@ import numpy.typing as npt
 
 from contextsieve.errors import ConfigError
 
-__all__ = ["EncoderWindow", "context_offset", "merge_windows", "plan_windows", "window_inputs"]
+__all__ = ["EncoderWindow", "context_offset", "merge_windows", "plan_windows", "window_inputs", "windows_holding"]
 
 
 @dataclass(frozen=True)
@@ -70,3 +72,25 @@ def merge_windows(
         a, b = window.own_start - window.start, window.own_end - window.start
         out[window.own_start : window.own_end] = values[a:b]
     return out
+
+
+def windows_holding(
+    windows: Sequence[EncoderWindow], context_ids: npt.NDArray[np.int64], tokens: Sequence[int], share: float
+) -> list[EncoderWindow]:
+    """Return at most ``ceil(share * len(windows))`` windows that hold ``tokens``, the rarest holders first.
+
+    A window's weight is the sum, over the ``tokens`` it holds, of ``log((n + 1) / df)``, where ``df`` counts the
+    ``n`` windows holding that token: a token in few windows points to them, one in every window barely counts.
+    Windows holding none are never returned; with ``share`` 1, or no more windows than the share allows, every
+    window is. The result keeps plan order.
+    """
+    limit = math.ceil(share * len(windows))
+    if limit >= len(windows):
+        return list(windows)
+    wanted = np.unique(np.asarray(tokens, dtype=np.int64))
+    held = np.stack([np.isin(wanted, context_ids[w.start : w.end]) for w in windows])
+    counts = held.sum(axis=0)
+    weights = np.log((len(windows) + 1) / np.maximum(counts, 1))
+    affinity = held.astype(np.float64) @ weights
+    ranked = [k for k in np.argsort(-affinity, kind="stable")[:limit].tolist() if affinity[k] > 0]
+    return [windows[k] for k in sorted(ranked)]
