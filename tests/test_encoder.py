@@ -320,7 +320,7 @@ def test_a_hop_finds_the_document_that_only_the_bridge_names(encoder_tokenizer: 
     reads = {}
     for share in (1.0, 0.25):
         model = EchoClassifier(ids)
-        s = scorer(encoder_tokenizer, model, max_length=256, overlap=16, hop=True, hop_share=share)
+        s = scorer(encoder_tokenizer, model, max_length=256, overlap=16, hop=True, hop_window_share=share)
         (values,) = s.score([(s.tokenize(padded), question)])
         assert flagged(values, padded) == [asked, bridge, bridge]
         first_reads = len(s.plan(0, len(s.tokenize(padded)), s.query_ids(question)))

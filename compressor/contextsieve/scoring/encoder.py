@@ -12,8 +12,8 @@ split back (``pack_documents``), the way training reads a joined context: a shor
 its neighbours rather than alone in a window of its own. With ``hop`` the scorer reads everything twice, the second
 time with the query joined to the best unit of the first pass (across all documents of a collection): the bridge of
 a multi-hop question names what its second hop needs. Each token keeps the larger of its two scores. With
-``hop_share`` below 1 the second pass reads only that share of the windows, those holding the rarest tokens of
-its query.
+``hop_window_share`` below 1 the second pass reads only that share of the windows, those holding the rarest
+tokens of its query.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ class EncoderConfig(BaseModel):
     (twice the cost)."""
     hop_query_tokens: int = Field(default=128, ge=1)
     """The joined query of the second pass is cut to this many tokens."""
-    hop_share: float = Field(default=1.0, gt=0.0, le=1.0)
+    hop_window_share: float = Field(default=1.0, gt=0.0, le=1.0)
     """Share of a stream's windows the second pass reads: those holding the rarest tokens of its query, the question
     and the best unit (1.0: every window)."""
     pack_documents: bool = True
@@ -242,14 +242,14 @@ class EncoderScorer(ModelScorer):
     ) -> list[npt.NDArray[np.float32]]:
         """Score every stream's windows under its own query ids, batched longest first.
 
-        With ``focus`` (the second pass), a stream reads only the ``hop_share`` of its windows that hold the rarest
-        of its query's tokens; the tokens of windows left unread score 0.
+        With ``focus`` (the second pass), a stream reads only the ``hop_window_share`` of its windows that hold the
+        rarest of its query's tokens; the tokens of windows left unread score 0.
         """
         from tqdm.auto import tqdm
 
         plans = [self.plan(i, len(ids), queries[i]) for i, ids in enumerate(streams)]
         if focus:
-            share = self._encoder.hop_share
+            share = self._encoder.hop_window_share
             targets = zip(streams, plans, queries, strict=True)
             plans = [windows_holding(plan, ids, query, share) for ids, plan, query in targets]
         windows = [w for plan in plans for w in plan]
