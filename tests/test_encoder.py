@@ -384,7 +384,8 @@ def test_the_shipped_classifier_loads_by_name_quietly_and_ranks_the_bridge_then_
     assert "LOAD REPORT" not in err  # the base's absent classifier is by design, not a warning
     assert "not sharded" not in err  # nor is there a tensor-parallel plan to check
     assert isinstance(compressor.scorer, EncoderScorer) and compressor.scorer.name == "minilm-l6-lingua"
-    assert compressor.scorer.encoder_config.hop and compressor.scorer.encoder_config.max_length == 512
+    shipped = compressor.scorer.encoder_config
+    assert shipped.hop and shipped.hop_window_share == 0.25 and shipped.max_length == 512
     context = "Kiss and Tell\nKiss and Tell is a 1945 comedy film starring Shirley Temple as Corliss Archer.\n\n" + (
         "Shirley Temple\nShirley Temple was an actress. She served as United States ambassador to Ghana.\n\n"
         "Ghana\nGhana is a country in West Africa with a coastline on the Gulf of Guinea.\n\n"
