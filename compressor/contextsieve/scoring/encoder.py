@@ -71,7 +71,7 @@ class EncoderConfig(BaseModel):
     """Context tokens two neighbouring windows share."""
     hop: bool = False
     """Score a second time with the query joined to the first pass's best unit; a token keeps its larger score
-    (twice the cost)."""
+    (twice the cost when every window is read again)."""
     hop_query_tokens: int = Field(default=128, ge=1)
     """The joined query of the second pass is cut to this many tokens."""
     hop_window_share: float = Field(default=1.0, gt=0.0, le=1.0)
