@@ -54,7 +54,7 @@ def _count_forwards(compressor: Any, text: str) -> tuple[float, list[dict[str, i
         seen.append({"pass": phase["pass"], "rows": int(rows), "length": int(length)})
 
     scorer._score_pass = counted_pass
-    handle = scorer._model.register_forward_pre_hook(record, with_kwargs=True)
+    handle = scorer.model.register_forward_pre_hook(record, with_kwargs=True)
     try:
         compressor.compress(text[:2000], QUERY, rate=0.5)  # warm-up, not counted
         seen.clear()
@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if not isinstance(compressor.scorer, EncoderScorer):
         msg = f"{args.model} is not an encoder classifier; the roofline counts an encoder's windows"
         raise SystemExit(msg)
-    config = compressor.scorer._model.config
+    config = compressor.scorer.model.config
     shape = {
         "hidden": config.hidden_size,
         "intermediate": config.intermediate_size,
@@ -130,7 +130,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     text = _prose(compressor, args.length)
     seconds, forwards = _count_forwards(compressor, text)
-    dtype = next(compressor.scorer._model.parameters()).dtype
+    dtype = next(compressor.scorer.model.parameters()).dtype
     rows = max(f["rows"] for f in forwards)
     rates = _rates(shape, dtype, rows, max(f["length"] for f in forwards))
     total = _flops(shape, forwards)

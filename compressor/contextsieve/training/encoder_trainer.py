@@ -29,6 +29,7 @@ __all__ = [
     "EncoderTrainConfig",
     "LabelledWindow",
     "encoder_windows",
+    "keep_layers",
     "load_base_encoder",
     "train_encoder",
     "unit_rank_loss",
@@ -101,19 +102,47 @@ def encoder_windows(items: Sequence[Labelled], tokenizer: object, encoder: Encod
 
 
 def load_base_encoder(
-    path: str, *, dtype: torch.dtype = torch.float32, attention_dropout: float | None = None
+    path: str,
+    *,
+    dtype: torch.dtype = torch.float32,
+    attention_dropout: float | None = None,
+    layers: int | None = None,
 ) -> tuple[Any, Any]:
-    """Load an encoder (e.g. all-MiniLM-L6-v2's folder) with a fresh one-label token-classification head.
+    """Load an encoder (e.g. all-MiniLM-L6-v2's folder) with a one-label token-classification head.
 
-    ``attention_dropout`` replaces the model's attention-probability dropout for training (0 makes a CPU step about
-    three times faster: the fused attention kernel does not drop out).
+    The head is fresh unless the folder holds one (a classifier trained before). ``attention_dropout`` replaces the
+    model's attention-probability dropout for training (0 makes a CPU step about three times faster: the fused
+    attention kernel does not drop out). ``layers`` keeps only the encoder's first layers (:func:`keep_layers`).
     """
     from transformers import AutoModelForTokenClassification, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(path)
     extra: dict[str, Any] = {} if attention_dropout is None else {"attention_probs_dropout_prob": attention_dropout}
     model = AutoModelForTokenClassification.from_pretrained(path, num_labels=1, dtype=dtype, **extra)
+    if layers is not None:
+        keep_layers(model, layers)
     return model, tokenizer
+
+
+def keep_layers(model: Any, layers: int) -> Any:
+    """Cut a BERT-style encoder to its first ``layers`` transformer layers, in place; return it.
+
+    A student with fewer layers computes proportionally fewer operations per token (half the layers: about twice
+    the tokens per second); it starts from the first layers of the model it was cut from and is then trained.
+    :class:`ConfigError` if ``layers`` is not between 1 and the model's depth, or the model has no layer stack.
+    """
+    from contextsieve.errors import ConfigError
+
+    stack = getattr(getattr(getattr(model, "base_model", None), "encoder", None), "layer", None)
+    if not isinstance(stack, torch.nn.ModuleList):
+        msg = f"{type(model).__name__} has no encoder layer stack (base_model.encoder.layer) to cut"
+        raise ConfigError(msg)
+    if not 1 <= layers <= len(stack):
+        msg = f"layers must be between 1 and the encoder's {len(stack)}, got {layers}"
+        raise ConfigError(msg)
+    model.base_model.encoder.layer = torch.nn.ModuleList(list(stack)[:layers])
+    model.config.num_hidden_layers = layers
+    return model
 
 
 def _batch(windows: Sequence[LabelledWindow], pad_id: int) -> dict[str, torch.Tensor]:

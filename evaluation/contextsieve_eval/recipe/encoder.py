@@ -9,12 +9,13 @@ Training data (training splits only; the reserved HotpotQA half is never loaded)
 
 Windows that hold no gold are the "no answer here" share. ``--init reranker`` starts from the cross-encoder
 reranker shipped in ``minilm-l6-sieve`` (an encoder that already reads a question and a text together) instead of
-the plain bi-encoder, and ``--rank-weight`` adds the listwise unit loss. A tenth of the items is held out for the
-epoch report: the token loss and how often a window's best unit (the compressor's chunk) is a gold one. Run:
-``python -m contextsieve_eval.recipe.encoder --out heads/encoder``; every epoch writes a checkpoint
-and ``log.jsonl``, and ``--resume`` continues from the last checkpoint (restarting the learning-rate schedule
-for the epochs left). ``--delta DIR`` also writes the result as a delta over the pip MiniLM, as shipped in
-``minilm-l6-lingua``.
+the plain bi-encoder, ``--init lingua`` from the shipped classifier, and ``--rank-weight`` adds the listwise unit
+loss. ``--layers N`` keeps only the start's first N layers: a student that computes N/6 of the operations. A
+tenth of the items is held out for the epoch report: the token loss and how often a window's best unit (the
+compressor's chunk) is a gold one. Run: ``python -m contextsieve_eval.recipe.encoder --out heads/encoder``; every
+epoch writes a checkpoint and ``log.jsonl``, and ``--resume`` continues from the last checkpoint (restarting the
+learning-rate schedule for the epochs left). ``--delta DIR`` also writes the result as a delta over the pip MiniLM,
+as shipped in ``minilm-l6-lingua`` (a model with all its layers only).
 """
 
 from __future__ import annotations
@@ -110,6 +111,26 @@ def _reranker_start(out: Path) -> str:
     return str(folder)
 
 
+def _lingua_start(out: Path) -> str:
+    """Write the shipped classifier ``minilm-l6-lingua`` (its delta applied) into ``out/init`` (once); return it."""
+    from transformers import AutoTokenizer
+
+    from contextsieve.models.deltas import apply_delta
+    from contextsieve.models.sentences import SENTENCE_MODELS
+    from contextsieve.scoring.encoder import load_token_classifier
+
+    folder = out / "init"
+    if not (folder / "config.json").is_file():
+        spec = SENTENCE_MODELS["minilm-l6-lingua"]
+        assert spec.delta_folder is not None  # the classifier ships as a delta
+        base = _minilm_folder()
+        model = load_token_classifier(base, zero_classifier=True)
+        apply_delta(model, spec.delta_folder, base_name=spec.package.pin)
+        model.save_pretrained(str(folder))
+        AutoTokenizer.from_pretrained(base).save_pretrained(str(folder))
+    return str(folder)
+
+
 def write_delta(model: Any, base: str, folder: Path, encoder: Any) -> Path:
     """Write ``model`` as a delta over the pip MiniLM in ``base``, its word embeddings put back to the base's.
 
@@ -176,7 +197,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rank-weight", type=float, default=0.0, help="weight of the listwise unit loss")
     parser.add_argument("--hop-share", type=float, default=0.0, help="share of HotpotQA items also asked as a hop")
     parser.add_argument("--hop", action="store_true", help="save the scorer with its hop pass on")
-    parser.add_argument("--init", choices=("minilm", "reranker"), default="minilm", help="the encoder to start from")
+    parser.add_argument(
+        "--init",
+        choices=("minilm", "reranker", "lingua"),
+        default="minilm",
+        help="the encoder to start from (lingua: the shipped classifier, head included)",
+    )
+    parser.add_argument(
+        "--layers", type=int, default=None, help="keep only the start's first N layers (a faster student)"
+    )
+    parser.add_argument(
+        "--hop-window-share", type=float, default=1.0, help="share of windows the saved scorer's hop pass reads"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--attention-dropout", type=float, default=0.0, help="attention dropout while training (the base has 0.1)"
@@ -187,6 +219,8 @@ def main(argv: list[str] | None = None) -> None:
         "--delta", default=None, help="also write the result as a shipped delta over the pip MiniLM into this folder"
     )
     args = parser.parse_args(argv)
+    if args.delta and args.layers is not None:
+        parser.error("--delta writes a difference from the 6-layer MiniLM; a student of --layers N has fewer layers")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
     import torch
@@ -205,11 +239,30 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(msg)
     out.mkdir(parents=True, exist_ok=True)
     base = _minilm_folder()
-    start = base if args.init == "minilm" else _reranker_start(out)
-    model, tokenizer = load_base_encoder(str(checkpoint) if done else start, attention_dropout=args.attention_dropout)
+    start = {"minilm": lambda: base, "reranker": lambda: _reranker_start(out), "lingua": lambda: _lingua_start(out)}
+    model, tokenizer = load_base_encoder(
+        str(checkpoint) if done else start[args.init](),
+        attention_dropout=args.attention_dropout,
+        layers=None if done else args.layers,
+    )
     model.to(resolve_device(args.device))
-    origin = "all-MiniLM-L6-v2" + ("" if args.init == "minilm" else " (the reranker of minilm-l6-sieve)")
-    encoder = EncoderConfig(max_length=args.max_length, overlap=args.overlap, base=origin, hop=args.hop)
+    origin = (
+        "all-MiniLM-L6-v2"
+        + {
+            "minilm": "",
+            "reranker": " (the reranker of minilm-l6-sieve)",
+            "lingua": " (the classifier minilm-l6-lingua)",
+        }[args.init]
+    )
+    if args.layers is not None:
+        origin += f", its first {args.layers} layers"
+    encoder = EncoderConfig(
+        max_length=args.max_length,
+        overlap=args.overlap,
+        base=origin,
+        hop=args.hop,
+        hop_window_share=args.hop_window_share,
+    )
     counter = make_counter(tokenizer, None)
     started = time.perf_counter()
     items = build_items(
