@@ -142,6 +142,7 @@ def test_models_lists_the_registry() -> None:
         "minilm-l6",
         "minilm-l6-sieve",
         "minilm-l6-lingua",
+        "minilm-l3-lingua",
     ]
     assert "(default)" in out.splitlines()[0]
     # The head's weights ship in the package, so it is installed exactly when its draft is.

