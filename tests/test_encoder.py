@@ -30,6 +30,13 @@ from contextsieve.training import (
 )
 from contextsieve.training.encoder_trainer import unit_rank_loss
 
+# A two-hop question: the bridge paragraph names the actress, the second holds her post, the third is a distractor.
+BRIDGE_CONTEXT = "Kiss and Tell\nKiss and Tell is a 1945 comedy film starring Shirley Temple as Corliss Archer.\n\n" + (
+    "Shirley Temple\nShirley Temple was an actress. She served as United States ambassador to Ghana.\n\n"
+    "Ghana\nGhana is a country in West Africa with a coastline on the Gulf of Guinea.\n\n"
+)
+BRIDGE_QUESTION = "What government position was held by the woman who portrayed Corliss Archer in Kiss and Tell?"
+
 
 @pytest.fixture(scope="module")
 def encoder_tokenizer() -> Any:
@@ -420,16 +427,11 @@ def test_the_shipped_classifier_loads_by_name_quietly_and_ranks_the_bridge_then_
     assert isinstance(compressor.scorer, EncoderScorer) and compressor.scorer.name == "minilm-l6-lingua"
     shipped = compressor.scorer.encoder_config
     assert shipped.hop and shipped.hop_window_share == 0.25 and shipped.max_length == 512
-    context = "Kiss and Tell\nKiss and Tell is a 1945 comedy film starring Shirley Temple as Corliss Archer.\n\n" + (
-        "Shirley Temple\nShirley Temple was an actress. She served as United States ambassador to Ghana.\n\n"
-        "Ghana\nGhana is a country in West Africa with a coastline on the Gulf of Guinea.\n\n"
-    )
-    question = "What government position was held by the woman who portrayed Corliss Archer in Kiss and Tell?"
-    result = compressor.compress(context, question, rate=0.5)
+    result = compressor.compress(BRIDGE_CONTEXT, BRIDGE_QUESTION, rate=0.5)
     scores = [chunk.score for chunk in result.chunk_scores]
     assert len(scores) == 3 and scores[0] > scores[1] > 0.5  # the bridge, then the answer
     assert scores[2] < 0.1  # not Ghana
-    assert result.text == context[: context.index("\n\nShirley")]
+    assert result.text == BRIDGE_CONTEXT[: BRIDGE_CONTEXT.index("\n\nShirley")]
 
 
 @pytest.mark.skipif(
@@ -441,12 +443,7 @@ def test_the_shipped_student_loads_the_first_three_layers_and_ranks_the_bridge_f
     assert compressor.scorer.encoder_config.layers == 3
     assert compressor.scorer.model.config.num_hidden_layers == 3
     assert len(compressor.scorer.model.bert.encoder.layer) == 3
-    context = "Kiss and Tell\nKiss and Tell is a 1945 comedy film starring Shirley Temple as Corliss Archer.\n\n" + (
-        "Shirley Temple\nShirley Temple was an actress. She served as United States ambassador to Ghana.\n\n"
-        "Ghana\nGhana is a country in West Africa with a coastline on the Gulf of Guinea.\n\n"
-    )
-    question = "What government position was held by the woman who portrayed Corliss Archer in Kiss and Tell?"
-    result = compressor.compress(context, question, rate=0.5)
+    result = compressor.compress(BRIDGE_CONTEXT, BRIDGE_QUESTION, rate=0.5)
     scores = [chunk.score for chunk in result.chunk_scores]
     assert len(scores) == 3 and scores[0] > 0.5 and scores[0] > scores[1] > scores[2]  # bridge, answer, not Ghana
-    assert result.text == context[: context.index("\n\nShirley")]
+    assert result.text == BRIDGE_CONTEXT[: BRIDGE_CONTEXT.index("\n\nShirley")]
