@@ -137,6 +137,43 @@ def test_a_suffix_pass_takes_as_many_blocks_as_the_cap_holds(draft_tokenizer: An
             assert warm.passes == passes
 
 
+def documents() -> list[str]:
+    """Twelve short documents of different lengths, some within a 16-token sliding window and most beyond it."""
+    text = corpus_text(8_000)
+    return [text[i * 600 : i * 600 + 30 + 40 * i] for i in range(12)]
+
+
+@pytest.mark.parametrize(
+    ("kind", "family"), [("draft", "llama"), ("head", "llama"), ("draft", "gemma3"), ("draft", "mistral")]
+)
+def test_documents_of_different_lengths_share_one_suffix_pass_and_score_as_without_reuse(
+    kind: str, family: str, draft_tokenizer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vocab = len(draft_tokenizer)
+    model = tiny_draft(vocab, seed=2) if family == "llama" else tiny_sliding(family, vocab)
+    cold = build(kind, draft_tokenizer, model, reuse_mb=0)
+    warm = build(kind, draft_tokenizer, model, reuse_mb=64)
+    docs = documents()
+    lengths = {len(warm.tokenize(d)) for d in docs}
+    assert len(lengths) > 8 and min(lengths) < 16 < max(lengths)
+    passes: list[set[int]] = []
+    suffix_pass = warm.suffix_pass
+
+    def recording(blocks: Any, prefixes: Any) -> Any:
+        passes.append({len(b.ids) - b.context_offset - b.context_len for b in blocks})
+        passes.append({p.length - b.context_offset for b, p in zip(blocks, prefixes, strict=True)})
+        return suffix_pass(blocks, prefixes)
+
+    monkeypatch.setattr(warm, "suffix_pass", recording)
+    for query in QUERIES:  # the first query fills the store, the others run only their suffixes
+        passes.clear()
+        assert_close(scores(warm, query, docs), scores(cold, query, docs))
+        suffixes, contexts_seen = passes  # one pass: every document, one suffix length, their own context lengths
+        assert len(suffixes) == 1 and contexts_seen == lengths
+    info = warm.reuse_info()
+    assert (info.misses, info.hits) == (12, 24)
+
+
 def test_the_byte_cap_holds_and_evicts_the_least_recently_used() -> None:
     def entry(tokens: int) -> PrefixStates:
         return PrefixStates((torch.zeros(2, tokens, 4),), (torch.zeros(2, tokens, 4),), tokens, torch.zeros(1, tokens))

@@ -6,8 +6,10 @@ Blocks are planned as ``header + context block + query suffix`` (see :mod:`conte
 With reuse on (``reuse_mb`` > 0 or a ``reuse_dir``), a block is scored in two passes instead: its prefix (header and
 context block) once, kept as :class:`~contextsieve.scoring.prefix_states.PrefixStates` in a byte-capped store, then
 the query suffix against those states (:meth:`BlockScorer.prefix_pass`, :meth:`BlockScorer.suffix_pass`). A new
-question over a known block pays only for its suffix. Those batches hold blocks of one shape, so nothing is padded;
-a suffix pass takes as many blocks as the store's cap holds (at least ``batch_size``).
+question over a known block pays only for its suffix. A prefix pass holds prefixes of one length, so nothing is
+padded; a suffix pass holds suffixes of one length over prefixes of any length (documents of a call differ), the
+shorter prefixes left-padded and masked, and takes as many blocks as the store's cap holds (at least
+``batch_size``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -39,9 +42,25 @@ from contextsieve.scoring.prefix_states import PrefixStates, StateStore, cached_
 from contextsieve.scoring.reuse import ReuseInfo, reuse_folder
 from contextsieve.tokens import TokenizedText
 
-__all__ = ["BlockScorer"]
+__all__ = ["BlockScorer", "SuffixBatch"]
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SuffixBatch:
+    """Query suffixes over a cache of stored prefixes, each prefix left-padded to the longest (``length``).
+
+    ``mask`` is the attention mask over the prefix columns and the suffix (``None`` when nothing is padded);
+    ``positions`` continue each prefix's own positions.
+    """
+
+    ids: torch.Tensor
+    positions: torch.Tensor
+    cache: Any
+    mask: torch.Tensor | None
+    pads: list[int]
+    length: int
 
 
 class BlockScorer(ModelScorer, ABC):
@@ -89,10 +108,10 @@ class BlockScorer(ModelScorer, ABC):
         lengths = [len(context) for context, _ in requests]
         reuse = self._store.enabled
         batch = self._score_reusing if reuse else self.score_batch
-        # With reuse, every block of one shape goes to _score_reusing at once; it cuts its own passes.
+        # With reuse, every block of one suffix length goes to _score_reusing at once; it cuts its own passes.
         size = max(1, len(blocks)) if reuse else self._config.batch_size
         try:
-            return score_by_length(blocks, lengths, size, batch, progress=progress, same_shape=reuse)
+            return score_by_length(blocks, lengths, size, batch, progress=progress, same_suffix=reuse)
         except RuntimeError as exc:  # torch reports shape, dtype and memory failures as RuntimeError
             msg = f"the model {self._name!r} could not score {len(blocks)} block(s): {exc}"
             raise ModelError(msg) from exc
@@ -117,7 +136,7 @@ class BlockScorer(ModelScorer, ABC):
 
         try:
             score_by_length(
-                blocks, [len(r) for r in requests], self._config.batch_size, batch, progress=progress, same_shape=True
+                blocks, [len(r) for r in requests], self._config.batch_size, batch, progress=progress, same_suffix=True
             )
         except RuntimeError as exc:
             msg = f"the model {self._name!r} could not precompute {len(blocks)} block(s): {exc}"
@@ -154,36 +173,46 @@ class BlockScorer(ModelScorer, ABC):
         return self._key_namespace
 
     def _prefixes(self, blocks: Sequence[Block]) -> tuple[list[PrefixStates], list[int]]:
-        """Return the stored prefix states of ``blocks`` (equal shapes), computing and storing missing ones."""
+        """Return the stored prefix states of ``blocks``, computing and storing missing ones (one pass per length)."""
         namespace = self._namespace()
         keys = [prefix_key(namespace, b.ids[: b.query_offset]) for b in blocks]
         found = self._store.lookup(keys)
         missing = [i for i in range(len(blocks)) if i not in found]
-        if missing:
-            fresh = [p.stored_as(self._state_dtype) for p in self.prefix_pass([blocks[i] for i in missing])]
-            self._store.store([keys[i] for i in missing], fresh)
-            found.update(zip(missing, fresh, strict=True))
+        by_length: dict[int, list[int]] = {}
+        for i in missing:
+            by_length.setdefault(blocks[i].query_offset, []).append(i)
+        for members in by_length.values():
+            fresh = [p.stored_as(self._state_dtype) for p in self.prefix_pass([blocks[i] for i in members])]
+            self._store.store([keys[i] for i in members], fresh)
+            found.update(zip(members, fresh, strict=True))
         return [found[i] for i in range(len(blocks))], missing
 
     def _prefix_ids(self, blocks: Sequence[Block]) -> torch.Tensor:
-        """Return the prefix ids (header and context block) of equal-shape ``blocks`` as one batch."""
+        """Return the prefix ids (header and context block) of equal-length prefixes as one batch."""
         return torch.tensor([b.ids[: b.query_offset] for b in blocks], device=self._device)
 
     def _suffix_inputs(
         self, blocks: Sequence[Block], prefixes: Sequence[PrefixStates], *, room: int = 0
-    ) -> tuple[torch.Tensor, torch.Tensor, Any]:
-        """Return the suffix ids, their positions after the prefixes, and a cache of the stored prefixes.
+    ) -> SuffixBatch:
+        """Return the suffixes (of one length) over a cache of the stored prefixes, left-padded to the longest.
 
         The cache has room for the suffix and ``room`` more tokens (look-ahead).
         """
-        length = prefixes[0].length
-        suffix = torch.tensor([b.ids[length:] for b in blocks], device=self._device)
-        positions = torch.arange(length, length + suffix.shape[1], device=self._device).expand_as(suffix)
+        length = max(p.length for p in prefixes)
+        pads = [length - p.length for p in prefixes]
+        suffix = torch.tensor([b.ids[p.length :] for b, p in zip(blocks, prefixes, strict=True)], device=self._device)
+        starts = torch.tensor([[p.length] for p in prefixes], device=self._device)
+        positions = starts + torch.arange(suffix.shape[1], device=self._device)
         cache = cached_batch(self._model, prefixes, self._dtype, self._device, room=suffix.shape[1] + room)
-        return suffix, positions, cache
+        mask = None
+        if any(pads):
+            mask = torch.ones((len(blocks), length + suffix.shape[1]), dtype=torch.long, device=self._device)
+            for row, pad in enumerate(pads):
+                mask[row, :pad] = 0
+        return SuffixBatch(suffix, positions, cache, mask, pads, length)
 
     def _score_reusing(self, blocks: Sequence[Block]) -> list[npt.NDArray[np.floating]]:
-        """Score equal-shape blocks: prefixes ``batch_size`` at a time, suffixes over many blocks per pass.
+        """Score blocks of one suffix length, longest first: prefixes ``batch_size`` at a time, suffixes over many.
 
         A suffix pass copies its blocks' stored states into one batch; it takes as many blocks as fit the store's
         cap (at least ``batch_size``), so a new question over a long known context reads the draft's weights a few

@@ -142,22 +142,22 @@ def score_by_length(
     score_batch: Callable[[Sequence[Block]], Sequence[npt.NDArray[np.floating]]],
     *,
     progress: bool = False,
-    same_shape: bool = False,
+    same_suffix: bool = False,
 ) -> list[npt.NDArray[np.float32]]:
     """Score ``blocks`` in batches of similar length and put each block's kept scores back in its request.
 
     ``lengths`` holds the token count of every request's context; ``score_batch`` returns one score per context
-    token of each block it is given. With ``same_shape``, a batch holds only blocks of equal prompt length and
-    equal query offset (nothing to pad).
+    token of each block it is given, longest first. With ``same_suffix``, a batch holds only blocks whose query
+    suffixes have one length (their prefixes, of any length, are left-padded under a stored-state batch).
     """
     from tqdm.auto import tqdm
 
     sums = [np.zeros(n, dtype=np.float64) for n in lengths]
     order = sorted(range(len(blocks)), key=lambda i: (-len(blocks[i].ids), blocks[i].query_offset))
-    if same_shape:
-        groups: dict[tuple[int, int], list[int]] = {}
+    if same_suffix:
+        groups: dict[int, list[int]] = {}
         for i in order:
-            groups.setdefault((len(blocks[i].ids), blocks[i].query_offset), []).append(i)
+            groups.setdefault(len(blocks[i].ids) - blocks[i].query_offset, []).append(i)
         runs = list(groups.values())
     else:
         runs = [order]

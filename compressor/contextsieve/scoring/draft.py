@@ -113,29 +113,39 @@ class DraftAttentionScorer(BlockScorer):
 
     @torch.inference_mode()
     def suffix_pass(self, blocks: Sequence[Block], prefixes: Sequence[PrefixStates]) -> list[npt.NDArray[np.float64]]:
-        """Attention of the query rows (and look-ahead tokens) of each suffix over its stored prefix."""
-        length = prefixes[0].length
-        suffix, positions, cache = self._suffix_inputs(blocks, prefixes, room=self._lookahead)
-        width = suffix.shape[1]
-        keys = length + width
-        rows = min(self._config.query_rows, keys)
+        """Attention of the query rows (and look-ahead tokens) of each suffix over its stored prefix.
+
+        Prefixes of different lengths are left-padded to the longest and masked; a block's query rows are the same
+        whatever its padding, so the shortest prefix sets how many of them there are.
+        """
+        batch = self._suffix_inputs(blocks, prefixes, room=self._lookahead)
+        width = batch.ids.shape[1]
+        keys = batch.length + width
+        rows = min(self._config.query_rows, min(p.length for p in prefixes) + width)
         with capturing(rows, skip_local=self._skip_local) as capture:
             out = self._model(
-                input_ids=suffix,
-                position_ids=positions,
+                input_ids=batch.ids,
+                attention_mask=batch.mask,
+                position_ids=batch.positions,
                 use_cache=True,
                 logits_to_keep=1,
-                **cache_argument(self._model, cache),
+                **cache_argument(self._model, batch.cache),
             )
         totals = self._captured_totals(capture.result, keys)
         if rows > width:  # the rest of the query rows are the prefix's last rows
-            tail = torch.stack([p.extra[p.extra.shape[0] - (rows - width) :] for p in prefixes]).to(totals.device)
-            totals[:, :length] += tail.sum(dim=1).double()
+            for row, (pad, prefix) in enumerate(zip(batch.pads, prefixes, strict=True)):
+                tail = prefix.extra[prefix.extra.shape[0] - (rows - width) :].to(totals.device)
+                totals[row, pad : pad + prefix.length] += tail.sum(dim=0).double()
         counts = torch.full((len(blocks),), float(rows), dtype=torch.float64, device=totals.device)
         if self._lookahead > 0:
-            mask = torch.ones((len(blocks), keys), dtype=torch.long, device=self._device)
-            totals, counts = self._lookahead_rows(out, mask, positions, totals, counts, padded=False)
-        return _context_scores(blocks, [b.context_offset for b in blocks], totals, counts)
+            mask = batch.mask
+            if mask is None:
+                mask = torch.ones((len(blocks), keys), dtype=torch.long, device=self._device)
+            totals, counts = self._lookahead_rows(
+                out, mask, batch.positions, totals, counts, padded=batch.mask is not None
+            )
+        firsts = [pad + b.context_offset for b, pad in zip(blocks, batch.pads, strict=True)]
+        return _context_scores(blocks, firsts, totals, counts)
 
     @property
     def _skip_local(self) -> bool:

@@ -103,9 +103,15 @@ class HeadScorer(BlockScorer):
         """Head scores of each block's context tokens, running only the query suffix over its stored prefix."""
         decoder = self._model.get_decoder()
         layer = self._head.config.layers
-        suffix, positions, cache = self._suffix_inputs(blocks, prefixes)
+        batch = self._suffix_inputs(blocks, prefixes)
         with layer_outputs(decoder, (layer,)) as seen:
-            decoder(input_ids=suffix, position_ids=positions, use_cache=True, **cache_argument(decoder, cache))
+            decoder(
+                input_ids=batch.ids,
+                attention_mask=batch.mask,
+                position_ids=batch.positions,
+                use_cache=True,
+                **cache_argument(decoder, batch.cache),
+            )
         query = decoder.norm(seen[layer])
         return _head_scores(self._head, blocks, list(query), [p.extra.to(self._device) for p in prefixes])
 

@@ -129,23 +129,25 @@ class StateStore(CappedStore[PrefixStates]):
 def cached_batch(
     model: Any, prefixes: Sequence[PrefixStates], dtype: torch.dtype, device: torch.device, *, room: int
 ) -> Any:
-    """Return a fresh ``DynamicCache`` holding equal-length ``prefixes`` as one batch, with ``room`` more positions.
+    """Return a fresh ``DynamicCache`` holding ``prefixes`` as one batch, with ``room`` more positions.
 
-    Full-attention layers write new keys in place into a buffer sized for the prefix and ``room`` (a plain dynamic
-    layer copies its whole cache at every step). Sliding layers keep their own window. Stored tensors stay untouched.
+    Prefixes of different lengths are left-padded with zeros to the longest, every one ending on the same column
+    (the caller masks the padding). Full-attention layers write new keys in place into a buffer sized for the
+    longest prefix and ``room`` (a plain dynamic layer copies its whole cache at every step). Sliding layers keep
+    their own window. Stored tensors stay untouched.
     """
     from transformers import DynamicCache
     from transformers.cache_utils import DynamicLayer, DynamicSlidingWindowLayer
 
     cache = DynamicCache(config=model.config)
     layers: list[Any] = list(cache.layers)
-    length = prefixes[0].length
+    length = max(p.length for p in prefixes)
     for index, layer in enumerate(layers):
         stored_keys = [p.keys[index] for p in prefixes]
         stored_values = [p.values[index] for p in prefixes]
         if isinstance(layer, DynamicSlidingWindowLayer):
-            keys = torch.stack(stored_keys).to(device, dtype)
-            values = torch.stack(stored_values).to(device, dtype)
+            keys = _left_padded(stored_keys, dtype, device)
+            values = _left_padded(stored_values, dtype, device)
             layer.lazy_initialization(keys, values)
             layer.keys, layer.values = keys, values
             layer.cumulative_length = length  # it keeps its window but has seen the whole prefix
@@ -155,6 +157,18 @@ def cached_batch(
             msg = f"reuse supports full and sliding-window attention caches, not {type(layer).__name__}; set reuse_mb=0"
             raise ModelError(msg)
     return cache
+
+
+def _left_padded(tensors: Sequence[torch.Tensor], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """Stack ``(heads, n, dim)`` tensors of different ``n`` into one batch, each right-aligned after zeros."""
+    width = max(t.shape[-2] for t in tensors)
+    if all(t.shape[-2] == width for t in tensors):
+        return torch.stack(list(tensors)).to(device, dtype)
+    heads, _, dim = tensors[0].shape
+    out = torch.zeros((len(tensors), heads, width, dim), dtype=dtype, device=device)
+    for row, tensor in enumerate(tensors):
+        out[row, :, width - tensor.shape[-2] :] = tensor
+    return out
 
 
 @functools.cache
@@ -174,13 +188,18 @@ def _buffered_class() -> Any:
             device: torch.device,
         ) -> None:
             super().__init__()
-            heads, length, dim = keys[0].shape
+            heads, _, dim = keys[0].shape
+            length = max(k.shape[-2] for k in keys)
             shape = (len(keys), heads, length + room)
             self._key_buffer = torch.empty((*shape, dim), dtype=dtype, device=device)
             self._value_buffer = torch.empty((*shape, values[0].shape[-1]), dtype=dtype, device=device)
             for row, (k, v) in enumerate(zip(keys, values, strict=True)):
-                self._key_buffer[row, :, :length] = k
-                self._value_buffer[row, :, :length] = v
+                pad = length - k.shape[-2]  # a shorter prefix ends on the same column; its padding is masked
+                if pad:  # masked keys get no weight, but a value left uninitialised could be NaN (0 * NaN = NaN)
+                    self._key_buffer[row, :, :pad] = 0
+                    self._value_buffer[row, :, :pad] = 0
+                self._key_buffer[row, :, pad:length] = k
+                self._value_buffer[row, :, pad:length] = v
             self.device = device
             self.is_initialized = True
             self._view(length)
