@@ -159,7 +159,7 @@ class BlockScorer(ModelScorer, ABC):
     def suffix_pass(
         self, blocks: Sequence[Block], prefixes: Sequence[PrefixStates]
     ) -> Sequence[npt.NDArray[np.floating]]:
-        """One score per context token of equal-shape blocks, running only their query suffix over ``prefixes``."""
+        """One score per context token of blocks (suffixes of one length), running only the suffix over ``prefixes``."""
 
     def reuse_parts(self) -> tuple[object, ...]:
         """Options that change the stored states (part of their key); a subclass adds its own."""
