@@ -61,8 +61,12 @@ def _encoder_variants(model: str, folder: Path) -> tuple[dict[str, Call], Any]:
 def _draft_variants(model: str) -> tuple[dict[str, Call], Any]:
     """Return calls of a draft on the documents path, reuse on and off, and the text as one context (reference)."""
     from contextsieve import Compressor
+    from contextsieve.scoring.draft import DraftAttentionScorer
 
     loaded = Compressor.from_pretrained(model, score_cache=0).scorer
+    if not isinstance(loaded, DraftAttentionScorer):
+        msg = f"{model} is neither an encoder classifier nor a causal draft (draft attention)"
+        raise SystemExit(msg)
 
     def fresh(**options: Any) -> Any:  # the loaded model under an empty store: no call reuses another's states
         config = loaded.config.model_copy(update=options)

@@ -156,19 +156,20 @@ def test_documents_of_different_lengths_share_one_suffix_pass_and_score_as_witho
     docs = documents()
     lengths = {len(warm.tokenize(d)) for d in docs}
     assert len(lengths) > 8 and min(lengths) < 16 < max(lengths)
-    passes: list[set[int]] = []
+    passes: list[tuple[set[int], set[int]]] = []  # per suffix pass: its suffix lengths, its context lengths
     suffix_pass = warm.suffix_pass
 
     def recording(blocks: Any, prefixes: Any) -> Any:
-        passes.append({len(b.ids) - b.context_offset - b.context_len for b in blocks})
-        passes.append({p.length - b.context_offset for b, p in zip(blocks, prefixes, strict=True)})
+        suffixes = {len(b.ids) - b.query_offset for b in blocks}
+        passes.append((suffixes, {p.length - b.context_offset for b, p in zip(blocks, prefixes, strict=True)}))
         return suffix_pass(blocks, prefixes)
 
     monkeypatch.setattr(warm, "suffix_pass", recording)
     for query in QUERIES:  # the first query fills the store, the others run only their suffixes
         passes.clear()
         assert_close(scores(warm, query, docs), scores(cold, query, docs))
-        suffixes, contexts_seen = passes  # one pass: every document, one suffix length, their own context lengths
+        assert len(passes) == 1  # one pass: every document, one suffix length, their own context lengths
+        suffixes, contexts_seen = passes[0]
         assert len(suffixes) == 1 and contexts_seen == lengths
     info = warm.reuse_info()
     assert (info.misses, info.hits) == (12, 24)

@@ -159,15 +159,21 @@ def cached_batch(
     return cache
 
 
-def _left_padded(tensors: Sequence[torch.Tensor], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """Stack ``(heads, n, dim)`` tensors of different ``n`` into one batch, each right-aligned after zeros."""
+def _left_padded(
+    tensors: Sequence[torch.Tensor], dtype: torch.dtype, device: torch.device, *, room: int = 0
+) -> torch.Tensor:
+    """Copy ``(heads, n, dim)`` tensors into one ``(batch, heads, longest + room, dim)`` buffer, all ending together.
+
+    The columns before a shorter tensor are zeros: masked keys get no weight, but memory left uninitialised could
+    hold NaN, and 0 * NaN = NaN. The ``room`` columns after the longest are left for the caller to write.
+    """
     width = max(t.shape[-2] for t in tensors)
-    if all(t.shape[-2] == width for t in tensors):
-        return torch.stack(list(tensors)).to(device, dtype)
     heads, _, dim = tensors[0].shape
-    out = torch.zeros((len(tensors), heads, width, dim), dtype=dtype, device=device)
+    out = torch.empty((len(tensors), heads, width + room, dim), dtype=dtype, device=device)
     for row, tensor in enumerate(tensors):
-        out[row, :, width - tensor.shape[-2] :] = tensor
+        pad = width - tensor.shape[-2]
+        out[row, :, :pad] = 0
+        out[row, :, pad:width] = tensor
     return out
 
 
@@ -188,18 +194,10 @@ def _buffered_class() -> Any:
             device: torch.device,
         ) -> None:
             super().__init__()
-            heads, _, dim = keys[0].shape
-            length = max(k.shape[-2] for k in keys)
-            shape = (len(keys), heads, length + room)
-            self._key_buffer = torch.empty((*shape, dim), dtype=dtype, device=device)
-            self._value_buffer = torch.empty((*shape, values[0].shape[-1]), dtype=dtype, device=device)
-            for row, (k, v) in enumerate(zip(keys, values, strict=True)):
-                pad = length - k.shape[-2]  # a shorter prefix ends on the same column; its padding is masked
-                if pad:  # masked keys get no weight, but a value left uninitialised could be NaN (0 * NaN = NaN)
-                    self._key_buffer[row, :, :pad] = 0
-                    self._value_buffer[row, :, :pad] = 0
-                self._key_buffer[row, :, pad:length] = k
-                self._value_buffer[row, :, pad:length] = v
+            # A shorter prefix ends on the same column as the longest; its padding is masked by the caller.
+            self._key_buffer = _left_padded(keys, dtype, device, room=room)
+            self._value_buffer = _left_padded(values, dtype, device, room=room)
+            length = self._key_buffer.shape[-2] - room
             self.device = device
             self.is_initialized = True
             self._view(length)
